@@ -1,0 +1,1 @@
+"""speakerd: the appliance daemon (config, state machine, Live session, wake word, tools)."""

@@ -1,0 +1,344 @@
+"""The typed model of /etc/speakerd/config.yaml.
+
+Every field has a default, so an owner's file only says what differs. Every
+model forbids unknown keys so that a typo is an error, not a silent no-op.
+Field descriptions double as the documentation of config/speakerd.yaml.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+
+# The prebuilt voices of the Live API; an unknown voice fails the setup.
+VOICES: tuple[str, ...] = (
+    "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede",
+    "Callirrhoe", "Autonoe", "Enceladus", "Iapetus", "Umbriel", "Algieba",
+    "Despina", "Erinome", "Algenib", "Rasalgethi", "Laomedeia", "Achernar",
+    "Alnilam", "Schedar", "Gacrux", "Pulcherrima", "Achird", "Zubenelgenubi",
+    "Vindemiatrix", "Sadachbia", "Sadaltager", "Sulafat",
+)  # fmt: skip
+
+# Wake-word models shipped by scripts/fetch-models (openWakeWord v0.5.1).
+BUNDLED_WAKE_WORDS: tuple[str, ...] = ("hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
+
+# The appliance states that LEDs (and STATUS=) show.
+APPLIANCE_STATES: tuple[str, ...] = (
+    "idle", "wake", "listening", "thinking", "speaking", "muted", "error",
+)  # fmt: skip
+
+# BCM numbers of the GPIOs on the 40-pin header of every Raspberry Pi since the B+.
+MAX_GPIO = 27
+GpioPin = Annotated[int, Field(ge=0, le=MAX_GPIO)]
+Percent = Annotated[int, Field(ge=0, le=100)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+NAMED_COLORS: dict[str, tuple[float, float, float]] = {
+    "off": (0, 0, 0), "white": (1, 1, 1), "red": (1, 0, 0), "green": (0, 1, 0),
+    "blue": (0, 0, 1), "yellow": (1, 1, 0), "cyan": (0, 1, 1), "magenta": (1, 0, 1),
+    "orange": (1, 0.5, 0), "purple": (0.5, 0, 1),
+}  # fmt: skip
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+class CompressionConfig(Section):
+    enabled: bool = True
+    """Slide the context window so conversations can run past ~15 minutes."""
+    trigger_tokens: int = Field(25600, ge=1000)
+    """Compress when the context reaches this many tokens."""
+    target_tokens: int = Field(12800, ge=500)
+    """Keep this many tokens after compressing."""
+
+    @model_validator(mode="after")
+    def _target_below_trigger(self) -> CompressionConfig:
+        if self.target_tokens >= self.trigger_tokens:
+            raise ValueError(
+                f"target_tokens ({self.target_tokens}) must be below "
+                f"trigger_tokens ({self.trigger_tokens})"
+            )
+        return self
+
+
+class GeminiConfig(Section):
+    model: str = DEFAULT_MODEL
+    """Live API model name (with or without the models/ prefix)."""
+    voice: str = "Kore"
+    """Prebuilt voice the model speaks with."""
+    system_instruction: str = (
+        "You are a helpful smart speaker in the home. Answer briefly, in one or two "
+        "spoken sentences. Use the tools to switch devices when asked."
+    )
+    """What the model is told about its role before every conversation."""
+    api_key_env: str = Field("GEMINI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """Environment variable that holds the API key."""
+    api_key_file: Path | None = None
+    """File holding the API key (read when set; takes precedence over api_key_env)."""
+    base_url: str | None = None
+    """Override the service URL (a proxy, or the local emulator: https://127.0.0.1:PORT)."""
+    ca_file: Path | None = None
+    """Extra CA certificate (PEM) to trust for base_url, e.g. the emulator's."""
+    transcription: bool = True
+    """Ask for transcripts of what the user and the model said (logged and on the socket)."""
+    silence_duration_ms: int = Field(500, ge=100, le=5000)
+    """Silence that ends the user's turn (server-side activity detection)."""
+    session_resumption: bool = True
+    """Resume the conversation after a network drop or a server goAway."""
+    compression: CompressionConfig = CompressionConfig()
+    """Context-window compression."""
+
+    @field_validator("voice")
+    @classmethod
+    def _known_voice(cls, value: str) -> str:
+        if value not in VOICES:
+            raise ValueError(f"unknown voice {value!r}; allowed: {', '.join(VOICES)}")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^(https?|wss?)://[^/\s]+", value):
+            raise ValueError(f"{value!r} is not a URL like https://host:port")
+        return value
+
+
+class WakeWordConfig(Section):
+    models: list[str] = Field(default_factory=lambda: ["hey_jarvis"], min_length=1)
+    """Bundled model names (hey_jarvis, alexa, hey_mycroft, hey_rhasspy) or paths to .onnx files."""
+    threshold: Probability = 0.5
+    """Score above which a model counts as a detection."""
+    thresholds: dict[str, Probability] = Field(default_factory=dict)
+    """Per-model thresholds that override `threshold`, e.g. {alexa: 0.7}."""
+    refractory_seconds: float = Field(2.0, ge=0.0, le=30.0)
+    """After a detection, ignore further detections this long (one utterance, one wake)."""
+    models_dir: Path | None = None
+    """Where the bundled models live; unset: $SPEAKERD_MODELS_DIR, ./models, /opt/speakerd/models."""
+
+    @field_validator("models")
+    @classmethod
+    def _model_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not name.endswith(".onnx") and name not in BUNDLED_WAKE_WORDS:
+                raise ValueError(
+                    f"unknown wake word {name!r}; allowed: {', '.join(BUNDLED_WAKE_WORDS)} "
+                    "or a path to a .onnx file"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _thresholds_name_models(self) -> WakeWordConfig:
+        names = {model_name(m) for m in self.models}
+        for name in self.thresholds:
+            if name not in names:
+                raise ValueError(
+                    f"thresholds names {name!r}, which is not in models ({', '.join(sorted(names))})"
+                )
+        return self
+
+
+def model_name(model: str) -> str:
+    """The name a wake-word model reports detections under (file stem, version cut)."""
+    stem = Path(model).name.removesuffix(".onnx")
+    return re.sub(r"_v\d+(\.\d+)*$", "", stem)
+
+
+Device = int | str | None
+
+
+class AudioConfig(Section):
+    input_device: Device = None
+    """Microphone: a substring of the device name, or its index; unset: the default device."""
+    output_device: Device = None
+    """Speaker: a substring of the device name, or its index; unset: the default device."""
+    chunk_ms: int = Field(40, ge=10, le=100)
+    """Length of each microphone chunk sent to the model (20-40 ms recommended)."""
+    volume: Percent = 80
+    """Output volume in percent (software gain on the model's voice and sounds)."""
+    barge_in: bool = False
+    """Send the microphone while the speaker talks (only with echo cancellation)."""
+    half_duplex_tail_ms: int = Field(300, ge=0, le=3000)
+    """With barge_in off, keep the mic closed this long after the speaker stops."""
+    wake_sound: str | None = "chime"
+    """Sound on wake: `chime` (built in), a path to a WAV file, or null for none."""
+    error_sound: str | None = "buzz"
+    """Sound on errors: `buzz` (built in), a path to a WAV file, or null for none."""
+
+    @field_validator("input_device", "output_device")
+    @classmethod
+    def _device(cls, value: Device) -> Device:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("a device index is 0 or more")
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("a device name must not be empty (use null for the default)")
+        return value
+
+
+class CameraConfig(Section):
+    enabled: bool = False
+    """Send Pi Camera frames to the model during conversations."""
+    fps: float = Field(1.0, gt=0.0, le=1.0)
+    """Frames per second while a conversation is open (the Live API takes at most 1)."""
+    continuous: bool = True
+    """Stream frames all conversation long; false: only when the model calls look()."""
+    resolution: tuple[Annotated[int, Field(ge=64, le=4096)], Annotated[int, Field(ge=64, le=4096)]] = (
+        640,
+        480,
+    )
+    """Width and height of the frames sent, in pixels."""
+    jpeg_quality: int = Field(80, ge=1, le=100)
+    """JPEG quality, 1-100."""
+
+
+class ButtonConfig(Section):
+    pin: GpioPin | None = 23
+    """BCM pin of the push button; null for none."""
+    pull_up: bool = True
+    """The button connects the pin to ground (internal pull-up on)."""
+    hold_seconds: float = Field(2.0, ge=0.5, le=10.0)
+    """Holding the button this long toggles mute."""
+    bounce_ms: int = Field(50, ge=0, le=500)
+    """Debounce time."""
+
+
+Effect = Literal["off", "on", "blink", "pulse"]
+
+
+class LedLook(Section):
+    effect: Effect = "on"
+    """off, on, blink or pulse."""
+    color: str = "white"
+    """Colour for an RGB LED: a name (red, green, blue, ...) or #rrggbb."""
+
+    @field_validator("color")
+    @classmethod
+    def _color(cls, value: str) -> str:
+        if value not in NAMED_COLORS and not _COLOR.match(value):
+            raise ValueError(
+                f"unknown colour {value!r}; allowed: {', '.join(NAMED_COLORS)} or #rrggbb"
+            )
+        return value
+
+
+class LedStates(Section):
+    idle: LedLook = LedLook(effect="off", color="off")
+    """Waiting for the wake word."""
+    wake: LedLook = LedLook(effect="on", color="white")
+    """The wake word was heard, the session is opening."""
+    listening: LedLook = LedLook(effect="on", color="blue")
+    """The conversation is open and the microphone is sent."""
+    thinking: LedLook = LedLook(effect="pulse", color="cyan")
+    """The user stopped talking; waiting for the answer."""
+    speaking: LedLook = LedLook(effect="on", color="green")
+    """The model is talking."""
+    muted: LedLook = LedLook(effect="on", color="red")
+    """Microphone closed, wake word off."""
+    error: LedLook = LedLook(effect="blink", color="orange")
+    """Something is wrong (network, device, key)."""
+
+
+class LedPins(Section):
+    led: GpioPin | None = 25
+    """Pin of a single LED (kind: single)."""
+    red: GpioPin | None = None
+    """Red pin of an RGB LED (kind: rgb)."""
+    green: GpioPin | None = None
+    """Green pin of an RGB LED (kind: rgb)."""
+    blue: GpioPin | None = None
+    """Blue pin of an RGB LED (kind: rgb)."""
+
+
+class LedsConfig(Section):
+    kind: Literal["single", "rgb", "none"] = "single"
+    """single LED, rgb LED, or none."""
+    pins: LedPins = LedPins()
+    """BCM pins: `led` for single, `red`/`green`/`blue` for rgb."""
+    active_high: bool = True
+    """The LED lights when the pin is high."""
+    states: LedStates = LedStates()
+    """What each appliance state shows."""
+
+    @model_validator(mode="after")
+    def _pins_for_kind(self) -> LedsConfig:
+        if self.kind == "single" and self.pins.led is None:
+            raise ValueError("kind single needs pins.led")
+        if self.kind == "rgb":
+            missing = [c for c in ("red", "green", "blue") if getattr(self.pins, c) is None]
+            if missing:
+                raise ValueError(f"kind rgb needs pins.{', pins.'.join(missing)}")
+        return self
+
+    def used_pins(self) -> dict[str, int]:
+        """Pins this section drives, by key (only those of the chosen kind)."""
+        names = {"single": ("led",), "rgb": ("red", "green", "blue"), "none": ()}[self.kind]
+        return {n: getattr(self.pins, n) for n in names if getattr(self.pins, n) is not None}
+
+
+class RelayConfig(Section):
+    name: str
+    """Identifier the model uses (lowercase letters, digits, underscores)."""
+    pin: GpioPin
+    """BCM pin."""
+    active_high: bool = True
+    """The relay closes when the pin is high (many relay boards are active-low: false)."""
+    initial: Literal["on", "off"] = "off"
+    """State at start-up."""
+    safe_state: Literal["on", "off"] = "off"
+    """State on shutdown."""
+    description: str = ""
+    """What it switches, told to the model, e.g. "the floor lamp in the living room"."""
+
+    @field_validator("name")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not _IDENTIFIER.match(value):
+            raise ValueError(
+                f"relay name {value!r} is not a simple identifier "
+                "(lowercase letter first, then letters, digits or _; at most 32)"
+            )
+        return value
+
+
+class ConversationConfig(Section):
+    follow_up_seconds: float = Field(8.0, ge=0.0, le=120.0)
+    """After the model's answer, listen this long for a follow-up without the wake word."""
+    max_seconds: float = Field(300.0, ge=10.0, le=3600.0)
+    """Close any conversation after this long."""
+
+
+class ControlConfig(Section):
+    socket: Path = Path("/run/speakerd/control.sock")
+    """Unix socket for `speakerd ctl` (mode 0660)."""
+
+
+class Config(Section):
+    """The whole file."""
+
+    gemini: GeminiConfig = GeminiConfig()
+    """Gemini Live connection and model."""
+    wake_word: WakeWordConfig = WakeWordConfig()
+    """openWakeWord detector."""
+    audio: AudioConfig = AudioConfig()
+    """Microphone, speaker and sounds."""
+    camera: CameraConfig = CameraConfig()
+    """Pi Camera frames."""
+    button: ButtonConfig = ButtonConfig()
+    """Push button: press to talk or stop, hold to mute."""
+    leds: LedsConfig = LedsConfig()
+    """Status LEDs."""
+    relays: list[RelayConfig] = Field(default_factory=list)
+    """Named relays the model can switch."""
+    conversation: ConversationConfig = ConversationConfig()
+    """Conversation timing."""
+    control: ControlConfig = ControlConfig()
+    """Local control socket."""

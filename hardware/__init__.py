@@ -1,0 +1,1 @@
+"""Thin drivers over the real device libraries; knows nothing of Gemini or the daemon."""
