@@ -191,7 +191,9 @@ class CameraConfig(Section):
     """Frames per second while a conversation is open (the Live API takes at most 1)."""
     continuous: bool = True
     """Stream frames all conversation long; false: only when the model calls look()."""
-    resolution: tuple[Annotated[int, Field(ge=64, le=4096)], Annotated[int, Field(ge=64, le=4096)]] = (
+    resolution: tuple[
+        Annotated[int, Field(ge=64, le=4096)], Annotated[int, Field(ge=64, le=4096)]
+    ] = (
         640,
         480,
     )

@@ -1,0 +1,252 @@
+"""Load the YAML file into a Config, or explain every problem with file:line: key.
+
+Owners edit the file by hand on a headless box; the message is the only help
+they get, so each one names the file, the line, the key path and what is
+allowed. Cross-section rules (a pin used twice, duplicate relay names) are
+checked here because no single section can see them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError
+
+from daemon.config.schema import Config
+
+EX_CONFIG = 78
+DEFAULT_PATH = Path("/etc/speakerd/config.yaml")
+
+Loc = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the file; str() is what the owner reads."""
+
+    file: str
+    line: int | None
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The file cannot be used; `problems` lists everything found, not just the first."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("SPEAKERD_CONFIG") or DEFAULT_PATH)
+
+
+def load_config(path: Path | str) -> Config:
+    """Read, parse and validate the file; raise ConfigError naming every problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(name, None, "", "file not found")]) from None
+    except IsADirectoryError:
+        raise ConfigError([Problem(name, None, "", "is a directory, not a YAML file")]) from None
+    except PermissionError:
+        raise ConfigError(
+            [
+                Problem(
+                    name, None, "", "cannot be read (permission denied); check its owner and mode"
+                )
+            ]
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(name, None, "", f"is not UTF-8 text ({exc.reason})")]) from None
+    return parse_config(text, name)
+
+
+def parse_config(text: str, name: str = "config.yaml") -> Config:
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        what = exc.problem or exc.context or "invalid YAML"
+        raise ConfigError([Problem(name, line, "", f"YAML syntax error: {what}")]) from None
+    except Exception as exc:  # ruamel raises a handful of non-marked errors too
+        raise ConfigError([Problem(name, None, "", f"YAML error: {exc}")]) from None
+    if data is None:
+        raise ConfigError(
+            [Problem(name, 1, "", "the file is empty; write at least `{}` to take every default")]
+        )
+    if not isinstance(data, dict):
+        raise ConfigError(
+            [
+                Problem(
+                    name, 1, "", f"the top level must be a mapping of sections, not a {_kind(data)}"
+                )
+            ]
+        )
+    try:
+        config = Config.model_validate(_plain(data))
+    except ValidationError as exc:
+        problems = [_problem_from_error(err, data, name) for err in exc.errors()]
+        raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key))) from None
+    problems = [
+        Problem(name, _line(data, loc), _dotted(loc), msg) for loc, msg in cross_checks(config)
+    ]
+    if config.gemini.api_key_file is not None and not config.gemini.api_key_file.is_file():
+        loc: Loc = ("gemini", "api_key_file")
+        problems.append(
+            Problem(
+                name,
+                _line(data, loc),
+                _dotted(loc),
+                f"file {config.gemini.api_key_file} does not exist",
+            )
+        )
+    if problems:
+        raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key)))
+    return config
+
+
+def cross_checks(config: Config) -> list[tuple[Loc, str]]:
+    """Rules that span sections: each GPIO pin has one job, each relay one name."""
+    found: list[tuple[Loc, str]] = []
+    owners: dict[int, str] = {}
+
+    def claim(pin: int | None, loc: Loc, owner: str) -> None:
+        if pin is None:
+            return
+        if pin in owners:
+            found.append((loc, f"pin {pin} is already used by {owners[pin]}"))
+        else:
+            owners[pin] = owner
+
+    if config.button.pin is not None:
+        claim(config.button.pin, ("button", "pin"), "button.pin")
+    for key, pin in config.leds.used_pins().items():
+        claim(pin, ("leds", "pins", key), f"leds.pins.{key}")
+    names: dict[str, int] = {}
+    for i, relay in enumerate(config.relays):
+        claim(relay.pin, ("relays", i, "pin"), f"relays[{i}] ({relay.name})")
+        if relay.name in names:
+            found.append(
+                (
+                    ("relays", i, "name"),
+                    f"relay name {relay.name!r} is already used by relays[{names[relay.name]}]",
+                )
+            )
+        else:
+            names[relay.name] = i
+    return found
+
+
+def _problem_from_error(err: Any, data: dict, name: str) -> Problem:
+    loc: Loc = tuple(
+        p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+    )
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}{_suggestion(loc)}"
+    elif kind == "missing":
+        message = "required key is missing"
+    else:
+        message = _describe(err)
+    # Model-level validators report at the section; string keys like "[0]" stay ints.
+    return Problem(name, _line(data, loc), _dotted(loc), message)
+
+
+def _describe(err: Any) -> str:
+    msg: str = err["msg"]
+    msg = msg.removeprefix("Value error, ")
+    value = err.get("input")
+    if err["type"] in {"less_than_equal", "greater_than_equal", "less_than", "greater_than"}:
+        return f"{value!r} is out of range: {msg.lower()}"
+    if err["type"].endswith("_type") or err["type"].endswith("_parsing"):
+        return f"{value!r} has the wrong type: {msg.lower()}"
+    if err["type"] == "literal_error":
+        return f"{value!r} is not allowed: {msg.lower()}"
+    return msg
+
+
+def _suggestion(loc: Loc) -> str:
+    """A "did you mean" for a misspelt key, from the fields of the section it sits in."""
+    fields = _fields_at(loc[:-1])
+    if not fields:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), fields, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"{hint} allowed: {', '.join(fields)}"
+
+
+def _fields_at(loc: Loc) -> list[str]:
+    model: type[BaseModel] | None = Config
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        info = model.model_fields.get(str(part))
+        if info is None:
+            return []
+        model = _model_of(info.annotation)
+    return list(model.model_fields) if model else []
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_of(arg)
+        if found:
+            return found
+    return None
+
+
+def _line(data: Any, loc: Loc) -> int | None:
+    """1-based line of the deepest key of `loc` present in the YAML tree."""
+    line: int | None = None
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap) and part in node:
+            line = node.lc.key(part)[0] + 1
+            node = node[part]
+        elif isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            line = node.lc.item(part)[0] + 1
+            node = node[part]
+        else:
+            break
+    if line is None and isinstance(data, CommentedMap):
+        line = data.lc.line + 1
+    return line
+
+
+def _dotted(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _plain(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
