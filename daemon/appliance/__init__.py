@@ -1,0 +1,1 @@
+"""The appliance: one state machine, the conversation, and what observes them."""

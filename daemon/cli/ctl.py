@@ -1,0 +1,61 @@
+"""`speakerd ctl`: talk to the running daemon through its control socket."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from daemon.appliance.control import request
+from daemon.cli.common import add_config_arg, load_config_or_exit
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "ctl",
+        help="control the running daemon (status, wake, say, mute, stop)",
+        description="Send one command to the running daemon over its control socket.",
+    )
+    add_config_arg(parser)
+    parser.add_argument("--socket", type=Path, help="control socket (default: from the config)")
+    parser.add_argument("--json", action="store_true", help="print the raw JSON reply")
+    commands = parser.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
+    commands.add_parser("status", help="state, mute, relays, last transcripts, uptime, last error")
+    commands.add_parser("wake", help="as the button: start a conversation, or end the open one")
+    say = commands.add_parser("say", help="send text into the conversation (opens one when idle)")
+    say.add_argument("text", nargs="+")
+    mute = commands.add_parser("mute", help="close or open the microphone")
+    mute.add_argument("on", choices=["on", "off"])
+    commands.add_parser("stop", help="stop the model talking and end the conversation")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    socket = args.socket or load_config_or_exit(args).control.socket
+    payload: dict[str, object] = {"cmd": args.ctl_command}
+    if args.ctl_command == "say":
+        payload["text"] = " ".join(args.text)
+    elif args.ctl_command == "mute":
+        payload["on"] = args.on == "on"
+    try:
+        reply = asyncio.run(request(socket, payload))
+    except (FileNotFoundError, ConnectionRefusedError):
+        print(f"speakerd is not running (no control socket at {socket})", file=sys.stderr)
+        return 1
+    except PermissionError:
+        print(f"no permission to use {socket}; join the speakerd group", file=sys.stderr)
+        return 1
+    except (TimeoutError, ConnectionError) as exc:
+        print(f"no reply from speakerd on {socket}: {exc or 'timed out'}", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(f"error: {reply.get('error')}", file=sys.stderr)
+        return 2
+    print(json.dumps(reply, indent=2) if args.json or args.ctl_command == "status" else _short(reply))
+    return 0
+
+
+def _short(reply: dict[str, object]) -> str:
+    return str(reply.get("message") or reply.get("state") or "ok")
