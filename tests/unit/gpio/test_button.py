@@ -158,7 +158,11 @@ def test_failing_callback_does_not_break_the_button(pins, events):
 
 def test_close_cancels_a_pending_hold(pins, events):
     b = TalkButton(
-        23, hold_seconds=HOLD, bounce_ms=0, on_press=events.press, on_hold=events.hold,
+        23,
+        hold_seconds=HOLD,
+        bounce_ms=0,
+        on_press=events.press,
+        on_hold=events.hold,
         pin_factory=pins,
     )
     pins.pin(23).drive_low()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -34,7 +35,7 @@ def assert_blinks(pin, on_level, period: float) -> None:
     states = wait_for_changes(pin, 5)[1:6]
     levels = [s.state for s in states]
     assert all(level in (on_level, not on_level) for level in levels)
-    assert all(a != b for a, b in zip(levels, levels[1:])), levels
+    assert all(a != b for a, b in itertools.pairwise(levels)), levels
     # Each entry's timestamp is the time spent in the level before it; skip the
     # first one (it started before clear_states).
     assert all(s.timestamp >= period * 0.9 for s in states[1:]), states
