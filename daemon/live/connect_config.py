@@ -1,0 +1,120 @@
+"""Turn the gemini: config section into what the SDK needs to connect.
+
+Kept apart from the session so the setup a user's config produces can be
+checked without a network (and so `speakerd check-config` could reuse it).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pydantic
+from google import genai
+from google.genai import types
+
+from daemon.config.schema import GeminiConfig
+from daemon.live.errors import FatalSessionError
+
+INPUT_AUDIO_MIME = "audio/pcm;rate=16000"
+
+
+def function_declarations(tools: Sequence[Mapping[str, Any]]) -> list[types.FunctionDeclaration]:
+    """Validate the tool registry's dicts; a bad one is named in the error."""
+    declarations = []
+    for index, tool in enumerate(tools):
+        try:
+            declarations.append(types.FunctionDeclaration.model_validate(dict(tool)))
+        except pydantic.ValidationError as exc:
+            name = tool.get("name", f"#{index}") if isinstance(tool, Mapping) else f"#{index}"
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ValueError(
+                f"tool declaration {name!r} is invalid at {where}: {first['msg']}"
+            ) from None
+    names = [d.name for d in declarations]
+    duplicates = sorted({n for n in names if names.count(n) > 1 and n})
+    if duplicates:
+        raise ValueError(f"tool declarations repeat the name(s): {', '.join(duplicates)}")
+    return declarations
+
+
+def build_connect_config(
+    config: GeminiConfig,
+    declarations: Sequence[types.FunctionDeclaration] = (),
+    *,
+    resumption_handle: str | None = None,
+) -> types.LiveConnectConfig:
+    """The LiveConnectConfig for one connection (resuming when a handle is given)."""
+    return types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO],
+        speech_config=types.SpeechConfig(
+            voice_config=types.VoiceConfig(
+                prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=config.voice)
+            )
+        ),
+        system_instruction=(
+            types.Content(role="user", parts=[types.Part(text=config.system_instruction)])
+            if config.system_instruction.strip()
+            else None
+        ),
+        tools=[types.Tool(function_declarations=list(declarations))] if declarations else None,
+        input_audio_transcription=types.AudioTranscriptionConfig()
+        if config.transcription
+        else None,
+        output_audio_transcription=(
+            types.AudioTranscriptionConfig() if config.transcription else None
+        ),
+        realtime_input_config=types.RealtimeInputConfig(
+            automatic_activity_detection=types.AutomaticActivityDetection(
+                disabled=False, silence_duration_ms=config.silence_duration_ms
+            ),
+            activity_handling=types.ActivityHandling.START_OF_ACTIVITY_INTERRUPTS,
+        ),
+        context_window_compression=(
+            types.ContextWindowCompressionConfig(
+                trigger_tokens=config.compression.trigger_tokens,
+                sliding_window=types.SlidingWindow(target_tokens=config.compression.target_tokens),
+            )
+            if config.compression.enabled
+            else None
+        ),
+        # An empty SessionResumptionConfig asks for handles on a fresh session.
+        session_resumption=(
+            types.SessionResumptionConfig(handle=resumption_handle)
+            if config.session_resumption
+            else None
+        ),
+    )
+
+
+def ssl_context_for(config: GeminiConfig) -> ssl.SSLContext:
+    """System CAs, plus config.ca_file when set (the emulator's or a proxy's CA)."""
+    context = ssl.create_default_context()
+    if config.ca_file is not None:
+        try:
+            context.load_verify_locations(cafile=str(config.ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise FatalSessionError(
+                f"gemini.ca_file {str(config.ca_file)!r} is not a readable PEM certificate: {reason}"
+            ) from None
+    return context
+
+
+def make_client(
+    config: GeminiConfig, api_key: str, ssl_context: ssl.SSLContext | None = None
+) -> genai.Client:
+    """A genai.Client for the configured service (Google when base_url is unset)."""
+    if not api_key or not api_key.strip():
+        raise FatalSessionError(
+            f"no Gemini API key (set ${config.api_key_env} or gemini.api_key_file)"
+        )
+    context = ssl_context if ssl_context is not None else ssl_context_for(config)
+    return genai.Client(
+        api_key=api_key.strip(),
+        http_options=types.HttpOptions(
+            base_url=config.base_url, async_client_args={"ssl": context}
+        ),
+    )

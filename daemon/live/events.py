@@ -1,0 +1,110 @@
+"""What a LiveSession tells its consumer, as plain frozen values.
+
+The conversation logic never sees SDK types: these events are the whole
+contract, so the SDK can change underneath without touching the state machine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SessionStateName = Literal["idle", "connecting", "open", "reconnecting", "closed"]
+
+# The Live API speaks 24 kHz PCM unless the frame's MIME type says otherwise.
+DEFAULT_OUTPUT_RATE = 24000
+
+
+@dataclass(frozen=True)
+class ModelAudio:
+    """A chunk of the model's voice: 16-bit little-endian mono PCM."""
+
+    pcm: bytes
+    rate: int = DEFAULT_OUTPUT_RATE
+
+
+@dataclass(frozen=True)
+class InputTranscript:
+    """A piece of what the server heard the user say."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class OutputTranscript:
+    """A piece of what the model said."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The model asked to run a tool; a ToolResult or ToolCancelled follows."""
+
+    id: str
+    name: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A tool's answer, already sent to the model."""
+
+    id: str
+    name: str
+    response: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolCancelled:
+    """The server withdrew these calls (barge-in); their results were not sent."""
+
+    ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    """The user spoke over the model: drop queued playback now."""
+
+
+@dataclass(frozen=True)
+class GenerationComplete:
+    """The model has produced its whole answer (playback may still be running)."""
+
+
+@dataclass(frozen=True)
+class TurnComplete:
+    """The turn is over; usage is the server's token accounting when it sent one."""
+
+    usage: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class SessionStateChanged:
+    """The connection moved to a new state; detail says why, for logs and the UI."""
+
+    state: SessionStateName
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class SessionFailed:
+    """The session ended for good. fatal: retrying will not help (key, model, config)."""
+
+    message: str
+    fatal: bool
+
+
+SessionEvent = (
+    ModelAudio
+    | InputTranscript
+    | OutputTranscript
+    | ToolCall
+    | ToolResult
+    | ToolCancelled
+    | Interrupted
+    | GenerationComplete
+    | TurnComplete
+    | SessionStateChanged
+    | SessionFailed
+)

@@ -1,0 +1,503 @@
+"""One conversation's connection to the Gemini Live API, kept alive across drops.
+
+The SDK gives one WebSocket per `connect()`; a conversation outlives many of
+them (goAway every ~10 minutes, dropped Wi-Fi, 1011s). LiveSession hides the
+swaps: input sent while reconnecting waits in an Outbox and goes out first on
+the new connection, the resumption handle carries the context over, and the
+consumer sees one stream of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import re
+import ssl
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import websockets
+from google.genai import types
+
+from daemon.config.schema import GeminiConfig
+from daemon.live import events as ev
+from daemon.live.connect_config import (
+    INPUT_AUDIO_MIME,
+    build_connect_config,
+    function_declarations,
+    make_client,
+)
+from daemon.live.errors import (
+    Diagnosis,
+    Recovery,
+    SessionError,
+    diagnose,
+    is_close_error,
+)
+from daemon.live.outbox import Outbox, Outgoing
+from daemon.live.redact import forget_secret, register_secret, scrub
+from daemon.live.tool_calls import ToolHandler, run_tool
+
+log = logging.getLogger(__name__)
+
+_END = object()  # ends the event stream
+_GO_AWAY = Diagnosis(Recovery.RESUME, "the server asked us to move (goAway)")
+_HEALTHY_AFTER_S = 10.0  # a connection that lived this long resets the backoff
+_MAX_BAD_FRAMES_IN_A_ROW = 50
+
+
+class _Connection:
+    """One WebSocket: the SDK's context manager, its session and its receive pump."""
+
+    def __init__(self, number: int, manager: Any, sdk_session: Any, resumed: bool) -> None:
+        self.number = number
+        self.manager = manager
+        self.sdk = sdk_session
+        self.resumed = resumed
+        self.usable = True
+        self.moving = False  # a goAway was seen: a successor is being opened
+        self.opened_at = asyncio.get_running_loop().time()
+        self.pump: asyncio.Task[None] | None = None
+
+    async def close(self) -> None:
+        self.usable = False
+        if self.pump is not None and self.pump is not asyncio.current_task():
+            self.pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.pump
+        try:
+            async with asyncio.timeout(2.0):
+                await self.manager.__aexit__(None, None, None)
+        except (Exception, asyncio.CancelledError) as exc:  # already dead, or slow: either way gone
+            log.debug("connection %d closed untidily: %s", self.number, type(exc).__name__)
+
+
+class LiveSession:
+    """A conversation with the model: start, stream input, read events, close."""
+
+    def __init__(
+        self,
+        config: GeminiConfig,
+        api_key: str,
+        *,
+        tools: Sequence[dict[str, Any]] = (),
+        tool_handler: ToolHandler | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        setup_timeout_s: float = 10.0,
+        reconnect_timeout_s: float = 30.0,
+        max_buffered_audio_s: float = 60.0,
+    ) -> None:
+        self._config = config
+        self._api_key = api_key
+        self._declarations = function_declarations(tools)
+        self._tool_handler = tool_handler
+        self._ssl_context = ssl_context
+        self._setup_timeout_s = setup_timeout_s
+        self._reconnect_timeout_s = reconnect_timeout_s
+        self._client: Any = None
+        self._state: ev.SessionStateName = "idle"
+        self._handle: str | None = None
+        self._conn: _Connection | None = None
+        self._connections_opened = 0
+        self._events: asyncio.Queue[Any] = asyncio.Queue()
+        self._outcomes: asyncio.Queue[tuple[_Connection, Diagnosis]] = asyncio.Queue()
+        self._send_lock = asyncio.Lock()
+        self._outbox = Outbox(max_buffered_audio_s)
+        self._tool_tasks: dict[str, asyncio.Task[None]] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._supervisor: asyncio.Task[None] | None = None
+        self._trouble_since: float | None = None
+        self._next_delay = 0.0
+        register_secret(api_key)
+
+    # -- public API ---------------------------------------------------------
+
+    @property
+    def state(self) -> ev.SessionStateName:
+        return self._state
+
+    @property
+    def resumption_handle(self) -> str | None:
+        """The newest handle the server offered (None before the first one)."""
+        return self._handle
+
+    @property
+    def connections_opened(self) -> int:
+        return self._connections_opened
+
+    @property
+    def dropped_audio_bytes(self) -> int:
+        """Audio lost because a reconnect outlasted the buffer (normally 0)."""
+        return self._outbox.dropped_audio_bytes
+
+    async def start(self) -> None:
+        """Open the first connection; raises FatalSessionError or SessionError."""
+        if self._state != "idle":
+            raise SessionError(f"the session was already started (state {self._state})")
+        self._set_state("connecting", "opening the Live session")
+        try:
+            self._client = make_client(self._config, self._api_key, self._ssl_context)
+            conn = await self._open(self._handle)
+        except SessionError as exc:
+            log.error("cannot open the Live session: %s", exc.message)
+            await self._shutdown(exc.message)
+            raise
+        self._supervisor = asyncio.create_task(self._supervise(), name="live-supervisor")
+        await self._go_live(conn, "session started")
+
+    async def send_audio(self, pcm: bytes) -> None:
+        """Send 16 kHz s16le mono PCM; kept and sent later while reconnecting."""
+        if len(pcm) % 2:
+            raise ValueError(f"audio chunk of {len(pcm)} bytes is not whole 16-bit samples")
+        if pcm:
+            await self._send(Outgoing("audio", bytes(pcm), INPUT_AUDIO_MIME))
+
+    async def send_frame(self, jpeg: bytes, mime_type: str = "image/jpeg") -> None:
+        """Send a camera frame (JPEG or PNG, at most one per second)."""
+        if not mime_type.startswith("image/"):
+            raise ValueError(f"a frame must be an image, not {mime_type!r}")
+        await self._send(Outgoing("frame", bytes(jpeg), mime_type))
+
+    async def send_text(self, text: str) -> None:
+        """Send typed text as realtime input (the model answers it like speech)."""
+        if text:
+            await self._send(Outgoing("text", text))
+
+    async def events(self) -> AsyncIterator[ev.SessionEvent]:
+        """Everything the session has to say, in order; ends after the session closes."""
+        while True:
+            event = await self._events.get()
+            if event is _END:
+                self._events.put_nowait(_END)  # a second reader ends too
+                return
+            yield event
+
+    async def close(self) -> None:
+        """End the conversation: cancel running tools, close the WebSocket (1000)."""
+        if self._state == "closed":
+            return
+        await self._shutdown("closed by the daemon")
+
+    # -- connections ----------------------------------------------------------
+
+    async def _open(self, handle: str | None) -> _Connection:
+        """Connect and complete the setup handshake, or raise a classified SessionError."""
+        self._connections_opened += 1
+        number = self._connections_opened
+        config = build_connect_config(self._config, self._declarations, resumption_handle=handle)
+        manager = self._client.aio.live.connect(model=self._config.model, config=config)
+        log.info("connection %d: opening%s", number, " (resuming)" if handle else "")
+        try:
+            async with asyncio.timeout(self._setup_timeout_s):
+                sdk_session = await manager.__aenter__()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            diagnosis = diagnose(exc)
+            log.warning("connection %d failed: %s", number, diagnosis.message)
+            raise diagnosis.error() from None
+        if sdk_session.setup_complete is None:
+            log.warning("connection %d: the server's first frame was not setupComplete", number)
+        return _Connection(number, manager, sdk_session, resumed=handle is not None)
+
+    def _adopt(self, conn: _Connection) -> None:
+        self._conn = conn
+        conn.pump = asyncio.create_task(self._pump(conn), name=f"live-pump-{conn.number}")
+
+    def _retire(self, conn: _Connection | None) -> None:
+        """Close an old connection in the background (its close may take a moment)."""
+        if conn is None:
+            return
+        conn.usable = False
+        task = asyncio.create_task(conn.close(), name=f"live-close-{conn.number}")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # -- receiving ------------------------------------------------------------
+
+    async def _pump(self, conn: _Connection) -> None:
+        """Read frames until the connection ends, then report why to the supervisor."""
+        bad_frames = 0
+        while True:
+            try:
+                async for message in conn.sdk.receive():
+                    bad_frames = 0
+                    self._dispatch(conn, message)
+                # receive() stops after every turnComplete: go round for the next turn.
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_close_error(exc) or isinstance(exc, websockets.ConnectionClosed | OSError):
+                    conn.usable = False
+                    self._outcomes.put_nowait((conn, diagnose(exc)))
+                    return
+                bad_frames += 1
+                log.warning(
+                    "connection %d: ignored a malformed server frame (%s: %s)",
+                    conn.number, type(exc).__name__, scrub(exc)[:300],
+                )  # fmt: skip
+                if bad_frames >= _MAX_BAD_FRAMES_IN_A_ROW:
+                    conn.usable = False
+                    self._outcomes.put_nowait(
+                        (conn, Diagnosis(Recovery.RESUME, "the server sent only malformed frames"))
+                    )
+                    return
+
+    def _dispatch(self, conn: _Connection, message: types.LiveServerMessage) -> None:
+        update = message.session_resumption_update
+        if update is not None and update.resumable and update.new_handle:
+            self._handle = update.new_handle
+        content = message.server_content
+        if content is not None:
+            self._dispatch_content(content, message.usage_metadata)
+        if message.tool_call is not None:
+            for call in message.tool_call.function_calls or []:
+                self._start_tool(conn, call)
+        if message.tool_call_cancellation is not None:
+            self._cancel_tools(message.tool_call_cancellation.ids or [])
+        if message.go_away is not None and not conn.moving and conn is self._conn:
+            conn.moving = True
+            log.info("connection %d: goAway (time left %s)", conn.number, message.go_away.time_left)
+            self._outcomes.put_nowait((conn, _GO_AWAY))
+
+    def _dispatch_content(
+        self, content: types.LiveServerContent, usage: types.UsageMetadata | None
+    ) -> None:
+        if content.input_transcription is not None and content.input_transcription.text:
+            self._emit(ev.InputTranscript(content.input_transcription.text))
+        if content.model_turn is not None:
+            for part in content.model_turn.parts or []:
+                blob = part.inline_data
+                if blob is not None and blob.data and (blob.mime_type or "").startswith("audio/"):
+                    self._emit(ev.ModelAudio(blob.data, _rate_of(blob.mime_type or "")))
+                elif part.text:
+                    log.debug("model text part ignored (audio session): %.80s", part.text)
+        if content.output_transcription is not None and content.output_transcription.text:
+            self._emit(ev.OutputTranscript(content.output_transcription.text))
+        if content.interrupted:
+            self._emit(ev.Interrupted())
+        if content.generation_complete:
+            self._emit(ev.GenerationComplete())
+        if content.turn_complete:
+            counts = usage.model_dump(exclude_none=True, mode="json") if usage else None
+            self._emit(ev.TurnComplete(counts or None))
+
+    # -- tools ----------------------------------------------------------------
+
+    def _start_tool(self, conn: _Connection, call: types.FunctionCall) -> None:
+        call_id, name, args = call.id or "", call.name or "", dict(call.args or {})
+        self._emit(ev.ToolCall(call_id, name, args))
+        if not call_id:
+            log.error("tool call %r came without an id: it cannot be answered", name)
+            return
+        task = asyncio.create_task(self._answer_tool(conn, call_id, name, args))
+        self._tool_tasks[call_id] = task
+        task.add_done_callback(lambda t: self._tool_tasks.pop(call_id, None) if
+                               self._tool_tasks.get(call_id) is t else None)  # fmt: skip
+
+    async def _answer_tool(
+        self, conn: _Connection, call_id: str, name: str, args: dict[str, Any]
+    ) -> None:
+        """Run the tool off the receive loop, then send its result on the asking connection."""
+        response = await run_tool(self._tool_handler, name, args)
+        async with self._send_lock:
+            if not conn.usable:
+                log.warning("result of %s (%s) not sent: its connection is gone", name, call_id)
+                return
+            try:
+                await conn.sdk.send_tool_response(
+                    function_responses=[
+                        types.FunctionResponse(id=call_id, name=name, response=response)
+                    ]
+                )
+            except (websockets.ConnectionClosed, OSError):
+                log.warning("result of %s (%s) not sent: the connection closed", name, call_id)
+                return
+        self._emit(ev.ToolResult(call_id, name, response))
+
+    def _cancel_tools(self, ids: Sequence[str]) -> None:
+        for call_id in ids:
+            task = self._tool_tasks.pop(call_id, None)
+            if task is not None:
+                task.cancel()
+        log.info("server cancelled tool call(s) %s", ", ".join(ids))
+        self._emit(ev.ToolCancelled(tuple(ids)))
+
+    # -- sending ----------------------------------------------------------------
+
+    async def _send(self, item: Outgoing) -> None:
+        if self._state == "idle":
+            raise SessionError("send before start()")
+        async with self._send_lock:
+            if self._state == "closed":
+                log.debug("%s dropped: the session is closed", item.kind)
+                return
+            conn = self._conn
+            if self._state == "open" and conn is not None and conn.usable and not self._outbox:
+                try:
+                    await _transmit(conn, item)
+                    return
+                except (websockets.ConnectionClosed, OSError) as exc:
+                    conn.usable = False  # the pump reports the close; we keep the input
+                    log.info("connection %d: send failed (%s); buffering", conn.number,
+                             type(exc).__name__)  # fmt: skip
+            self._outbox.put(item)
+
+    async def _flush(self, conn: _Connection) -> None:
+        """Send what waited in the outbox, oldest first (caller holds the send lock)."""
+        sent = 0
+        while (item := self._outbox.peek()) is not None:
+            await _transmit(conn, item)
+            self._outbox.pop()
+            sent += len(item.data) if item.kind == "audio" else 0
+        if sent:
+            log.info("connection %d: sent %.2f s of audio held during the reconnect",
+                     conn.number, sent / 32000)  # fmt: skip
+
+    # -- supervision ------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        """React to each connection ending: move, resume, start fresh, or give up."""
+        try:
+            while self._state != "closed":
+                conn, diagnosis = await self._outcomes.get()
+                if conn is not self._conn:
+                    continue  # a retired connection's last words
+                if diagnosis is _GO_AWAY:
+                    await self._reconnect(conn, diagnosis, keep_old=True)
+                    continue
+                log.warning("connection %d ended: %s", conn.number, diagnosis.message)
+                if diagnosis.fatal:
+                    await self._fail(diagnosis.message, fatal=True)
+                    return
+                await self._reconnect(conn, diagnosis, keep_old=False)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug here must still end the session visibly
+            log.exception("Live session supervisor crashed")
+            await self._fail(f"internal error: {scrub(exc)}", fatal=False)
+
+    async def _reconnect(self, old: _Connection, why: Diagnosis, *, keep_old: bool) -> None:
+        """Open a successor to old (which keeps delivering when it is still alive)."""
+        loop = asyncio.get_running_loop()
+        self._set_state("reconnecting", why.message)
+        if not keep_old:
+            self._retire(old)
+        if why is not _GO_AWAY:
+            self._note_trouble(old, why.recovery)
+        fresh = why.recovery is Recovery.FRESH or not self._config.session_resumption
+        delay = 0.0 if why is _GO_AWAY or fresh else self._next_delay
+        while True:
+            if delay:
+                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+            if fresh:
+                self._handle = None
+            try:
+                conn = await self._open(self._handle)
+            except SessionError as exc:
+                if exc.recovery is Recovery.FATAL:
+                    await self._fail(exc.message, fatal=True)
+                    return
+                self._note_trouble(None, exc.recovery)
+                assert self._trouble_since is not None
+                if loop.time() - self._trouble_since > self._reconnect_timeout_s:
+                    await self._fail(
+                        f"gave up reconnecting after {self._reconnect_timeout_s:.0f} s: "
+                        f"{exc.message}",
+                        fatal=False,
+                    )
+                    return
+                fresh = fresh or exc.recovery is Recovery.FRESH
+                delay = 0.0 if exc.recovery is Recovery.FRESH else self._next_delay
+                continue
+            break
+        if keep_old:
+            self._retire(old)
+        detail = "resumed the conversation" if conn.resumed else "started a new session"
+        await self._go_live(conn, detail)
+
+    async def _go_live(self, conn: _Connection, detail: str) -> None:
+        """Make conn the current connection and send it what waited in the outbox."""
+        async with self._send_lock:
+            if self._state == "closed":  # close() ran while we connected
+                self._retire(conn)
+                return
+            self._adopt(conn)
+            try:
+                await self._flush(conn)
+            except (websockets.ConnectionClosed, OSError):
+                conn.usable = False  # its pump reports the close; the outbox keeps the rest
+                return
+            self._set_state("open", detail)
+
+    def _note_trouble(self, conn: _Connection | None, recovery: Recovery) -> None:
+        """Advance the backoff; a connection that stayed up long enough resets it."""
+        now = asyncio.get_running_loop().time()
+        if conn is not None and now - conn.opened_at >= _HEALTHY_AFTER_S:
+            self._trouble_since = None
+        slow = recovery is Recovery.RESUME_SLOWLY
+        first, cap = (2.0, 30.0) if slow else (0.2, 5.0)
+        if self._trouble_since is None:
+            self._trouble_since = now
+            self._next_delay = first
+        else:
+            self._next_delay = min(cap, max(first, self._next_delay * 2))
+
+    async def _fail(self, message: str, *, fatal: bool) -> None:
+        message = scrub(message)
+        log.error("Live session failed%s: %s", " (fatal)" if fatal else "", message)
+        self._emit(ev.SessionFailed(message, fatal))
+        await self._shutdown(message)
+
+    async def _shutdown(self, detail: str) -> None:
+        if self._state == "closed":
+            return
+        previous = self._state
+        self._state = "closed"  # from here on sends are dropped and outcomes ignored
+        if self._supervisor is not None and self._supervisor is not asyncio.current_task():
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
+        for task in list(self._tool_tasks.values()):
+            task.cancel()
+        self._tool_tasks.clear()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await conn.close()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if previous != "idle":
+            self._emit(ev.SessionStateChanged("closed", scrub(detail)))
+        self._events.put_nowait(_END)
+        forget_secret(self._api_key)
+
+    # -- helpers ------------------------------------------------------------------
+
+    def _set_state(self, state: ev.SessionStateName, detail: str) -> None:
+        if self._state == "closed":
+            return
+        self._state = state
+        log.info("Live session %s: %s", state, scrub(detail))
+        self._emit(ev.SessionStateChanged(state, scrub(detail)))
+
+    def _emit(self, event: ev.SessionEvent) -> None:
+        self._events.put_nowait(event)
+
+
+async def _transmit(conn: _Connection, item: Outgoing) -> None:
+    if item.kind == "audio":
+        blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
+        await conn.sdk.send_realtime_input(audio=blob)
+    elif item.kind == "frame":
+        blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
+        await conn.sdk.send_realtime_input(video=blob)
+    else:
+        await conn.sdk.send_realtime_input(text=str(item.data))
+
+
+def _rate_of(mime_type: str) -> int:
+    """The sample rate in 'audio/pcm;rate=24000' (the API's default when absent)."""
+    match = re.search(r"rate=(\d+)", mime_type)
+    return int(match.group(1)) if match else ev.DEFAULT_OUTPUT_RATE
