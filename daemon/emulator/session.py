@@ -1,0 +1,370 @@
+"""One emulated Live connection: handshake, client input, turn detection.
+
+The model's side of each turn lives in `speaking.py`; this file decides when a
+user turn starts and ends and what it said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from . import protocol as p
+from .activity import DEFAULT_SILENCE_MS, EnergyDetector
+from .brain import FunctionSpec, PlannedCall, Turn, functions_from_setup
+from .faults import Fault
+from .records import FrameRecord, SessionRecord, ToolResponseRecord, UserTurnRecord
+from .speaking import ModelTurn
+
+if TYPE_CHECKING:
+    from .server import LiveEmulator
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UserInput:
+    record: UserTurnRecord
+    scripted: Turn | None
+    audio_only: bool
+
+
+class Session:
+    """Serves one websocket for its whole life."""
+
+    def __init__(self, emulator: LiveEmulator, ws: ServerConnection, version: str) -> None:
+        self.emulator = emulator
+        self.ws = ws
+        self.version = version
+        self.record = SessionRecord(path=ws.request.path if ws.request else "")
+        self.loop = asyncio.get_running_loop()
+        self.history: list[tuple[str, str]] = []
+        self.functions: list[FunctionSpec] = []
+        self.turns: asyncio.Queue[UserInput] = asyncio.Queue()
+        self.model_turn: ModelTurn | None = None
+        self.pending_calls: dict[str, PlannedCall] = {}
+        self.tool_results: dict[str, ToolResponseRecord] = {}
+        self.tool_results_changed = asyncio.Event()
+        self.detector: EnergyDetector | None = None
+        self.interrupts_allowed = True
+        self.manual_speech_seconds: float | None = None
+        self.setup_done = False
+        self.closing = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- sending and closing -------------------------------------------------
+    @property
+    def setup(self) -> dict[str, Any]:
+        return self.record.setup
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if not self.closing:
+            await self.ws.send(json.dumps(message))
+
+    async def send_raw(self, text: str) -> None:
+        if not self.closing:
+            await self.ws.send(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closing:
+            return
+        self.closing = True
+        reason = p.truncate_reason(reason)
+        self.record.close_code, self.record.close_reason = code, reason
+        self.record.closed_by = "server"
+        log.info("closing session %d: %d %s", self.index, code, reason)
+        await self.ws.close(code, reason)
+
+    def drop(self) -> None:
+        """Abort TCP without a close frame: the client sees 1006."""
+        if self.closing:
+            return
+        self.closing = True
+        self.record.close_code, self.record.close_reason = 1006, "connection dropped"
+        self.record.closed_by = "drop"
+        log.info("dropping session %d without a close frame", self.index)
+        self.ws.transport.abort()
+
+    @property
+    def index(self) -> int:
+        return self.emulator.sessions.index(self.record)
+
+    def spawn(self, coro: Any) -> asyncio.Task[None]:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def apply_fault(self, fault: Fault) -> None:
+        """Fire a fault in this session (moments are handled by the caller)."""
+        log.info("session %d: injecting %s", self.index, fault.kind)
+        if fault.kind == "close":
+            await self.close(fault.code, fault.reason)
+        elif fault.kind == "drop":
+            self.drop()
+        elif fault.kind == "malformed":
+            await self.send_raw('{"serverContent": {"modelTurn": ')
+        elif fault.kind == "go_away":
+            left = fault.seconds if fault.seconds is not None else 5.0
+            await self.send({"goAway": {"timeLeft": p.duration(left)}})
+            if fault.then_close:
+                self.spawn(self._close_after(left, "The connection was closed after goAway."))
+        elif fault.kind == "interrupted":
+            if self.model_turn is not None:
+                self.model_turn.interrupt()
+            else:
+                await self.send({"serverContent": {"interrupted": True}})
+                await self.send({"serverContent": {"turnComplete": True}})
+
+    async def _close_after(self, seconds: float, reason: str) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(p.CLOSE_NORMAL, reason)
+
+    # ---- lifecycle -----------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            if await self._handshake():
+                self.spawn(self._respond())
+                if self.emulator.connection_lifetime is not None:
+                    self.spawn(self._lifetime(self.emulator.connection_lifetime))
+                for fault in self.emulator.faults.take("now"):
+                    await self.apply_fault(fault)
+                async for raw in self.ws:
+                    self.record.messages += 1
+                    await self._handle(*p.parse_frame(raw))
+        except p.ProtocolError as error:
+            log.warning("session refused: %d %s", error.code, error.reason)
+            await self.close(error.code, error.reason)
+        except ConnectionClosed:
+            pass
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self.record.close_code is None:
+                self.record.close_code = self.ws.close_code
+                self.record.close_reason = self.ws.close_reason
+                self.record.closed_by = "client"
+
+    def _api_key(self) -> str | None:
+        headers = self.ws.request.headers if self.ws.request else {}
+        key = headers.get("x-goog-api-key")
+        if not key:
+            auth = headers.get("authorization", "")
+            if auth.startswith("Token "):
+                key = auth.removeprefix("Token ").strip()
+        if not key and self.ws.request:
+            key = (parse_qs(urlsplit(self.ws.request.path).query).get("key") or [None])[0]
+        return key or None
+
+    async def _handshake(self) -> bool:
+        key = self._api_key()
+        if key is None:
+            raise p.ProtocolError(p.CLOSE_POLICY, p.NO_CREDENTIALS)
+        if self.emulator.api_key is not None and key != self.emulator.api_key:
+            raise p.ProtocolError(p.CLOSE_INVALID, p.API_KEY_INVALID)
+        kind, body = p.parse_frame(await self.ws.recv())
+        self.record.messages += 1
+        if kind != "setup":
+            raise p.ProtocolError(p.CLOSE_INVALID, "setup must be the first message")
+        p.validate_setup(body, self.emulator.models, self.version)
+        self.record.setup = body
+        self.record.model = p.model_name(body)
+        self.record.voice = p.voice_name(body)
+        self.functions = functions_from_setup(body)
+        self._configure_activity(p.get(body, "realtime_input_config") or {})
+        handle = p.get(p.get(body, "session_resumption") or {}, "handle")
+        if handle:
+            history = self.emulator.resume(handle)
+            if history is None:
+                raise p.ProtocolError(p.CLOSE_POLICY, p.SESSION_NOT_FOUND)
+            self.history = history
+            self.record.resumed_from = handle
+        for fault in self.emulator.faults.take("setup"):
+            if fault.kind == "delay_setup":
+                await asyncio.sleep(fault.seconds or 0)
+            else:
+                await self.apply_fault(fault)
+                if self.closing:
+                    return False
+        await self.send({"setupComplete": {}})
+        self.setup_done = True
+        return True
+
+    def _configure_activity(self, config: dict[str, Any]) -> None:
+        detection = p.get(config, "automatic_activity_detection") or {}
+        handling = str(p.get(config, "activity_handling") or "")
+        self.interrupts_allowed = handling.upper() != "NO_INTERRUPTION"
+        if not p.get(detection, "disabled", False):
+            silence = int(p.get(detection, "silence_duration_ms") or DEFAULT_SILENCE_MS)
+            self.detector = EnergyDetector(
+                silence_ms=silence, threshold_rms=self.emulator.vad_threshold
+            )
+
+    async def _lifetime(self, seconds: float) -> None:
+        notice = min(self.emulator.go_away_notice, seconds / 2)
+        await asyncio.sleep(seconds - notice)
+        await self.send({"goAway": {"timeLeft": p.duration(round(notice, 3))}})
+        await asyncio.sleep(notice)
+        await self.close(p.CLOSE_NORMAL, "The connection reached its maximum lifetime.")
+
+    async def _respond(self) -> None:
+        while True:
+            item = await self.turns.get()
+            self.model_turn = ModelTurn(self, item)
+            try:
+                await self.model_turn.run()
+            finally:
+                self.model_turn = None
+
+    # ---- input -----------------------------------------------------------------
+    async def _handle(self, kind: str, body: Any) -> None:
+        if kind == "setup":
+            raise p.ProtocolError(p.CLOSE_INVALID, "setup must be sent only once, first")
+        if not isinstance(body, dict):
+            raise p.ProtocolError(p.CLOSE_INVALID, f"Invalid JSON payload: '{kind}' is not an object")
+        if kind == "realtime_input":
+            await self._realtime_input(body)
+        elif kind == "client_content":
+            await self._client_content(body)
+        elif kind == "tool_response":
+            self._tool_response(body)
+
+    async def _realtime_input(self, body: dict[str, Any]) -> None:
+        for key in p.unknown_fields(body, p.REALTIME_INPUT_FIELDS):
+            raise p.ProtocolError(
+                p.CLOSE_INVALID,
+                f'Invalid JSON payload received. Unknown name "{key}" at \'realtime_input\'',
+            )
+        for blob in p.get(body, "media_chunks") or []:
+            mime = str(p.get(blob, "mime_type") or "")
+            if mime.startswith("image/"):
+                self._video(blob)
+            else:
+                await self._audio(blob)
+        if p.has(body, "audio"):
+            await self._audio(p.get(body, "audio"))
+        if p.has(body, "video"):
+            self._video(p.get(body, "video"))
+        text = p.get(body, "text")
+        if isinstance(text, str) and text:
+            self.record.texts.append(text)
+            await self.user_turn(text, "text")
+        if p.get(body, "audio_stream_end"):
+            self.record.audio_stream_ends += 1
+            if self.detector is not None:
+                event = self.detector.finish()
+                if event is not None:
+                    await self.user_turn(None, "audio", event.speech_seconds)
+        if p.has(body, "activity_start"):
+            self._manual_activity_check("activityStart")
+            self.record.activity_starts += 1
+            self.manual_speech_seconds = 0.0
+            self.barge_in()
+        if p.has(body, "activity_end"):
+            self._manual_activity_check("activityEnd")
+            self.record.activity_ends += 1
+            if self.manual_speech_seconds is not None:
+                seconds, self.manual_speech_seconds = self.manual_speech_seconds, None
+                await self.user_turn(None, "audio", seconds)
+
+    def _manual_activity_check(self, what: str) -> None:
+        if self.detector is not None:
+            raise p.ProtocolError(
+                p.CLOSE_INVALID,
+                f"{what} is only allowed when automatic activity detection is disabled",
+            )
+
+    async def _audio(self, blob: Any) -> None:
+        rate = p.check_audio_mime(p.get(blob, "mime_type"))
+        data = p.decode_b64(p.get(blob, "data"), "realtime_input.audio.data")
+        if len(data) % 2:
+            raise p.ProtocolError(
+                p.CLOSE_INVALID, "Invalid audio: 16-bit PCM needs an even number of bytes"
+            )
+        self.record.audio += data
+        self.record.audio_mime_types.append(str(p.get(blob, "mime_type")))
+        if self.detector is None:
+            if self.manual_speech_seconds is not None:
+                self.manual_speech_seconds += len(data) / 2 / rate
+            return
+        if self.detector.rate != rate:
+            self.detector = EnergyDetector(
+                silence_ms=self.detector.silence_frames_needed * 20,
+                threshold_rms=self.detector.threshold, rate=rate,
+            )
+        for event in self.detector.feed(data):
+            if event.kind == "start":
+                self.barge_in()
+            else:
+                await self.user_turn(None, "audio", event.speech_seconds)
+
+    def _video(self, blob: Any) -> None:
+        data = p.decode_b64(p.get(blob, "data"), "realtime_input.video.data")
+        kind = p.check_image(data, p.get(blob, "mime_type"))
+        now = self.loop.time()
+        gap = now - self.record.frames[-1].at if self.record.frames else None
+        too_fast = gap is not None and gap < 1.0
+        self.record.frames.append(FrameRecord(now, kind, len(data), gap, too_fast))
+        if too_fast:
+            log.info("video frame %.3f s after the previous one (limit 1 fps)", gap)
+
+    async def _client_content(self, body: dict[str, Any]) -> None:
+        texts: list[str] = []
+        for turn in p.get(body, "turns") or []:
+            role = str(p.get(turn, "role") or "user")
+            parts = [p.get(part, "text") for part in p.get(turn, "parts") or []]
+            joined = " ".join(t for t in parts if isinstance(t, str) and t)
+            if not joined:
+                continue
+            if role == "user":
+                texts.append(joined)
+                self.record.texts.append(joined)
+            else:
+                self.history.append((role, joined))
+        if p.get(body, "turn_complete", False):
+            await self.user_turn(" ".join(texts), "text")
+        else:
+            self.history.extend(("user", text) for text in texts)
+
+    def _tool_response(self, body: dict[str, Any]) -> None:
+        for item in p.get(body, "function_responses") or []:
+            call_id = p.get(item, "id")
+            if not isinstance(call_id, str) or not call_id:
+                raise p.ProtocolError(p.CLOSE_INVALID, "FunctionResponse must have an id")
+            scheduling = p.get(item, "scheduling") or p.get(p.get(item, "response"), "scheduling")
+            record = ToolResponseRecord(
+                id=call_id, name=str(p.get(item, "name") or ""),
+                response=p.get(item, "response"), scheduling=scheduling,
+            )
+            self.record.tool_responses.append(record)
+            if call_id in self.pending_calls:
+                self.tool_results[call_id] = record
+            else:
+                log.info("tool response for unknown or cancelled call %s", call_id)
+        self.tool_results_changed.set()
+
+    # ---- turns -----------------------------------------------------------------
+    def barge_in(self) -> None:
+        """User activity while the model talks interrupts it (unless NO_INTERRUPTION)."""
+        if self.model_turn is not None and self.interrupts_allowed:
+            self.model_turn.interrupt()
+
+    async def user_turn(self, text: str | None, source: str, seconds: float = 0.0) -> None:
+        if source == "text":
+            self.barge_in()
+        scripted = self.emulator.next_scripted_turn()
+        if text is None and scripted is not None and scripted.said:
+            text = scripted.said
+        audio_only = text is None
+        transcription = text if text is not None else f"({seconds:.1f} s of speech)"
+        record = UserTurnRecord(transcription, source, round(seconds, 3))
+        self.record.user_turns.append(record)
+        log.info("session %d: user turn %r", self.index, transcription)
+        await self.turns.put(UserInput(record, scripted, audio_only))
