@@ -1,0 +1,153 @@
+"""openWakeWord over a continuous 16 kHz stream: framing, thresholds, refractory, clock.
+
+openWakeWord scores fixed 80 ms frames and keeps its own rolling feature
+buffers; it knows nothing of wall time or of "one utterance, one wake". This
+class adds exactly that: it frames arbitrary chunks, timestamps every frame on
+the stream's sample clock, applies per-model thresholds, and fires once per
+utterance. It is synchronous and not thread-safe: the listener runs it on one
+worker thread.
+
+    detector = WakeWordDetector(WakeWordConfig(models=["hey_jarvis"]))
+    for detection in detector.feed(samples):
+        print(f"{detection.time:.2f}s {detection.model} {detection.score:.2f}")
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from daemon.config.schema import WakeWordConfig
+from daemon.wakeword.models import ModelFiles, WakeWordModelError, resolve_models
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE = 16000
+FRAME_SAMPLES = 1280
+"""openWakeWord's hop: 80 ms. Feeding exactly one frame per predict() keeps scores per frame."""
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One wake: which model, how sure, and when on the stream's clock."""
+
+    model: str
+    """The name detections report under (config.schema.model_name of the configured entry)."""
+    score: float
+    """The model's score for the frame that crossed the threshold, 0-1."""
+    time: float
+    """Seconds since stream start at the end of the 80 ms frame that crossed."""
+
+
+def samples_from_bytes(chunk: bytes) -> np.ndarray:
+    """s16le bytes (what the microphone driver delivers) to int16 samples."""
+    if len(chunk) % 2:
+        raise ValueError(f"audio chunk of {len(chunk)} bytes is not whole 16-bit samples")
+    return np.frombuffer(chunk, dtype="<i2")
+
+
+class WakeWordDetector:
+    """Feed 16 kHz mono int16 audio in any chunk size; get Detections."""
+
+    def __init__(self, config: WakeWordConfig, files: ModelFiles | None = None) -> None:
+        self.config = config
+        files = files or resolve_models(config)
+        self.thresholds: dict[str, float] = {
+            name: config.thresholds.get(name, config.threshold) for name in files.wake_words
+        }
+        self.refractory_seconds = config.refractory_seconds
+        self._model = _load_openwakeword(files)
+        # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
+        self._keys = {name: path.stem for name, path in files.wake_words.items()}
+        self._pending = np.empty(0, dtype=np.int16)
+        self._frame_start = 0  # stream sample at which the pending frame starts
+        self._armed = dict.fromkeys(self.thresholds, True)
+        self._last_detection: dict[str, float] = {}
+        self.last_scores: dict[str, float] = dict.fromkeys(self.thresholds, 0.0)
+
+    @property
+    def model_names(self) -> list[str]:
+        return list(self.thresholds)
+
+    @property
+    def stream_time(self) -> float:
+        """Seconds of stream accounted for so far (fed or skipped)."""
+        return (self._frame_start + len(self._pending)) / SAMPLE_RATE
+
+    def feed(self, samples: np.ndarray | bytes) -> list[Detection]:
+        """Score every whole 80 ms frame now available; keep the remainder for next time."""
+        if isinstance(samples, bytes | bytearray | memoryview):
+            samples = samples_from_bytes(bytes(samples))
+        samples = np.asarray(samples)
+        if samples.dtype != np.int16 or samples.ndim != 1:
+            raise ValueError(f"expected 1-D int16 samples, got {samples.dtype} {samples.shape}")
+        audio = np.concatenate((self._pending, samples)) if len(self._pending) else samples
+        detections: list[Detection] = []
+        whole = len(audio) // FRAME_SAMPLES * FRAME_SAMPLES
+        for offset in range(0, whole, FRAME_SAMPLES):
+            self._frame_start += FRAME_SAMPLES
+            scores = self._model.predict(audio[offset : offset + FRAME_SAMPLES])
+            detections.extend(self._judge(scores, self._frame_start / SAMPLE_RATE))
+        self._pending = audio[whole:].copy()
+        return detections
+
+    def skip(self, n_samples: int) -> None:
+        """Move the clock past audio that was not fed (e.g. recorded during a conversation).
+
+        The partial frame is dropped: it would be glued to audio that did not follow it.
+        """
+        self._frame_start += len(self._pending) + n_samples
+        self._pending = np.empty(0, dtype=np.int16)
+
+    def reset(self) -> None:
+        """Forget all audio heard so far, so stale sound cannot complete a wake word.
+
+        The clock keeps running; the pending partial frame is dropped and moved past.
+        """
+        self._model.reset()
+        self.skip(0)
+        self._armed = dict.fromkeys(self.thresholds, True)
+        self.last_scores = dict.fromkeys(self.thresholds, 0.0)
+
+    def _judge(self, scores: dict[str, float], time: float) -> list[Detection]:
+        """Fire on a rising edge across the threshold, and not again within the refractory time.
+
+        Edge-triggering keeps one utterance to one detection even with a zero
+        refractory period; the refractory period covers a score that dips and
+        comes back within the same utterance.
+        """
+        found = []
+        for name, key in self._keys.items():
+            score = float(scores[key])
+            self.last_scores[name] = score
+            threshold = self.thresholds[name]
+            if score < threshold:
+                self._armed[name] = True
+                continue
+            if not self._armed[name]:
+                continue
+            self._armed[name] = False
+            last = self._last_detection.get(name)
+            if last is not None and time - last < self.refractory_seconds:
+                log.debug("%s %.2f at %.2fs ignored (refractory)", name, score, time)
+                continue
+            self._last_detection[name] = time
+            found.append(Detection(model=name, score=score, time=time))
+        return found
+
+
+def _load_openwakeword(files: ModelFiles):  # -> openwakeword.Model, imported lazily (slow)
+    """openWakeWord on onnxruntime with every path explicit, so it never downloads."""
+    from openwakeword.model import Model
+
+    try:
+        return Model(
+            wakeword_models=[str(p) for p in files.wake_words.values()],
+            inference_framework="onnx",
+            melspec_model_path=str(files.melspectrogram),
+            embedding_model_path=str(files.embedding),
+        )
+    except Exception as exc:  # onnxruntime raises its own types for corrupt files
+        raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc

@@ -1,0 +1,112 @@
+"""Where the wake-word ONNX files are, resolved before anything is loaded.
+
+openWakeWord would happily download missing models from GitHub at run time;
+the appliance must not (no surprise network access, pinned sha256 files), so
+every path handed to it is resolved here and a missing file is an error that
+names the file and the command that fetches it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from daemon.config.schema import BUNDLED_WAKE_WORDS, WakeWordConfig, model_name
+
+MELSPEC_FILE = "melspectrogram.onnx"
+EMBEDDING_FILE = "embedding_model.onnx"
+BUNDLED_VERSION = "v0.1"
+MODELS_DIR_ENV = "SPEAKERD_MODELS_DIR"
+REPO_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+SYSTEM_MODELS_DIR = Path("/opt/speakerd/models")
+FETCH_HINT = "run scripts/fetch-models (it downloads and sha256-checks them)"
+
+
+class WakeWordModelError(Exception):
+    """A wake-word model file is missing or unusable; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    """Every file openWakeWord needs, as existing absolute paths."""
+
+    melspectrogram: Path
+    """Shared feature model 1: audio to mel spectrogram."""
+    embedding: Path
+    """Shared feature model 2: mel spectrogram to speech embeddings."""
+    wake_words: dict[str, Path]
+    """Detection name (model_name()) to its classifier .onnx file, in config order."""
+
+
+def bundled_file_name(name: str) -> str:
+    """hey_jarvis -> hey_jarvis_v0.1.onnx, the file scripts/fetch-models installs."""
+    return f"{name}_{BUNDLED_VERSION}.onnx"
+
+
+def candidate_dirs(configured: Path | None) -> list[tuple[Path, str]]:
+    """Directories to search, each with why it is a candidate (for error messages).
+
+    An explicit choice (config models_dir, then $SPEAKERD_MODELS_DIR) is the
+    only candidate: silently falling back elsewhere would hide a typo.
+    """
+    if configured is not None:
+        return [(configured.expanduser(), "wake_word.models_dir")]
+    from_env = os.environ.get(MODELS_DIR_ENV)
+    if from_env:
+        return [(Path(from_env).expanduser(), f"${MODELS_DIR_ENV}")]
+    return [(REPO_MODELS_DIR, "the source tree"), (SYSTEM_MODELS_DIR, "the install location")]
+
+
+def find_models_dir(configured: Path | None = None) -> Path:
+    """The first candidate directory that holds the two feature models."""
+    candidates = candidate_dirs(configured)
+    for directory, _why in candidates:
+        if (directory / MELSPEC_FILE).is_file() and (directory / EMBEDDING_FILE).is_file():
+            return directory
+    tried = ", ".join(f"{d} ({why})" for d, why in candidates)
+    first = candidates[0][0]
+    missing = next(f for f in (MELSPEC_FILE, EMBEDDING_FILE) if not (first / f).is_file())
+    raise WakeWordModelError(
+        f"wake-word model {missing} not found; looked in {tried}. {FETCH_HINT}, "
+        f"or set wake_word.models_dir / ${MODELS_DIR_ENV} to the directory that holds it"
+    )
+
+
+def resolve_models(config: WakeWordConfig) -> ModelFiles:
+    """Paths for every model the config names; raise WakeWordModelError for any missing one."""
+    directory = find_models_dir(config.models_dir)
+    wake_words: dict[str, Path] = {}
+    for entry in config.models:
+        path = _wake_word_path(entry, directory)
+        name = model_name(entry)
+        if name in wake_words:
+            raise WakeWordModelError(
+                f"wake-word models {wake_words[name]} and {path} would both report as "
+                f"{name!r}; rename one of the files"
+            )
+        wake_words[name] = path
+    return ModelFiles(
+        melspectrogram=directory / MELSPEC_FILE,
+        embedding=directory / EMBEDDING_FILE,
+        wake_words=wake_words,
+    )
+
+
+def _wake_word_path(entry: str, directory: Path) -> Path:
+    if entry in BUNDLED_WAKE_WORDS:
+        path = directory / bundled_file_name(entry)
+        if not path.is_file():
+            raise WakeWordModelError(
+                f"wake-word model {path.name} for {entry!r} not found in {directory}; {FETCH_HINT}"
+            )
+        return path
+    # A custom model: as written (absolute or relative to the working directory),
+    # else relative to the models directory so a bare file name dropped there works.
+    given = Path(entry).expanduser()
+    for path in (given, directory / given):
+        if path.is_file():
+            return path.resolve()
+    raise WakeWordModelError(
+        f"custom wake-word model {entry} not found (looked at {given.resolve()} and {directory / given})"
+    )
