@@ -1,0 +1,392 @@
+"""The speaker: the model's 24 kHz voice and short local sounds, stoppable at once.
+
+play() only queues; a writer thread converts (soxr, stateful across chunks),
+mixes sounds over the voice, applies the volume and writes small blocks to
+PortAudio. Because only one small block is ever in flight, flush() silences
+the speaker within the device's own buffer plus one block: that is what makes
+an interruption feel immediate.
+
+    speaker = Speaker("Headphones", volume=70)
+    await speaker.start()
+    speaker.play(pcm_24k)
+    speaker.flush()              # the user interrupted
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyaudio
+
+from hardware.audio import host
+from hardware.audio.convert import (
+    PlaybackResampler,
+    StreamFormat,
+    choose_format,
+    float_to_int16,
+    int16_to_float,
+    upmix,
+)
+from hardware.audio.sounds import load_sound
+from hardware.audio.status import AudioStatus, Backoff, StatusCallback
+from hardware.audio.wav import WavError
+
+log = logging.getLogger(__name__)
+
+MODEL_RATE = 24000
+
+
+def volume_gain(percent: float) -> float:
+    """Amplitude factor for a volume percentage: square law, so 50 % sounds about half as loud."""
+    return (max(0.0, min(100.0, percent)) / 100.0) ** 2
+
+
+class Speaker:
+    """Play 16-bit mono PCM and sounds on a PortAudio device, with flush and volume."""
+
+    def __init__(
+        self,
+        device: host.DeviceSpec = None,
+        *,
+        volume: float = 80,
+        rate: int = MODEL_RATE,
+        block_ms: int = 20,
+        on_status: StatusCallback | None = None,
+        on_playout_start: Callable[[float], None] | None = None,
+        device_rate: int | None = None,
+        device_channels: int | None = None,
+        retry_initial: float = 0.5,
+        retry_max: float = 30.0,
+    ) -> None:
+        """`rate` is the rate play() assumes and the one the device is asked for first.
+        `on_playout_start(t)` is called on the loop with the time.monotonic() at which
+        the first block after silence went to the device."""
+        self.device = device
+        self.rate = rate
+        self.block_ms = block_ms
+        self.on_status = on_status
+        self.on_playout_start = on_playout_start
+        self._forced = (device_rate, device_channels)
+        self._backoff = Backoff(retry_initial, retry_max)
+        self._gain = volume_gain(volume)
+        self._volume = float(volume)
+        self.format: StreamFormat | None = None
+        """The format the device is opened with, once open."""
+        self.device_name: str | None = None
+        self.output_latency: float = 0.0
+        """PortAudio's reported output latency of the open stream, in seconds."""
+        self.playout_started_at: float | None = None
+        """time.monotonic() when the first samples after silence were written."""
+        self._cond = threading.Condition()
+        self._voice: collections.deque[tuple[bytes, int]] = collections.deque()
+        self._sounds: collections.deque[str] = collections.deque()
+        self._flush_requested = False
+        self._submitted = 0
+        self._completed = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self._wake = threading.Event()
+        self._started = threading.Event()
+        self._in_error = False
+        self._sound_cache: dict[str, np.ndarray] = {}
+
+    # -- the asyncio face -------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the device; returns once the first attempt is done (errors are retried)."""
+        if self._thread is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._thread.start()
+        await asyncio.to_thread(self._started.wait, 10.0)
+
+    def play(self, pcm: bytes, rate: int | None = None) -> None:
+        """Queue 16-bit mono PCM (default rate: the model's 24 kHz); returns at once."""
+        if not pcm:
+            return
+        self._submit(lambda: self._voice.append((pcm, rate or self.rate)))
+
+    def play_sound(self, name_or_path: str) -> None:
+        """Queue a built-in sound (`chime`, `buzz`) or a WAV file, mixed over any voice."""
+        self._submit(lambda: self._sounds.append(name_or_path))
+
+    def flush(self) -> None:
+        """Drop everything queued: only what the device already holds still sounds."""
+        with self._cond:
+            self._voice.clear()
+            self._sounds.clear()
+            self._flush_requested = True
+            self._cond.notify()
+
+    def set_volume(self, percent: float) -> None:
+        """Change the volume (0-100) for the next block written."""
+        self._volume = float(max(0.0, min(100.0, percent)))
+        self._gain = volume_gain(self._volume)
+
+    @property
+    def volume(self) -> float:
+        return self._volume
+
+    @property
+    def is_playing(self) -> bool:
+        """True from play() until the audio has left the device."""
+        return not self._drained.is_set()
+
+    async def wait_drained(self) -> None:
+        """Wait until everything queued so far has been played (or flushed)."""
+        await self._drained.wait()
+
+    async def stop(self) -> None:
+        """Stop at once (queued audio is dropped) and close the device."""
+        self._stopping = True
+        self._wake.set()
+        with self._cond:
+            self._cond.notify()
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join, 5.0)
+        self._drained.set()
+
+    async def __aenter__(self) -> Speaker:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _submit(self, add: Callable[[], None]) -> None:
+        with self._cond:
+            add()
+            self._submitted += 1
+            self._cond.notify()
+        self._drained.clear()
+
+    # -- on the loop, called from the thread ------------------------------
+
+    def _call_on_loop(self, callback: Any, *args: Any) -> None:
+        if self._loop is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:
+            self._stopping = True
+
+    def _mark_drained(self, upto: int) -> None:
+        if upto == self._submitted:
+            self._drained.set()
+
+    def _report(self, state: str, message: str) -> None:
+        if self.on_status is not None:
+            label = "default" if self.device is None else str(self.device)
+            self._call_on_loop(self.on_status, AudioStatus(label, state, message))  # type: ignore[arg-type]
+
+    # -- the writer thread -----------------------------------------------
+
+    def _run(self) -> None:
+        stream: pyaudio.Stream | None = None
+        try:
+            while not self._stopping:
+                if stream is None:
+                    stream = self._open()
+                    self._started.set()
+                    if stream is None:
+                        self._discard_queued()
+                        self._backoff.wait(self._wake)
+                        continue
+                try:
+                    self._play_until_idle(stream)
+                except (OSError, ValueError) as exc:
+                    self._failed(f"speaker {self.device_name!r} stopped accepting audio ({exc})")
+                    host.close_stream(stream)
+                    stream = None
+                    self._discard_queued()
+                    self._backoff.wait(self._wake)
+        finally:
+            if stream is not None:
+                host.close_stream(stream)
+            self._started.set()
+
+    def _play_until_idle(self, stream: pyaudio.Stream) -> None:
+        """Write blocks while there is audio; when idle, wait for more; returns on stop."""
+        assert self.format is not None
+        fmt = self.format
+        block = fmt.rate * self.block_ms // 1000
+        voice = _Buffer()
+        sounds = _Buffer()
+        resampler: PlaybackResampler | None = None
+        writing = False  # blocks went out since the last silence
+        while not self._stopping:
+            with self._cond:
+                if self._flush_requested:
+                    self._flush_requested = False
+                    voice.clear()
+                    sounds.clear()
+                    resampler = None
+                # Convert just enough incoming voice for the next block (keeps flush cheap).
+                while len(voice) < block and self._voice:
+                    pcm, rate = self._voice.popleft()
+                    if resampler is None or resampler.in_rate != rate:
+                        resampler = PlaybackResampler(rate, fmt.rate)
+                    voice.push(resampler.convert(int16_to_float(pcm)))
+                if len(voice) < block and not self._voice and resampler is not None:
+                    # The reply ran out: let the resampler's last few samples out too.
+                    voice.push(resampler.convert(np.zeros(0, np.float32), last=True))
+                    resampler = None
+                names = list(self._sounds)
+                self._sounds.clear()
+                submitted = self._submitted
+            for name in names:
+                clip = self._sound(name, fmt.rate)
+                if clip is not None:
+                    sounds.push(clip)
+            if not len(voice) and not len(sounds):
+                if writing:
+                    writing = False
+                    self._tail(self.output_latency)
+                with self._cond:
+                    if self._voice or self._sounds or self._flush_requested or self._stopping:
+                        continue
+                    if submitted == self._submitted:
+                        self._completed = submitted
+                        self._call_on_loop(self._mark_drained, submitted)
+                    self._cond.wait(0.5)
+                continue
+            mix = np.zeros(max(min(len(voice), block), min(len(sounds), block)), np.float32)
+            v = voice.take(block)
+            s = sounds.take(block)
+            mix[: len(v)] += v
+            mix[: len(s)] += s
+            samples = float_to_int16(mix * self._gain)
+            stream.write(upmix(samples, fmt.channels).tobytes())
+            if not writing:
+                writing = True
+                self.playout_started_at = time.monotonic()
+                if self.on_playout_start is not None:
+                    self._call_on_loop(self.on_playout_start, self.playout_started_at)
+
+    def _tail(self, seconds: float) -> None:
+        """Wait for the device buffer to play out, unless new audio or a flush comes first."""
+        deadline = time.monotonic() + seconds
+        with self._cond:
+            while not self._stopping and not self._voice and not self._sounds:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(remaining)
+
+    def _sound(self, name: str, rate: int) -> np.ndarray | None:
+        key = f"{name}@{rate}"
+        if key not in self._sound_cache:
+            try:
+                self._sound_cache[key] = load_sound(name, rate)
+            except WavError as exc:
+                log.warning("sound not played: %s", exc)
+                return None
+            if len(self._sound_cache) > 16:
+                self._sound_cache.pop(next(iter(self._sound_cache)))
+        return self._sound_cache[key]
+
+    def _discard_queued(self) -> None:
+        with self._cond:
+            dropped = len(self._voice) + len(self._sounds)
+            self._voice.clear()
+            self._sounds.clear()
+            submitted = self._submitted
+        if dropped:
+            log.debug("speaker unavailable: dropped %d queued item(s)", dropped)
+        self._call_on_loop(self._mark_drained, submitted)
+
+    def _open(self) -> pyaudio.Stream | None:
+        try:
+            if self._in_error:
+                host.rescan()
+            info = host.find_device(self.device, "output")
+            fmt = choose_format(
+                self.rate,
+                info.default_rate,
+                info.max_output_channels,
+                lambda r, c: host.supports(info, "output", r, c),
+                rate=self._forced[0],
+                channels=self._forced[1],
+            )
+            stream = host.open_stream(
+                format=pyaudio.paInt16,
+                channels=fmt.channels,
+                rate=fmt.rate,
+                output=True,
+                output_device_index=info.index,
+                frames_per_buffer=fmt.rate * self.block_ms // 1000,
+            )
+        except host.DeviceNotFound as exc:
+            self._failed(f"speaker unavailable: {exc}")
+            return None
+        except (OSError, ValueError) as exc:
+            self._failed(f"speaker {self.device!r} did not open ({exc})")
+            return None
+        if (self.device_name, self.format) != (info.name, fmt):
+            how = "directly" if fmt.rate == self.rate and fmt.channels == 1 else "via soxr"
+            log.info("speaker %r: playing %d Hz %d ch (%s)", info.name, fmt.rate, fmt.channels, how)
+        self.format, self.device_name = fmt, info.name
+        self.output_latency = float(stream.get_output_latency())
+        if self._in_error:
+            log.info("speaker %r is back", info.name)
+        self._in_error = False
+        self._backoff.reset()
+        self._report("ok", f"speaker {info.name!r} open")
+        return stream
+
+    def _failed(self, message: str) -> None:
+        if self._in_error:
+            log.debug("%s; next try in %.1f s", message, self._backoff.next_delay)
+            return
+        log.warning(
+            "%s; retrying in %.1f s, then at growing intervals up to %.0f s",
+            message,
+            self._backoff.next_delay,
+            self._backoff.maximum,
+        )
+        self._in_error = True
+        self._report("error", message)
+
+
+class _Buffer:
+    """A FIFO of float32 samples fed in arbitrary pieces and read in blocks."""
+
+    def __init__(self) -> None:
+        self._parts: collections.deque[np.ndarray] = collections.deque()
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def push(self, samples: np.ndarray) -> None:
+        if len(samples):
+            self._parts.append(samples)
+            self._size += len(samples)
+
+    def take(self, count: int) -> np.ndarray:
+        out: list[np.ndarray] = []
+        while count > 0 and self._parts:
+            head = self._parts[0]
+            if len(head) <= count:
+                out.append(self._parts.popleft())
+            else:
+                out.append(head[:count])
+                self._parts[0] = head[count:]
+            count -= len(out[-1])
+            self._size -= len(out[-1])
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    def clear(self) -> None:
+        self._parts.clear()
+        self._size = 0
