@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
-import re
 import ssl
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -23,12 +21,14 @@ from google.genai import types
 
 from daemon.config.schema import GeminiConfig
 from daemon.live import events as ev
+from daemon.live.backoff import Backoff
 from daemon.live.connect_config import (
     INPUT_AUDIO_MIME,
     build_connect_config,
     function_declarations,
     make_client,
 )
+from daemon.live.connection import Connection
 from daemon.live.errors import (
     Diagnosis,
     Recovery,
@@ -36,6 +36,7 @@ from daemon.live.errors import (
     diagnose,
     is_close_error,
 )
+from daemon.live.messages import content_events
 from daemon.live.outbox import Outbox, Outgoing
 from daemon.live.redact import forget_secret, register_secret, scrub
 from daemon.live.tool_calls import ToolHandler, run_tool
@@ -44,34 +45,7 @@ log = logging.getLogger(__name__)
 
 _END = object()  # ends the event stream
 _GO_AWAY = Diagnosis(Recovery.RESUME, "the server asked us to move (goAway)")
-_HEALTHY_AFTER_S = 10.0  # a connection that lived this long resets the backoff
 _MAX_BAD_FRAMES_IN_A_ROW = 50
-
-
-class _Connection:
-    """One WebSocket: the SDK's context manager, its session and its receive pump."""
-
-    def __init__(self, number: int, manager: Any, sdk_session: Any, resumed: bool) -> None:
-        self.number = number
-        self.manager = manager
-        self.sdk = sdk_session
-        self.resumed = resumed
-        self.usable = True
-        self.moving = False  # a goAway was seen: a successor is being opened
-        self.opened_at = asyncio.get_running_loop().time()
-        self.pump: asyncio.Task[None] | None = None
-
-    async def close(self) -> None:
-        self.usable = False
-        if self.pump is not None and self.pump is not asyncio.current_task():
-            self.pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self.pump
-        try:
-            async with asyncio.timeout(2.0):
-                await self.manager.__aexit__(None, None, None)
-        except (Exception, asyncio.CancelledError) as exc:  # already dead, or slow: either way gone
-            log.debug("connection %d closed untidily: %s", self.number, type(exc).__name__)
 
 
 class LiveSession:
@@ -95,21 +69,19 @@ class LiveSession:
         self._tool_handler = tool_handler
         self._ssl_context = ssl_context
         self._setup_timeout_s = setup_timeout_s
-        self._reconnect_timeout_s = reconnect_timeout_s
         self._client: Any = None
         self._state: ev.SessionStateName = "idle"
         self._handle: str | None = None
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
         self._connections_opened = 0
         self._events: asyncio.Queue[Any] = asyncio.Queue()
-        self._outcomes: asyncio.Queue[tuple[_Connection, Diagnosis]] = asyncio.Queue()
+        self._outcomes: asyncio.Queue[tuple[Connection, Diagnosis]] = asyncio.Queue()
         self._send_lock = asyncio.Lock()
         self._outbox = Outbox(max_buffered_audio_s)
         self._tool_tasks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._supervisor: asyncio.Task[None] | None = None
-        self._trouble_since: float | None = None
-        self._next_delay = 0.0
+        self._backoff = Backoff(reconnect_timeout_s)
         register_secret(api_key)
 
     # -- public API ---------------------------------------------------------
@@ -182,7 +154,7 @@ class LiveSession:
 
     # -- connections ----------------------------------------------------------
 
-    async def _open(self, handle: str | None) -> _Connection:
+    async def _open(self, handle: str | None) -> Connection:
         """Connect and complete the setup handshake, or raise a classified SessionError."""
         self._connections_opened += 1
         number = self._connections_opened
@@ -200,13 +172,13 @@ class LiveSession:
             raise diagnosis.error() from None
         if sdk_session.setup_complete is None:
             log.warning("connection %d: the server's first frame was not setupComplete", number)
-        return _Connection(number, manager, sdk_session, resumed=handle is not None)
+        return Connection(number, manager, sdk_session, resumed=handle is not None)
 
-    def _adopt(self, conn: _Connection) -> None:
+    def _adopt(self, conn: Connection) -> None:
         self._conn = conn
         conn.pump = asyncio.create_task(self._pump(conn), name=f"live-pump-{conn.number}")
 
-    def _retire(self, conn: _Connection | None) -> None:
+    def _retire(self, conn: Connection | None) -> None:
         """Close an old connection in the background (its close may take a moment)."""
         if conn is None:
             return
@@ -217,7 +189,7 @@ class LiveSession:
 
     # -- receiving ------------------------------------------------------------
 
-    async def _pump(self, conn: _Connection) -> None:
+    async def _pump(self, conn: Connection) -> None:
         """Read frames until the connection ends, then report why to the supervisor."""
         bad_frames = 0
         while True:
@@ -245,13 +217,14 @@ class LiveSession:
                     )
                     return
 
-    def _dispatch(self, conn: _Connection, message: types.LiveServerMessage) -> None:
+    def _dispatch(self, conn: Connection, message: types.LiveServerMessage) -> None:
         update = message.session_resumption_update
         if update is not None and update.resumable and update.new_handle:
             self._handle = update.new_handle
         content = message.server_content
         if content is not None:
-            self._dispatch_content(content, message.usage_metadata)
+            for event in content_events(content, message.usage_metadata):
+                self._emit(event)
         if message.tool_call is not None:
             for call in message.tool_call.function_calls or []:
                 self._start_tool(conn, call)
@@ -262,31 +235,9 @@ class LiveSession:
             log.info("connection %d: goAway (time left %s)", conn.number, message.go_away.time_left)
             self._outcomes.put_nowait((conn, _GO_AWAY))
 
-    def _dispatch_content(
-        self, content: types.LiveServerContent, usage: types.UsageMetadata | None
-    ) -> None:
-        if content.input_transcription is not None and content.input_transcription.text:
-            self._emit(ev.InputTranscript(content.input_transcription.text))
-        if content.model_turn is not None:
-            for part in content.model_turn.parts or []:
-                blob = part.inline_data
-                if blob is not None and blob.data and (blob.mime_type or "").startswith("audio/"):
-                    self._emit(ev.ModelAudio(blob.data, _rate_of(blob.mime_type or "")))
-                elif part.text:
-                    log.debug("model text part ignored (audio session): %.80s", part.text)
-        if content.output_transcription is not None and content.output_transcription.text:
-            self._emit(ev.OutputTranscript(content.output_transcription.text))
-        if content.interrupted:
-            self._emit(ev.Interrupted())
-        if content.generation_complete:
-            self._emit(ev.GenerationComplete())
-        if content.turn_complete:
-            counts = usage.model_dump(exclude_none=True, mode="json") if usage else None
-            self._emit(ev.TurnComplete(counts or None))
-
     # -- tools ----------------------------------------------------------------
 
-    def _start_tool(self, conn: _Connection, call: types.FunctionCall) -> None:
+    def _start_tool(self, conn: Connection, call: types.FunctionCall) -> None:
         call_id, name, args = call.id or "", call.name or "", dict(call.args or {})
         self._emit(ev.ToolCall(call_id, name, args))
         if not call_id:
@@ -298,7 +249,7 @@ class LiveSession:
                                self._tool_tasks.get(call_id) is t else None)  # fmt: skip
 
     async def _answer_tool(
-        self, conn: _Connection, call_id: str, name: str, args: dict[str, Any]
+        self, conn: Connection, call_id: str, name: str, args: dict[str, Any]
     ) -> None:
         """Run the tool off the receive loop, then send its result on the asking connection."""
         response = await run_tool(self._tool_handler, name, args)
@@ -337,7 +288,7 @@ class LiveSession:
             conn = self._conn
             if self._state == "open" and conn is not None and conn.usable and not self._outbox:
                 try:
-                    await _transmit(conn, item)
+                    await conn.transmit(item)
                     return
                 except (websockets.ConnectionClosed, OSError) as exc:
                     conn.usable = False  # the pump reports the close; we keep the input
@@ -345,11 +296,11 @@ class LiveSession:
                              type(exc).__name__)  # fmt: skip
             self._outbox.put(item)
 
-    async def _flush(self, conn: _Connection) -> None:
+    async def _flush(self, conn: Connection) -> None:
         """Send what waited in the outbox, oldest first (caller holds the send lock)."""
         sent = 0
         while (item := self._outbox.peek()) is not None:
-            await _transmit(conn, item)
+            await conn.transmit(item)
             self._outbox.pop()
             sent += len(item.data) if item.kind == "audio" else 0
         if sent:
@@ -379,46 +330,44 @@ class LiveSession:
             log.exception("Live session supervisor crashed")
             await self._fail(f"internal error: {scrub(exc)}", fatal=False)
 
-    async def _reconnect(self, old: _Connection, why: Diagnosis, *, keep_old: bool) -> None:
+    async def _reconnect(self, old: Connection, why: Diagnosis, *, keep_old: bool) -> None:
         """Open a successor to old (which keeps delivering when it is still alive)."""
-        loop = asyncio.get_running_loop()
         self._set_state("reconnecting", why.message)
         if not keep_old:
             self._retire(old)
-        if why is not _GO_AWAY:
-            self._note_trouble(old, why.recovery)
         fresh = why.recovery is Recovery.FRESH or not self._config.session_resumption
-        delay = 0.0 if why is _GO_AWAY or fresh else self._next_delay
+        delay = 0.0
+        if why is not _GO_AWAY:
+            lived = asyncio.get_running_loop().time() - old.opened_at
+            self._backoff.failed(why.recovery, lived)
+            delay = 0.0 if fresh else self._backoff.next_delay()
         while True:
             if delay:
-                await asyncio.sleep(delay * random.uniform(0.8, 1.2))
+                await asyncio.sleep(delay)
             if fresh:
                 self._handle = None
             try:
                 conn = await self._open(self._handle)
+                break
             except SessionError as exc:
                 if exc.recovery is Recovery.FATAL:
                     await self._fail(exc.message, fatal=True)
                     return
-                self._note_trouble(None, exc.recovery)
-                assert self._trouble_since is not None
-                if loop.time() - self._trouble_since > self._reconnect_timeout_s:
+                self._backoff.failed(exc.recovery)
+                if self._backoff.exhausted():
+                    limit = self._backoff.give_up_after_s
                     await self._fail(
-                        f"gave up reconnecting after {self._reconnect_timeout_s:.0f} s: "
-                        f"{exc.message}",
-                        fatal=False,
+                        f"gave up reconnecting after {limit:.0f} s: {exc.message}", fatal=False
                     )
                     return
                 fresh = fresh or exc.recovery is Recovery.FRESH
-                delay = 0.0 if exc.recovery is Recovery.FRESH else self._next_delay
-                continue
-            break
+                delay = 0.0 if exc.recovery is Recovery.FRESH else self._backoff.next_delay()
         if keep_old:
             self._retire(old)
         detail = "resumed the conversation" if conn.resumed else "started a new session"
         await self._go_live(conn, detail)
 
-    async def _go_live(self, conn: _Connection, detail: str) -> None:
+    async def _go_live(self, conn: Connection, detail: str) -> None:
         """Make conn the current connection and send it what waited in the outbox."""
         async with self._send_lock:
             if self._state == "closed":  # close() ran while we connected
@@ -431,19 +380,6 @@ class LiveSession:
                 conn.usable = False  # its pump reports the close; the outbox keeps the rest
                 return
             self._set_state("open", detail)
-
-    def _note_trouble(self, conn: _Connection | None, recovery: Recovery) -> None:
-        """Advance the backoff; a connection that stayed up long enough resets it."""
-        now = asyncio.get_running_loop().time()
-        if conn is not None and now - conn.opened_at >= _HEALTHY_AFTER_S:
-            self._trouble_since = None
-        slow = recovery is Recovery.RESUME_SLOWLY
-        first, cap = (2.0, 30.0) if slow else (0.2, 5.0)
-        if self._trouble_since is None:
-            self._trouble_since = now
-            self._next_delay = first
-        else:
-            self._next_delay = min(cap, max(first, self._next_delay * 2))
 
     async def _fail(self, message: str, *, fatal: bool) -> None:
         message = scrub(message)
@@ -484,20 +420,3 @@ class LiveSession:
 
     def _emit(self, event: ev.SessionEvent) -> None:
         self._events.put_nowait(event)
-
-
-async def _transmit(conn: _Connection, item: Outgoing) -> None:
-    if item.kind == "audio":
-        blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
-        await conn.sdk.send_realtime_input(audio=blob)
-    elif item.kind == "frame":
-        blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
-        await conn.sdk.send_realtime_input(video=blob)
-    else:
-        await conn.sdk.send_realtime_input(text=str(item.data))
-
-
-def _rate_of(mime_type: str) -> int:
-    """The sample rate in 'audio/pcm;rate=24000' (the API's default when absent)."""
-    match = re.search(r"rate=(\d+)", mime_type)
-    return int(match.group(1)) if match else ev.DEFAULT_OUTPUT_RATE

@@ -1,0 +1,232 @@
+"""Every row of LIVE_PROTOCOL.md's error table, goAway and drops, end to end.
+
+Each test breaks the emulator the way the real service breaks and checks what
+a user would notice: whether the conversation carries on (resumed or fresh),
+whether what they said while it reconnected still arrived, or whether the
+daemon stops with a clear, fatal error instead of hammering the service.
+"""
+
+import logging
+
+import pytest
+
+from daemon.emulator import LiveEmulator, Turn
+from daemon.live import (
+    FatalSessionError,
+    LiveSession,
+    SessionError,
+    SessionFailed,
+    SessionStateChanged,
+    TurnComplete,
+)
+from tests.unit.live.conftest import API_KEY, Recorder, gemini_config, send_in_chunks, silence
+
+
+async def one_turn(emu: LiveEmulator, session: LiveSession, recorder: Recorder) -> str:
+    """Run a text turn and return the resumption handle it earned."""
+    mark = recorder.mark()
+    emu.script([Turn(reply="Sure.")])
+    await session.send_text("remember the milk")
+    await recorder.wait_for(TurnComplete, after=mark)
+    record = emu.sessions[-1]
+    await emu.wait_for(lambda: record.handles_issued, what="a handle")
+    await emu.wait_for(lambda: session.resumption_handle == record.handles_issued[-1],
+                       what="the client to keep the handle")  # fmt: skip
+    return session.resumption_handle
+
+
+async def talk_through_reconnect(
+    emu: LiveEmulator, session: LiveSession, recorder: Recorder, mark: int
+) -> bytes:
+    """Send audio once the session is reconnecting; return it after the session reopens."""
+    await recorder.wait_state("reconnecting", after=mark)
+    said = silence(0.5) + b"\x07\x00" * 800
+    await send_in_chunks(session, said)
+    await recorder.wait_state("open", after=mark)
+    return said
+
+
+# ---- fatal: stop, tell, never retry ----------------------------------------------
+
+
+async def test_1007_bad_key_is_fatal_with_exactly_one_connection(emu: LiveEmulator, caplog):
+    caplog.set_level(logging.DEBUG)
+    wrong_key = "AIzaSyWRONG-key-that-must-not-leak-42"
+    session = LiveSession(gemini_config(emu), wrong_key)
+    with pytest.raises(FatalSessionError) as failure:
+        await session.start()
+    assert "API key" in str(failure.value)
+    assert wrong_key not in str(failure.value)
+    assert len(emu.sessions) == 1
+    assert emu.sessions[0].close_code == 1007
+    assert session.state == "closed"
+    client_side = [r for r in caplog.records if not r.name.startswith(("daemon.emulator",
+                                                                       "websockets.server"))]  # fmt: skip
+    assert client_side and all(wrong_key not in r.getMessage() for r in client_side)
+
+
+async def test_1008_unknown_model_is_fatal_with_exactly_one_connection(emu: LiveEmulator):
+    session = LiveSession(gemini_config(emu, model="gemini-0.1-nonexistent"), API_KEY)
+    with pytest.raises(FatalSessionError, match=r"gemini\.model"):
+        await session.start()
+    assert len(emu.sessions) == 1
+    assert emu.sessions[0].close_code == 1008
+
+
+async def test_a_key_revoked_mid_conversation_fails_fatally_without_retrying(
+    emu: LiveEmulator, open_session
+):
+    session, recorder = await open_session()
+    emu.close_next(1007, "API key not valid. Please pass a valid API key.")
+    failed = await recorder.wait_for(SessionFailed)
+    assert failed.fatal
+    assert "API key" in failed.message
+    await recorder.wait_state("closed")
+    assert len(emu.sessions) == 1
+    assert session.state == "closed"
+
+
+# ---- stale handle: start fresh ---------------------------------------------------
+
+
+async def test_1007_invalid_handle_starts_a_fresh_session(emu: LiveEmulator, open_session):
+    session, recorder = await open_session()
+    await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.close_next(1007, "Invalid session handle", when="setup")  # refuses the resume
+    emu.drop_connection()
+
+    reopened = await recorder.wait_state("open", after=mark)
+
+    assert "new session" in reopened.detail
+    assert [s.close_code for s in emu.sessions[:2]] == [1006, 1007]
+    assert emu.sessions[1].resumed_from is not None
+    assert emu.sessions[2].resumed_from is None
+    assert not recorder.of(SessionFailed)
+    await one_turn(emu, session, recorder)  # and the conversation goes on
+    assert emu.sessions[2].handles_issued
+
+
+async def test_1008_session_not_found_starts_a_fresh_session(emu: LiveEmulator, open_session):
+    session, recorder = await open_session()
+    await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.expire_handles()  # as if hours had passed
+    emu.drop_connection()
+
+    reopened = await recorder.wait_state("open", after=mark)
+
+    assert "new session" in reopened.detail
+    assert emu.sessions[1].close_code == 1008
+    assert emu.sessions[1].close_reason == "session not found"
+    assert emu.sessions[2].resumed_from is None
+    assert not recorder.of(SessionFailed)
+
+
+# ---- transient: resume with the handle -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(1011, "Internal error encountered."), (1000, "")],
+)
+async def test_close_resumes_with_the_handle_and_keeps_the_users_audio(
+    emu: LiveEmulator, open_session, code, reason
+):
+    session, recorder = await open_session()
+    handle = await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.delay_setup(0.3)  # the reconnect takes a moment; the user keeps talking
+    emu.close_next(code, reason)
+
+    said = await talk_through_reconnect(emu, session, recorder, mark)
+
+    assert emu.sessions[0].close_code == code
+    assert emu.sessions[1].resumed_from == handle
+    await emu.wait_for(lambda: len(emu.sessions[1].audio) >= len(said), what="the audio")
+    assert bytes(emu.sessions[1].audio) == said
+    opened = recorder.of(SessionStateChanged, mark)[-1]
+    assert opened.state == "open" and "resumed" in opened.detail
+
+
+async def test_go_away_mid_turn_moves_before_the_server_closes(emu: LiveEmulator, open_session):
+    session, recorder = await open_session()
+    await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.delay_setup(0.3)
+    emu.send_go_away(time_left="5s", when="mid_turn")
+    emu.script([Turn(reply="A long answer that gets moved to a new connection.")])
+    await session.send_text("tell me something")
+
+    said = await talk_through_reconnect(emu, session, recorder, mark)
+
+    old, new = emu.sessions[0], emu.sessions[1]
+    assert new.resumed_from in old.handles_issued
+    await emu.wait_for(lambda: old.closed, what="the old connection to close")
+    assert old.closed_by == "client"  # we left before the 5 s ran out
+    await emu.wait_for(lambda: len(new.audio) >= len(said), what="the audio")
+    assert bytes(new.audio) == said
+    assert len(emu.sessions) == 2
+    assert not recorder.of(SessionFailed)
+
+
+async def test_dropped_connection_mid_turn_resumes_and_keeps_the_users_audio(
+    emu: LiveEmulator, open_session
+):
+    session, recorder = await open_session()
+    handle = await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.delay_setup(0.3)
+    emu.drop_connection(when="mid_turn")
+    emu.script([Turn(reply="This answer is cut off by a dropped connection.")])
+    await session.send_text("what is the weather")
+
+    said = await talk_through_reconnect(emu, session, recorder, mark)
+
+    assert emu.sessions[0].closed_by == "drop"
+    assert emu.sessions[1].resumed_from == handle
+    await emu.wait_for(lambda: len(emu.sessions[1].audio) >= len(said), what="the audio")
+    assert bytes(emu.sessions[1].audio) == said
+    await one_turn(emu, session, recorder)  # the conversation goes on
+
+
+async def test_gives_up_after_a_bounded_time_when_the_service_stays_away(
+    emu: LiveEmulator, open_session
+):
+    session, recorder = await open_session(reconnect_timeout_s=1.0)
+    await emu.stop()  # connection refused from now on
+
+    failed = await recorder.wait_for(SessionFailed, timeout=20)
+
+    assert not failed.fatal
+    assert "gave up" in failed.message
+    assert session.state == "closed"
+
+
+async def test_setup_that_never_completes_is_a_retryable_error(emu: LiveEmulator):
+    emu.delay_setup(1.0)
+    session = LiveSession(gemini_config(emu), API_KEY, setup_timeout_s=0.3)
+    with pytest.raises(SessionError) as failure:
+        await session.start()
+    assert not isinstance(failure.value, FatalSessionError)
+
+
+async def test_the_key_never_appears_in_logs_or_events(emu: LiveEmulator, open_session, caplog):
+    caplog.set_level(logging.DEBUG)
+    session, recorder = await open_session()
+    await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.close_next(1011, f"Internal error encountered. key={API_KEY}")
+    await recorder.wait_state("open", after=mark)
+    emu.close_next(1007, f"API key not valid: {API_KEY}")
+    await recorder.wait_for(SessionFailed)
+
+    client_side = [
+        r for r in caplog.records
+        if not r.name.startswith(("daemon.emulator", "websockets.server"))
+    ]  # fmt: skip
+    assert any(r.name.startswith("websockets.client") for r in client_side)
+    for record in client_side:
+        assert API_KEY not in record.getMessage(), record.name
+    for event in recorder.events:
+        assert API_KEY not in repr(event)
