@@ -56,6 +56,7 @@ class Session:
         self.interrupts_allowed = True
         self.manual_speech_seconds: float | None = None
         self.setup_done = False
+        self.speech_barged_in = False
         self.closing = False
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -164,13 +165,16 @@ class Session:
         return key or None
 
     async def _handshake(self) -> bool:
+        # Read the first frame before refusing anything: the SDK sends setup
+        # right after the upgrade and must see the close code, not a failed send.
+        first = await self.ws.recv()
+        self.record.messages += 1
         key = self._api_key()
         if key is None:
             raise p.ProtocolError(p.CLOSE_POLICY, p.NO_CREDENTIALS)
         if self.emulator.api_key is not None and key != self.emulator.api_key:
             raise p.ProtocolError(p.CLOSE_INVALID, p.API_KEY_INVALID)
-        kind, body = p.parse_frame(await self.ws.recv())
-        self.record.messages += 1
+        kind, body = p.parse_frame(first)
         if kind != "setup":
             raise p.ProtocolError(p.CLOSE_INVALID, "setup must be the first message")
         p.validate_setup(body, self.emulator.models, self.version)
@@ -266,7 +270,7 @@ class Session:
             self._manual_activity_check("activityStart")
             self.record.activity_starts += 1
             self.manual_speech_seconds = 0.0
-            self.barge_in()
+            self.speech_barged_in = self.barge_in()
         if p.has(body, "activity_end"):
             self._manual_activity_check("activityEnd")
             self.record.activity_ends += 1
@@ -301,7 +305,7 @@ class Session:
             )
         for event in self.detector.feed(data):
             if event.kind == "start":
-                self.barge_in()
+                self.speech_barged_in = self.barge_in()
             else:
                 await self.user_turn(None, "audio", event.speech_seconds)
 
@@ -351,20 +355,24 @@ class Session:
         self.tool_results_changed.set()
 
     # ---- turns -----------------------------------------------------------------
-    def barge_in(self) -> None:
+    def barge_in(self) -> bool:
         """User activity while the model talks interrupts it (unless NO_INTERRUPTION)."""
         if self.model_turn is not None and self.interrupts_allowed:
             self.model_turn.interrupt()
+            return True
+        return False
 
     async def user_turn(self, text: str | None, source: str, seconds: float = 0.0) -> None:
         if source == "text":
-            self.barge_in()
+            barged_in = self.barge_in()
+        else:
+            barged_in, self.speech_barged_in = self.speech_barged_in, False
         scripted = self.emulator.next_scripted_turn()
         if text is None and scripted is not None and scripted.said:
             text = scripted.said
         audio_only = text is None
         transcription = text if text is not None else f"({seconds:.1f} s of speech)"
-        record = UserTurnRecord(transcription, source, round(seconds, 3))
+        record = UserTurnRecord(transcription, source, round(seconds, 3), barged_in)
         self.record.user_turns.append(record)
         log.info("session %d: user turn %r", self.index, transcription)
         await self.turns.put(UserInput(record, scripted, audio_only))
