@@ -75,9 +75,9 @@ class Relay:
     def close(self, safe_state: RelayState = "off") -> None:
         """Drive the safe state, then release the pin.
 
-        On a Pi the line keeps its last level after release, so the relay
-        stays safe while the service is down (boards should still pull the
-        input to their off level for the time before the service starts).
+        Released, the pin becomes an input (gpiozero does that on close and at
+        exit), so from then on the board's own pull resistor decides: wire the
+        relay so that its safe state is also what an undriven input gives.
         """
         if self._device.closed:
             return

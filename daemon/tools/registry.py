@@ -1,0 +1,141 @@
+"""The tool registry: declarations for the Live session, and calls that never raise.
+
+>>> registry = ToolRegistry.from_config(config, relays=relays, context=appliance,
+...                                    camera_available=camera is not None)
+>>> setup.tools = [{"function_declarations": registry.declarations()}]
+>>> await registry.call("set_relay", {"name": "lamp", "state": "on"})
+{'result': {'name': 'lamp', 'state': 'on'}}
+
+Whatever the model sends, the answer is a dict the session can return as the
+function response: {"result": ...} or {"error": "... allowed: ..."}. Bad
+arguments, a raising tool and a slow tool all end up as an error result, so
+the conversation goes on and the model can correct itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from daemon.config.schema import Config
+from daemon.tools.appliance import appliance_tools
+from daemon.tools.camera import camera_tools
+from daemon.tools.clock import Clock, local_now, time_tools
+from daemon.tools.context import ToolContext
+from daemon.tools.relays import relay_tools
+from daemon.tools.spec import ArgumentError, Tool
+from hardware.gpio.relays import Relay
+
+log = logging.getLogger(__name__)
+
+
+class ToolRegistry:
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            self.add(tool)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        relays: Mapping[str, Relay] | None,
+        context: ToolContext,
+        camera_available: bool,
+        clock: Clock = local_now,
+        timeout: float | None = None,
+    ) -> ToolRegistry:
+        """The tools this device offers: its relays, clock, volume, end, and look with a camera.
+
+        ``relays`` are the open relays by name; None describes the configured
+        relays without opening them (for listing). A configured relay missing
+        from ``relays`` is not offered. ``timeout`` (seconds) replaces every
+        tool's own limit.
+        """
+        descriptions = {r.name: r.description for r in config.relays}
+        if relays is not None:
+            missing = sorted(set(descriptions) - set(relays))
+            if missing:
+                log.warning(
+                    "relays %s are configured but not open; not offered", ", ".join(missing)
+                )
+            descriptions = {n: d for n, d in descriptions.items() if n in relays}
+        tools = [
+            *relay_tools(descriptions, relays, context),
+            *time_tools(clock),
+            *appliance_tools(context),
+            *camera_tools(context, camera_available and config.camera.enabled),
+        ]
+        if timeout is not None:
+            tools = [dataclasses.replace(tool, timeout=timeout) for tool in tools]
+        return cls(tools)
+
+    def add(self, tool: Tool) -> None:
+        if tool.name in self._tools:
+            raise ValueError(f"tool {tool.name!r} is already registered")
+        self._tools[tool.name] = tool
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def declarations(self) -> list[dict[str, Any]]:
+        """FunctionDeclaration-shaped dicts, in registration order."""
+        return [tool.declaration() for tool in self._tools.values()]
+
+    async def call(self, name: str, args: Any) -> dict[str, Any]:
+        """Run one tool call; {"result": ...} or {"error": ...}, never an exception."""
+        try:
+            tool, checked = self._checked(name, args)
+        except ArgumentError as exc:
+            return _error(str(exc))
+        try:
+            result = await asyncio.wait_for(tool.handler(**checked), tool.timeout)
+        except TimeoutError:
+            log.warning("tool %s took longer than %g s; abandoned", name, tool.timeout)
+            return _error(f"{name} took longer than {tool.timeout:g} s and was abandoned")
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # our caller is being cancelled: that is not the tool's to swallow
+            return _error(f"{name} was cancelled")
+        except Exception as exc:
+            log.warning("tool %s failed: %s", name, exc, exc_info=log.isEnabledFor(logging.DEBUG))
+            return _error(f"{name} failed: {exc or type(exc).__name__}")
+        return {"result": _jsonable(result)}
+
+    def validate(self, name: str, args: Any) -> str | None:
+        """What is wrong with this call (unknown tool, bad arguments), or None if nothing."""
+        try:
+            self._checked(name, args)
+        except ArgumentError as exc:
+            return str(exc)
+        return None
+
+    def _checked(self, name: str, args: Any) -> tuple[Tool, dict[str, Any]]:
+        tool = self._tools.get(name)
+        if tool is None:
+            allowed = ", ".join(self._tools) or "none"
+            raise ArgumentError(f"unknown tool {name!r}; allowed: {allowed}")
+        try:
+            return tool, tool.check_args(args)
+        except ArgumentError as exc:
+            raise ArgumentError(f"{name}: {exc}") from None
+
+
+def _error(message: str) -> dict[str, Any]:
+    return {"error": message}
+
+
+def _jsonable(value: Any) -> Any:
+    """The session serialises the response as JSON; anything else becomes its text."""
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return value
