@@ -98,10 +98,20 @@ class Session:
         return self.emulator.sessions.index(self.record)
 
     def spawn(self, coro: Any) -> asyncio.Task[None]:
-        task = self.loop.create_task(coro)
+        task = self.loop.create_task(self._guarded(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def _guarded(self, coro: Any) -> None:
+        """Run a session task; a bug in it closes 1011 like the service, never hangs."""
+        try:
+            await coro
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("emulator session task failed")
+            await self.close(p.CLOSE_INTERNAL, "Internal error encountered.")
 
     async def apply_fault(self, fault: Fault) -> None:
         """Fire a fault in this session (moments are handled by the caller)."""

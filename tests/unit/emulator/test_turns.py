@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from google.genai import types
+import logging
+
+import pytest
+from google.genai import errors, types
 
 from daemon.emulator import LiveEmulator, ToolCall, Turn
 
 from .helpers import (
+    FAST,
     connect,
     input_text,
     kinds,
@@ -168,3 +172,36 @@ async def test_text_only_modality_answers_in_text(emu: LiveEmulator) -> None:
              for part in m.server_content.model_turn.parts]
     assert texts == ["Hello! How can I help?"]
     assert model_audio(messages) == b""
+
+
+async def test_client_leaving_mid_reply_leaves_the_emulator_serving(
+    emu: LiveEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    emu.speech_pace = 1.0
+    emu.script([Turn(reply="A reply long enough that the client leaves in the middle of it.")])
+    async with connect(emu) as session:
+        await session.send_realtime_input(text="hello")
+        async for message in session.receive():
+            if message.server_content and message.server_content.model_turn:
+                break
+    record = await emu.wait_closed()
+    assert (record.closed_by, record.close_code) == ("client", 1000)
+    emu.speech_pace = FAST
+    async with connect(emu) as session:
+        await session.send_realtime_input(text="hello")
+        assert output_text(await receive_turn(session)) == "Hello! How can I help?"
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_a_failing_scripted_reply_closes_1011_like_an_internal_error(
+    emu: LiveEmulator,
+) -> None:
+    def broken(_responses: object) -> str:
+        raise RuntimeError("script bug")
+
+    emu.script([Turn(reply=broken)])
+    async with connect(emu) as session:
+        await session.send_realtime_input(text="hello")
+        with pytest.raises(errors.APIError) as caught:
+            await receive_turn(session)
+    assert caught.value.code == 1011
