@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 
 from daemon.live.errors import Recovery
 
@@ -17,7 +18,7 @@ HEALTHY_AFTER_S = 10.0
 
 
 class Backoff:
-    def __init__(self, give_up_after_s: float, clock=time.monotonic) -> None:
+    def __init__(self, give_up_after_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.give_up_after_s = give_up_after_s
         self._clock = clock
         self._trouble_since: float | None = None

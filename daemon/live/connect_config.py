@@ -18,6 +18,13 @@ from daemon.config.schema import GeminiConfig
 from daemon.live.errors import FatalSessionError
 
 INPUT_AUDIO_MIME = "audio/pcm;rate=16000"
+# A Wi-Fi that vanishes sends no FIN: only a missing pong reveals it. websockets'
+# defaults (20 s + 20 s) would leave the user talking to nobody for 40 s.
+# After a missed pong websockets still waits close_timeout for a close handshake
+# that cannot come, so that is cut short too: ~12 s from silence to reconnect.
+PING_INTERVAL_S = 5.0
+PING_TIMEOUT_S = 5.0
+CLOSE_TIMEOUT_S = 2.0
 
 
 def function_declarations(tools: Sequence[Mapping[str, Any]]) -> list[types.FunctionDeclaration]:
@@ -104,7 +111,13 @@ def ssl_context_for(config: GeminiConfig) -> ssl.SSLContext:
 
 
 def make_client(
-    config: GeminiConfig, api_key: str, ssl_context: ssl.SSLContext | None = None
+    config: GeminiConfig,
+    api_key: str,
+    ssl_context: ssl.SSLContext | None = None,
+    *,
+    ping_interval_s: float = PING_INTERVAL_S,
+    ping_timeout_s: float = PING_TIMEOUT_S,
+    close_timeout_s: float = CLOSE_TIMEOUT_S,
 ) -> genai.Client:
     """A genai.Client for the configured service (Google when base_url is unset)."""
     if not api_key or not api_key.strip():
@@ -115,6 +128,13 @@ def make_client(
     return genai.Client(
         api_key=api_key.strip(),
         http_options=types.HttpOptions(
-            base_url=config.base_url, async_client_args={"ssl": context}
+            base_url=config.base_url,
+            # The SDK hands ws_connect only the keys it accepts, httpx only its own.
+            async_client_args={
+                "ssl": context,
+                "ping_interval": ping_interval_s,
+                "ping_timeout": ping_timeout_s,
+                "close_timeout": close_timeout_s,
+            },
         ),
     )

@@ -50,6 +50,9 @@ class Connection:
         if item.kind == "text":
             await self.sdk.send_realtime_input(text=str(item.data))
             return
+        if item.kind == "audio_end":
+            await self.sdk.send_realtime_input(audio_stream_end=True)
+            return
         blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
         if item.kind == "audio":
             await self.sdk.send_realtime_input(audio=blob)

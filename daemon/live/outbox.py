@@ -18,13 +18,13 @@ BYTES_PER_SECOND = 16000 * 2  # 16 kHz, 16-bit mono
 # Adjacent small chunks are joined up to this size so the flush takes few frames.
 _JOIN_UP_TO = BYTES_PER_SECOND // 2
 
-Kind = Literal["audio", "frame", "text"]
+Kind = Literal["audio", "audio_end", "frame", "text"]
 
 
 @dataclass
 class Outgoing:
     kind: Kind
-    data: bytes | str
+    data: bytes | str = b""
     mime_type: str = ""
 
 

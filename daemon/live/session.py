@@ -23,7 +23,10 @@ from daemon.config.schema import GeminiConfig
 from daemon.live import events as ev
 from daemon.live.backoff import Backoff
 from daemon.live.connect_config import (
+    CLOSE_TIMEOUT_S,
     INPUT_AUDIO_MIME,
+    PING_INTERVAL_S,
+    PING_TIMEOUT_S,
     build_connect_config,
     function_declarations,
     make_client,
@@ -62,12 +65,20 @@ class LiveSession:
         setup_timeout_s: float = 10.0,
         reconnect_timeout_s: float = 30.0,
         max_buffered_audio_s: float = 60.0,
+        ping_interval_s: float = PING_INTERVAL_S,
+        ping_timeout_s: float = PING_TIMEOUT_S,
+        close_timeout_s: float = CLOSE_TIMEOUT_S,
     ) -> None:
         self._config = config
         self._api_key = api_key
         self._declarations = function_declarations(tools)
         self._tool_handler = tool_handler
         self._ssl_context = ssl_context
+        self._keepalive = {
+            "ping_interval_s": ping_interval_s,
+            "ping_timeout_s": ping_timeout_s,
+            "close_timeout_s": close_timeout_s,
+        }
         self._setup_timeout_s = setup_timeout_s
         self._client: Any = None
         self._state: ev.SessionStateName = "idle"
@@ -110,7 +121,9 @@ class LiveSession:
             raise SessionError(f"the session was already started (state {self._state})")
         self._set_state("connecting", "opening the Live session")
         try:
-            self._client = make_client(self._config, self._api_key, self._ssl_context)
+            self._client = make_client(
+                self._config, self._api_key, self._ssl_context, **self._keepalive
+            )
             conn = await self._open(self._handle)
         except SessionError as exc:
             log.error("cannot open the Live session: %s", exc.message)
@@ -125,6 +138,10 @@ class LiveSession:
             raise ValueError(f"audio chunk of {len(pcm)} bytes is not whole 16-bit samples")
         if pcm:
             await self._send(Outgoing("audio", bytes(pcm), INPUT_AUDIO_MIME))
+
+    async def end_audio_stream(self) -> None:
+        """Tell the server the microphone paused (it then ends the user's turn at once)."""
+        await self._send(Outgoing("audio_end"))
 
     async def send_frame(self, jpeg: bytes, mime_type: str = "image/jpeg") -> None:
         """Send a camera frame (JPEG or PNG, at most one per second)."""

@@ -100,6 +100,8 @@ def test_client_uses_the_configured_url_and_tls_context():
     api = client._api_client  # the SDK offers no public getter for these
     assert api._websocket_base_url().startswith("wss://127.0.0.1:8443")
     assert api._websocket_ssl_ctx["ssl"] is context
+    # A silently vanished network is noticed within seconds, not websockets' 40 s.
+    assert api._websocket_ssl_ctx["ping_interval"] + api._websocket_ssl_ctx["ping_timeout"] <= 15
 
 
 def test_no_base_url_means_google():

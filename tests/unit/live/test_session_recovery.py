@@ -6,6 +6,8 @@ whether what they said while it reconnected still arrived, or whether the
 daemon stops with a clear, fatal error instead of hammering the service.
 """
 
+import asyncio
+import contextlib
 import logging
 
 import pytest
@@ -230,3 +232,67 @@ async def test_the_key_never_appears_in_logs_or_events(emu: LiveEmulator, open_s
         assert API_KEY not in record.getMessage(), record.name
     for event in recorder.events:
         assert API_KEY not in repr(event)
+
+
+class FreezingProxy:
+    """A TCP relay to the emulator that can go silent without closing (Wi-Fi gone)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self._links: list[dict[str, bool]] = []
+        self._writers: list[asyncio.StreamWriter] = []
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> "FreezingProxy":
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for writer in self._writers:
+            writer.transport.abort()
+
+    def freeze_current(self) -> None:
+        """Existing connections stop carrying bytes (nothing is closed); new ones work."""
+        for link in self._links:
+            link["frozen"] = True
+
+    async def _relay(self, client_r, client_w) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self.target_port)
+        link = {"frozen": False}
+        self._writers += [client_w, server_w]
+        self._links.append(link)
+
+        async def pipe(reader, writer):
+            with contextlib.suppress(Exception):
+                while data := await reader.read(65536):
+                    if not link["frozen"]:
+                        writer.write(data)
+                        await writer.drain()
+
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+
+async def test_a_silently_vanished_network_is_noticed_by_keepalive_and_resumed(
+    emu: LiveEmulator,
+):
+    async with FreezingProxy(emu.port) as proxy:
+        config = gemini_config(emu, base_url=f"https://127.0.0.1:{proxy.port}")
+        session = LiveSession(
+            config, API_KEY, ping_interval_s=0.3, ping_timeout_s=0.3, close_timeout_s=0.3
+        )
+        recorder = Recorder(session)
+        await session.start()
+        try:
+            handle = await one_turn(emu, session, recorder)
+            mark = recorder.mark()
+            proxy.freeze_current()  # no FIN, no RST: only missing pongs tell
+            reopened = await recorder.wait_state("open", after=mark)
+            assert "resumed" in reopened.detail
+            assert emu.sessions[-1].resumed_from == handle
+        finally:
+            await session.close()
+            await recorder.stop()
