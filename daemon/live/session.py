@@ -129,6 +129,9 @@ class LiveSession:
             log.error("cannot open the Live session: %s", exc.message)
             await self._shutdown(exc.message)
             raise
+        except asyncio.CancelledError:
+            await self._shutdown("start cancelled")
+            raise
         self._supervisor = asyncio.create_task(self._supervise(), name="live-supervisor")
         await self._go_live(conn, "session started")
 
