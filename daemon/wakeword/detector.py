@@ -27,6 +27,14 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 16000
 FRAME_SAMPLES = 1280
 """openWakeWord's hop: 80 ms. Feeding exactly one frame per predict() keeps scores per frame."""
+WARMUP_FRAMES = 18
+"""Frames after start or reset() whose scores are not trusted.
+
+openWakeWord starts from placeholder buffers; with steady noise at the mic
+its scores rise to ~0.4 in frames 8-17 after a (re)start, then fall to ~0
+(measured on white noise, several levels and seeds). The library itself
+only mutes the first 5 frames.
+"""
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class WakeWordDetector:
         self._pending = np.empty(0, dtype=np.int16)
         self._frame_start = 0  # stream sample at which the pending frame starts
         self._armed = dict.fromkeys(self.thresholds, True)
+        self._warmup_left = WARMUP_FRAMES
         self._last_detection: dict[str, float] = {}
         self.last_scores: dict[str, float] = dict.fromkeys(self.thresholds, 0.0)
 
@@ -109,6 +118,7 @@ class WakeWordDetector:
         self._model.reset()
         self.skip(0)
         self._armed = dict.fromkeys(self.thresholds, True)
+        self._warmup_left = WARMUP_FRAMES
         self.last_scores = dict.fromkeys(self.thresholds, 0.0)
 
     def _judge(self, scores: dict[str, float], time: float) -> list[Detection]:
@@ -119,9 +129,13 @@ class WakeWordDetector:
         comes back within the same utterance.
         """
         found = []
+        warming_up = self._warmup_left > 0
+        self._warmup_left -= warming_up
         for name, key in self._keys.items():
             score = float(scores[key])
             self.last_scores[name] = score
+            if warming_up:
+                continue
             threshold = self.thresholds[name]
             if score < threshold:
                 self._armed[name] = True
