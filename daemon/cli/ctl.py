@@ -53,7 +53,9 @@ def run(args: argparse.Namespace) -> int:
     if not reply.get("ok"):
         print(f"error: {reply.get('error')}", file=sys.stderr)
         return 2
-    print(json.dumps(reply, indent=2) if args.json or args.ctl_command == "status" else _short(reply))
+    print(
+        json.dumps(reply, indent=2) if args.json or args.ctl_command == "status" else _short(reply)
+    )
     return 0
 
 

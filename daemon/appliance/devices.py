@@ -1,0 +1,192 @@
+"""Everything physical the appliance drives, built from the config in one place.
+
+Start-up order matters to an owner reading the journal: a missing model file
+or a busy GPIO pin is reported before anything is switched, and shutdown puts
+every relay back in its safe state even when something else failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from daemon.appliance.status_light import StatusLight
+from daemon.camera_feed import CameraFeed, FeedClosed
+from daemon.config.schema import Config
+from daemon.tools import ToolRegistry, close_relays, open_relays
+from daemon.wakeword.listener import WakeWordListener
+from hardware.audio.microphone import Microphone
+from hardware.audio.speaker import Speaker
+from hardware.camera import Camera, open_camera
+from hardware.gpio.button import TalkButton
+from hardware.gpio.leds import StatusLed
+from hardware.gpio.relays import Relay
+
+if TYPE_CHECKING:
+    from daemon.appliance.appliance import Appliance
+
+log = logging.getLogger(__name__)
+
+
+class Devices:
+    """Microphone, speaker, wake word, LEDs, button, relays and camera of one appliance."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        microphone: Microphone,
+        speaker: Speaker,
+        wake: WakeWordListener,
+        status_light: StatusLight | None,
+        relays: dict[str, Relay],
+        camera: Camera | None,
+        pin_factory: Any = None,
+    ) -> None:
+        self.config = config
+        self.microphone = microphone
+        self.speaker = speaker
+        self.wake = wake
+        self.relays = relays
+        self.camera = camera
+        self._status_light = status_light
+        self._pin_factory = pin_factory
+        self._button: TalkButton | None = None
+        self._feed: CameraFeed | None = None
+
+    @classmethod
+    async def open(cls, config: Config, *, pin_factory: Any = None) -> Devices:
+        """Open everything; the wake-word models are loaded before this returns."""
+        wake = WakeWordListener(config.wake_word)
+        relays: dict[str, Relay] = {}
+        try:
+            await wake.ready()
+            relays = dict(open_relays(config.relays, pin_factory=pin_factory))
+            status_light = _status_light(config, pin_factory)
+            camera = None
+            if config.camera.enabled:
+                camera = await asyncio.to_thread(
+                    open_camera, config.camera.resolution, config.camera.jpeg_quality
+                )
+        except BaseException:
+            close_relays(relays, config.relays)
+            wake.close()
+            raise
+        audio = config.audio
+        microphone = Microphone(audio.input_device, chunk_ms=audio.chunk_ms)
+        speaker = Speaker(audio.output_device, volume=audio.volume)
+        await speaker.start()
+        return cls(
+            config,
+            microphone=microphone,
+            speaker=speaker,
+            wake=wake,
+            status_light=status_light,
+            relays=relays,
+            camera=camera,
+            pin_factory=pin_factory,
+        )
+
+    def attach(self, appliance: Appliance) -> ToolRegistry:
+        """Wire the button to the appliance and build the tools it offers the model."""
+        loop = asyncio.get_running_loop()
+        button = self.config.button
+        if button.pin is not None:
+            self._button = TalkButton(
+                button.pin,
+                pull_up=button.pull_up,
+                hold_seconds=button.hold_seconds,
+                bounce_ms=button.bounce_ms,
+                on_press=lambda: loop.call_soon_threadsafe(appliance.button_pressed),
+                on_hold=lambda: loop.call_soon_threadsafe(appliance.button_held),
+                pin_factory=self._pin_factory,
+            )
+        return ToolRegistry.from_config(
+            self.config,
+            relays=self.relays,
+            context=appliance,
+            camera_available=self.camera is not None,
+        )
+
+    def status_light(self, change: Any) -> None:
+        if self._status_light is not None:
+            self._status_light(change)
+
+    # -- sounds ------------------------------------------------------------------------
+
+    def play_wake_sound(self) -> None:
+        if self.config.audio.wake_sound:
+            self.speaker.play_sound(self.config.audio.wake_sound)
+
+    def play_error_sound(self) -> None:
+        if self.config.audio.error_sound:
+            self.speaker.play_sound(self.config.audio.error_sound)
+
+    # -- camera ------------------------------------------------------------------------
+
+    def camera_started(self, conversation: Any) -> None:
+        """Frames flow only while a conversation is open."""
+        if self.camera is None:
+            return
+        self._feed = CameraFeed(
+            self.camera,
+            self.config.camera.fps,
+            conversation.send_frame,
+            continuous=self.config.camera.continuous,
+        )
+        self._feed.start()
+
+    def camera_stopped(self) -> None:
+        feed, self._feed = self._feed, None
+        if feed is not None:
+            task = asyncio.ensure_future(feed.stop())
+            task.add_done_callback(lambda t: t.exception())
+
+    async def grab_frame(self) -> str:
+        if self._feed is None:
+            return "no camera frame: the camera is off or no conversation is open"
+        try:
+            jpeg = await self._feed.grab_now()
+        except FeedClosed:
+            return "no camera frame: the conversation is closing"
+        return f"sent one {len(jpeg) // 1024} kB camera frame"
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Relays to their safe state and LEDs off first, whatever else fails."""
+        close_relays(self.relays, self.config.relays)
+        if self._status_light is not None:
+            with contextlib.suppress(Exception):
+                self._status_light.close()
+        if self._button is not None:
+            self._button.close()
+        if self._feed is not None:
+            with contextlib.suppress(Exception):
+                await self._feed.stop()
+        if self.camera is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(self.camera.close)
+        with contextlib.suppress(Exception):
+            await self.microphone.stop()
+        with contextlib.suppress(Exception):
+            await self.speaker.stop()
+        await asyncio.to_thread(self.wake.close)
+
+
+def _status_light(config: Config, pin_factory: Any) -> StatusLight | None:
+    leds = config.leds
+    if leds.kind == "none":
+        return None
+    pins = leds.pins
+    if leds.kind == "rgb":
+        assert pins.red is not None and pins.green is not None and pins.blue is not None
+        led = StatusLed.rgb(
+            pins.red, pins.green, pins.blue, active_high=leds.active_high, pin_factory=pin_factory
+        )
+    else:
+        assert pins.led is not None
+        led = StatusLed.single(pins.led, active_high=leds.active_high, pin_factory=pin_factory)
+    return StatusLight(leds, led)

@@ -1,0 +1,76 @@
+"""`speakerd run` as a process: start-up order, systemd, signals, clean shutdown.
+
+READY=1 goes out only when the wake-word models are loaded and the microphone
+is open, so `systemctl start` means "it is listening". SIGTERM closes the
+conversation, puts every relay in its safe state and turns the LEDs off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from typing import Any
+
+from daemon.appliance.appliance import Appliance
+from daemon.appliance.control import ControlServer
+from daemon.appliance.devices import Devices
+from daemon.appliance.state import Change
+from daemon.config.schema import Config
+from daemon.live.session import LiveSession
+from daemon.systemd_notify import Notifier, WatchdogPinger
+
+log = logging.getLogger(__name__)
+
+# The watchdog counts the audio path alive while chunks arrived this recently.
+AUDIO_ALIVE_SECONDS = 5.0
+
+
+async def serve(config: Config, api_key: str, *, pin_factory: Any = None) -> int:
+    """Run the appliance until SIGTERM/SIGINT; the exit code for the process."""
+    notifier = Notifier.from_env()
+    loop = asyncio.get_running_loop()
+    devices = await Devices.open(config, pin_factory=pin_factory)
+    try:
+
+        def new_session() -> LiveSession:
+            return LiveSession(
+                config.gemini, api_key, tools=tools.declarations(), tool_handler=tools.call
+            )
+
+        appliance = Appliance(config, devices, new_session)
+        tools = devices.attach(appliance)
+        appliance.machine.observe(devices.status_light)
+        appliance.machine.observe(lambda change: _tell_systemd(notifier, change))
+        control = ControlServer(config.control.socket, appliance)
+        await control.start()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, appliance.request_stop)
+        await devices.microphone.start()
+        watchdog = WatchdogPinger(notifier, lambda: _audio_alive(appliance, devices))
+        watchdog.start()
+        notifier.ready(status="idle: listening for the wake word")
+        log.info("ready: listening for %s", ", ".join(config.wake_word.models))
+        try:
+            await appliance.run()
+        finally:
+            notifier.stopping()
+            await watchdog.stop()
+            await control.stop()
+    finally:
+        await devices.close()
+    log.info("stopped")
+    return 0
+
+
+def _audio_alive(appliance: Appliance, devices: Devices) -> bool:
+    if appliance.status()["muted"]:
+        return True  # the microphone is closed on purpose
+    return time.monotonic() - devices.microphone.last_chunk_at < AUDIO_ALIVE_SECONDS
+
+
+def _tell_systemd(notifier: Notifier, change: Change) -> None:
+    with contextlib.suppress(Exception):
+        notifier.status(f"{change.new}: {change.reason}" if change.reason else str(change.new))

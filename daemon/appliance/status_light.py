@@ -1,0 +1,27 @@
+"""Shows the appliance state on the status LED, as the config says per state."""
+
+from __future__ import annotations
+
+from daemon.appliance.state import Change
+from daemon.config.schema import NAMED_COLORS, LedsConfig
+from hardware.gpio.leds import StatusLed, rgb_from_hex
+
+
+class StatusLight:
+    """A state-machine observer; the only code that sets the LED."""
+
+    def __init__(self, config: LedsConfig, led: StatusLed) -> None:
+        self._config = config
+        self.led = led
+
+    def __call__(self, change: Change) -> None:
+        look = getattr(self._config.states, change.new.value)
+        color = NAMED_COLORS.get(look.color) or rgb_from_hex(look.color)
+        effect = look.effect
+        if effect != "off" and color == (0, 0, 0) and self.led.is_rgb:
+            effect = "off"  # "on" in black is off, whatever the effect says
+        self.led.show(effect, tuple(float(c) for c in color))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.led.show("off", (0.0, 0.0, 0.0))
+        self.led.close()
