@@ -12,6 +12,7 @@ import contextlib
 import logging
 import signal
 import time
+from collections.abc import Callable
 from typing import Any
 
 from daemon.appliance.appliance import Appliance
@@ -28,8 +29,18 @@ log = logging.getLogger(__name__)
 AUDIO_ALIVE_SECONDS = 5.0
 
 
-async def serve(config: Config, api_key: str, *, pin_factory: Any = None) -> int:
-    """Run the appliance until SIGTERM/SIGINT; the exit code for the process."""
+async def serve(
+    config: Config,
+    api_key: str,
+    *,
+    pin_factory: Any = None,
+    on_ready: Callable[[Appliance], None] | None = None,
+) -> int:
+    """Run the appliance until SIGTERM/SIGINT (or appliance.request_stop()); the exit code.
+
+    `on_ready` gets the running Appliance once READY=1 is sent: in-process tests
+    use it to press mock buttons and read mock pins.
+    """
     notifier = Notifier.from_env()
     loop = asyncio.get_running_loop()
     devices = await Devices.open(config, pin_factory=pin_factory)
@@ -53,9 +64,13 @@ async def serve(config: Config, api_key: str, *, pin_factory: Any = None) -> int
         watchdog.start()
         notifier.ready(status="idle: listening for the wake word")
         log.info("ready: listening for %s", ", ".join(config.wake_word.models))
+        if on_ready is not None:
+            on_ready(appliance)
         try:
             await appliance.run()
         finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
             notifier.stopping()
             await watchdog.stop()
             await control.stop()
@@ -68,7 +83,8 @@ async def serve(config: Config, api_key: str, *, pin_factory: Any = None) -> int
 def _audio_alive(appliance: Appliance, devices: Devices) -> bool:
     if appliance.status()["muted"]:
         return True  # the microphone is closed on purpose
-    return time.monotonic() - devices.microphone.last_chunk_at < AUDIO_ALIVE_SECONDS
+    last = devices.microphone.last_chunk_at
+    return last is not None and time.monotonic() - last < AUDIO_ALIVE_SECONDS
 
 
 def _tell_systemd(notifier: Notifier, change: Change) -> None:
