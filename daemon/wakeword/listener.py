@@ -21,7 +21,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 
 from daemon.config.schema import Config, WakeWordConfig
-from daemon.wakeword.detector import Detection, WakeWordDetector, samples_from_bytes
+from daemon.wakeword.detector import (
+    FRAME_SAMPLES,
+    Detection,
+    WakeWordDetector,
+    samples_from_bytes,
+)
 from daemon.wakeword.models import ModelFiles, resolve_models
 from daemon.wakeword.preroll import PreRollBuffer
 
@@ -64,6 +69,7 @@ class WakeWordListener:
         self._detector_future: Future[WakeWordDetector] = self._executor.submit(
             WakeWordDetector, self.config, files
         )
+        self._unscored = np.empty(0, dtype=np.int16)  # less than a frame, not yet handed over
         self._skipped = 0  # samples recorded but not scored since the last process()
         self._stale = False  # the detector holds audio from before a record()/reset()
 
@@ -76,11 +82,17 @@ class WakeWordListener:
         samples = samples_from_bytes(chunk)
         detector = await self.ready()
         self.preroll.append(samples)
+        # Hand over whole 80 ms frames only: a 40 ms chunk then costs no thread hop at all.
+        pending = np.concatenate((self._unscored, samples))
+        whole = len(pending) // FRAME_SAMPLES * FRAME_SAMPLES
+        self._unscored = pending[whole:]
+        if not whole:
+            return None
         skipped, stale = self._skipped, self._stale
         self._skipped, self._stale = 0, False
         loop = asyncio.get_running_loop()
         detections = await loop.run_in_executor(
-            self._executor, _score, detector, samples, skipped, stale
+            self._executor, _score, detector, pending[:whole], skipped, stale
         )
         if not detections:
             return None
@@ -93,11 +105,14 @@ class WakeWordListener:
         """Keep the chunk in the pre-roll without scoring it (a conversation is open)."""
         samples = samples_from_bytes(chunk)
         self.preroll.append(samples)
-        self._skipped += len(samples)
+        self._skipped += len(self._unscored) + len(samples)
+        self._unscored = self._unscored[:0]
         self._stale = True
 
     def reset(self) -> None:
         """Make the next process() start with a clean detector (no stale audio can trigger)."""
+        self._skipped += len(self._unscored)
+        self._unscored = self._unscored[:0]
         self._stale = True
 
     def wake_audio_start(self, detection: Detection) -> float:
