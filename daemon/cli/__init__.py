@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 # Each module exposes register(subparsers); the order is the order in --help.
-SUBCOMMANDS: tuple[str, ...] = ("run", "ctl", "check_config", "tools", "detect", "emulator")
+SUBCOMMANDS: tuple[str, ...] = ("run", "demo", "ctl", "check_config", "tools", "detect", "emulator")
 
 
 def _version() -> str:

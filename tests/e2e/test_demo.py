@@ -1,0 +1,33 @@
+"""The newcomer's first command works: `speakerd demo` switches the lamp and speaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import wave
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_demo_runs_the_whole_appliance_and_exits_0(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "daemon", "demo", "--out", str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=240,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for step in (
+        "ready (READY=1)",
+        "wake word hey_jarvis",
+        "user said: turn on the lamp",
+        "tool call set_relay(name='lamp', state='on')",
+        "model said: Okay, the lamp is on.",
+        "state listening -> idle",
+        "lamp relay (mock GPIO 17): on",
+    ):
+        assert step in out, f"{step!r} missing from:\n{out}"
+    assert out.index("wake word") < out.index("user said") < out.index("model said")
+    with wave.open(str(tmp_path / "speaker.wav")) as wav:
+        assert wav.getnframes() / wav.getframerate() > 1.0  # the answer was played
+    assert "speaker.wav" in out
