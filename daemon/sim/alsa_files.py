@@ -86,6 +86,8 @@ class FileBackedAlsa:
         self.microphones: dict[str, SimMicrophone] = {}
         self.speakers: dict[str, SimSpeaker] = {}
         self.default: tuple[str | None, str | None] = (None, None)
+        self._active = False
+        self._write()
 
     def add_microphone(
         self,
@@ -98,8 +100,9 @@ class FileBackedAlsa:
     ) -> SimMicrophone:
         """A microphone hearing `audio` (a WAV path, or raw s16le at rate x channels), then silence.
 
-        channels > 1 makes a device with exactly that many channels; its data is
-        the mono signal on every channel when `audio` is a WAV.
+        The file holds `rate` x `channels` frames (a WAV's mono signal goes on every
+        channel); ALSA's file plugin cannot refuse other formats, so open it with
+        exactly these (Microphone(device_rate=rate, device_channels=channels)).
         """
         if isinstance(audio, (str, Path)):
             samples, file_rate = read_wav(audio)
@@ -142,9 +145,11 @@ class FileBackedAlsa:
         os.environ["ALSA_CONFIG_PATH"] = str(self.config_path)
         if not host.rescan():
             raise RuntimeError("cannot switch ALSA devices while a PortAudio stream is open")
+        self._active = True
         try:
             yield self
         finally:
+            self._active = False
             if saved is None:
                 os.environ.pop("ALSA_CONFIG_PATH", None)
             else:
@@ -170,24 +175,21 @@ class FileBackedAlsa:
                 lines.append(f'  playback.pcm "{speaker_name}"')
             parts.append("\n".join([*lines, "}", ""]))
         self.config_path.write_text("\n".join(parts))
+        if self._active:
+            from hardware.audio import host
+
+            host.rescan()  # PortAudio lists devices only when it starts (no-op while streaming)
 
 
 def _capture_pcm(mic: SimMicrophone) -> str:
-    file_pcm = (
-        f'{{ type file; slave.pcm "null"; file "/dev/null"; '
-        f'infile "{mic.infile}"; format "raw" }}'
-    )
-    if mic.channels == 1:
-        inner = file_pcm
-    else:
-        # `multi` pins the channel count, like a stereo-only USB microphone.
-        bindings = " ".join(f"bindings.{i} {{ slave a; channel {i} }}" for i in range(mic.channels))
-        inner = (
-            f"{{ type multi; slaves.a.pcm {file_pcm}; slaves.a.channels {mic.channels}; "
-            f"{bindings} }}"
-        )
+    # The file plugin takes any rate and channel count and hands out the file's bytes
+    # as whatever was asked for, so a reader must open it at mic.rate x mic.channels
+    # (Microphone(device_rate=..., device_channels=...)). Wrapping it in `multi` to pin
+    # the channels does not work: multi bypasses the plugin's infile reading (silence).
     return (
-        f"pcm.{mic.name} {{\n  type asym\n  capture.pcm {inner}\n"
+        f"pcm.{mic.name} {{\n  type asym\n"
+        f'  capture.pcm {{ type file; slave.pcm "null"; file "/dev/null"; '
+        f'infile "{mic.infile}"; format "raw" }}\n'
         f'  hint.description "simulated microphone ({mic.rate} Hz, {mic.channels} ch)"\n}}\n'
     )
 

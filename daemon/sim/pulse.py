@@ -26,6 +26,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -193,11 +194,11 @@ class PulseAudioHarness:
         finally:
             recorder.stop()
 
-    def _spawn_recorder(self, path: Path, rate: int) -> subprocess.Popen[bytes]:
+    def _spawn_recorder(self, rate: int) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             ["parec", "--device=speaker.monitor", "--raw", "--format=s16le",
-             f"--rate={rate}", "--channels=1", "--latency-msec=20", str(path)],
-            env=self.env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+             f"--rate={rate}", "--channels=1", "--latency-msec=20"],
+            env=self.env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         )
         self._children.append(proc)
         return proc
@@ -231,15 +232,33 @@ class PulseAudioHarness:
 
 
 class SpeakerRecorder:
-    """A running `parec` of the speaker sink's monitor."""
+    """A running `parec` of the speaker sink's monitor, read through a pipe.
+
+    A null sink's monitor only produces samples while something plays into the
+    sink, so measure how much of a signal was heard, not where silence fell.
+    """
 
     def __init__(self, harness: PulseAudioHarness, rate: int) -> None:
-        assert harness.directory is not None
         self.rate = rate
-        self.path = harness.directory / f"speaker-{time.monotonic_ns()}.raw"
         self.started_at = time.monotonic()
-        self._proc = harness._spawn_recorder(self.path, rate)
+        self._proc = harness._spawn_recorder(rate)
+        self._data = bytearray()
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(target=self._read, name="parec-reader", daemon=True)
+        self._reader.start()
         self._result: Recording | None = None
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        while chunk := self._proc.stdout.read1(4096):
+            with self._lock:
+                self._data += chunk
+
+    def snapshot(self) -> Recording:
+        """What has been recorded so far (the recorder keeps running)."""
+        with self._lock:
+            pcm = bytes(self._data)
+        return Recording(pcm[: len(pcm) - len(pcm) % 2], self.rate, 1)
 
     def stop(self) -> Recording:
         if self._result is None:
@@ -250,11 +269,6 @@ class SpeakerRecorder:
                 except subprocess.TimeoutExpired:
                     self._proc.kill()
                     self._proc.wait()
-            pcm = self.path.read_bytes() if self.path.exists() else b""
-            self._result = Recording(pcm[: len(pcm) - len(pcm) % 2], self.rate, 1)
+            self._reader.join(5)
+            self._result = self.snapshot()
         return self._result
-
-    def snapshot(self) -> Recording:
-        """What has been recorded so far (the recorder keeps running)."""
-        pcm = self.path.read_bytes() if self.path.exists() else b""
-        return Recording(pcm[: len(pcm) - len(pcm) % 2], self.rate, 1)

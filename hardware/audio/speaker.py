@@ -58,6 +58,7 @@ class Speaker:
         volume: float = 80,
         rate: int = MODEL_RATE,
         block_ms: int = 20,
+        buffer_ms: int = 50,
         on_status: StatusCallback | None = None,
         on_playout_start: Callable[[float], None] | None = None,
         device_rate: int | None = None,
@@ -66,11 +67,14 @@ class Speaker:
         retry_max: float = 30.0,
     ) -> None:
         """`rate` is the rate play() assumes and the one the device is asked for first.
+        Blocks of `block_ms` are written into a device buffer of periods of `buffer_ms`
+        (shorter periods underrun on a loaded machine; longer ones delay a flush).
         `on_playout_start(t)` is called on the loop with the time.monotonic() at which
         the first block after silence went to the device."""
         self.device = device
         self.rate = rate
         self.block_ms = block_ms
+        self.buffer_ms = buffer_ms
         self.on_status = on_status
         self.on_playout_start = on_playout_start
         self._forced = (device_rate, device_channels)
@@ -251,8 +255,10 @@ class Speaker:
                     sounds.push(clip)
             if not len(voice) and not len(sounds):
                 if writing:
+                    # Pa_StopStream returns once the device buffer has played out, and
+                    # a stopped stream cannot underrun while nothing is said.
                     writing = False
-                    self._tail(self.output_latency)
+                    stream.stop_stream()
                 with self._cond:
                     if self._voice or self._sounds or self._flush_requested or self._stopping:
                         continue
@@ -267,22 +273,14 @@ class Speaker:
             mix[: len(v)] += v
             mix[: len(s)] += s
             samples = float_to_int16(mix * self._gain)
+            if stream.is_stopped():
+                stream.start_stream()
             stream.write(upmix(samples, fmt.channels).tobytes())
             if not writing:
                 writing = True
                 self.playout_started_at = time.monotonic()
                 if self.on_playout_start is not None:
                     self._call_on_loop(self.on_playout_start, self.playout_started_at)
-
-    def _tail(self, seconds: float) -> None:
-        """Wait for the device buffer to play out, unless new audio or a flush comes first."""
-        deadline = time.monotonic() + seconds
-        with self._cond:
-            while not self._stopping and not self._voice and not self._sounds:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                self._cond.wait(remaining)
 
     def _sound(self, name: str, rate: int) -> np.ndarray | None:
         key = f"{name}@{rate}"
@@ -325,7 +323,8 @@ class Speaker:
                 rate=fmt.rate,
                 output=True,
                 output_device_index=info.index,
-                frames_per_buffer=fmt.rate * self.block_ms // 1000,
+                frames_per_buffer=fmt.rate * self.buffer_ms // 1000,
+                start=False,
             )
         except host.DeviceNotFound as exc:
             self._failed(f"speaker unavailable: {exc}")
