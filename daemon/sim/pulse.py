@@ -19,6 +19,7 @@ unchanged. Everything (server, recorders, files) is cleaned up on exit.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -100,6 +101,7 @@ class PulseAudioHarness:
                 args, env=server_env, stdin=subprocess.DEVNULL, stdout=log_file,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
+        atexit.register(self.stop)  # a test run that dies must not leave a server behind
         try:
             self._wait_ready()
         except BaseException:
@@ -110,6 +112,7 @@ class PulseAudioHarness:
 
     def stop(self) -> None:
         """Stop recorders and the server; remove every file. Safe to call twice."""
+        atexit.unregister(self.stop)
         for child in [*self._children, self._server]:
             if child is not None and child.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
