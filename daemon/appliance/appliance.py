@@ -20,6 +20,7 @@ from daemon.appliance.devices import Devices
 from daemon.appliance.state import Change, State, StateMachine
 from daemon.config.schema import Config
 from daemon.live.events import SessionFailed
+from hardware.audio.status import AudioStatus
 
 log = logging.getLogger(__name__)
 timeline = logging.getLogger("speakerd.timeline")
@@ -157,6 +158,20 @@ class Appliance:
                 self._fatal, FATAL_REPEAT_SECONDS // 60,
             )  # fmt: skip
         self.machine.set(State.ERROR, self._fatal or "fatal")
+
+    # -- device health -----------------------------------------------------------------
+
+    def audio_status(self, status: AudioStatus) -> None:
+        """A microphone or speaker failed (it is retried) or came back."""
+        if status.state == "error":
+            self.last_error = status.message
+            if self._conversation is None and self.machine.state is State.IDLE:
+                self.machine.set(State.ERROR, status.message)
+        elif (
+            self.machine.state is State.ERROR and self._fatal is None and self._conversation is None
+        ):
+            timeline.info("audio device back: %s", status.message)
+            self.machine.set(State.MUTED if self._muted else State.IDLE, "audio device back")
 
     # -- the button --------------------------------------------------------------------
 

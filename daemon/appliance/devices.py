@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from daemon.appliance.status_light import StatusLight
@@ -19,6 +20,7 @@ from daemon.tools import ToolRegistry, close_relays, open_relays
 from daemon.wakeword.listener import WakeWordListener
 from hardware.audio.microphone import Microphone
 from hardware.audio.speaker import Speaker
+from hardware.audio.status import AudioStatus
 from hardware.camera import Camera, open_camera
 from hardware.gpio.button import TalkButton
 from hardware.gpio.leds import StatusLed
@@ -55,6 +57,7 @@ class Devices:
         self._pin_factory = pin_factory
         self._button: TalkButton | None = None
         self._feed: CameraFeed | None = None
+        self._audio_health = _AudioHealth()
 
     @classmethod
     async def open(cls, config: Config, *, pin_factory: Any = None) -> Devices:
@@ -75,10 +78,11 @@ class Devices:
             wake.close()
             raise
         audio = config.audio
-        microphone = Microphone(audio.input_device, chunk_ms=audio.chunk_ms)
-        speaker = Speaker(audio.output_device, volume=audio.volume)
+        health = _AudioHealth()
+        microphone = Microphone(audio.input_device, chunk_ms=audio.chunk_ms, on_status=health)
+        speaker = Speaker(audio.output_device, volume=audio.volume, on_status=health)
         await speaker.start()
-        return cls(
+        devices = cls(
             config,
             microphone=microphone,
             speaker=speaker,
@@ -88,10 +92,13 @@ class Devices:
             camera=camera,
             pin_factory=pin_factory,
         )
+        devices._audio_health = health
+        return devices
 
     def attach(self, appliance: Appliance) -> ToolRegistry:
         """Wire the button to the appliance and build the tools it offers the model."""
         loop = asyncio.get_running_loop()
+        self._audio_health.report_to(appliance.audio_status)
         button = self.config.button
         if button.pin is not None:
             self._button = TalkButton(
@@ -174,6 +181,29 @@ class Devices:
         with contextlib.suppress(Exception):
             await self.speaker.stop()
         await asyncio.to_thread(self.wake.close)
+
+
+class _AudioHealth:
+    """Forwards microphone/speaker health to the appliance once it exists.
+
+    The devices open (and may already fail) before the appliance is built;
+    the last report is kept and replayed so no error goes unseen.
+    """
+
+    def __init__(self) -> None:
+        self._target: Callable[[AudioStatus], None] | None = None
+        self._last: dict[str, AudioStatus] = {}
+
+    def __call__(self, status: AudioStatus) -> None:
+        self._last[status.device] = status
+        if self._target is not None:
+            self._target(status)
+
+    def report_to(self, target: Callable[[AudioStatus], None]) -> None:
+        self._target = target
+        for status in self._last.values():
+            if status.state == "error":
+                target(status)
 
 
 def _status_light(config: Config, pin_factory: Any) -> StatusLight | None:

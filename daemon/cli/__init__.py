@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
 # Each module exposes register(subparsers); the order is the order in --help.
-SUBCOMMANDS: tuple[str, ...] = ("run", "demo", "ctl", "check_config", "tools", "detect", "emulator")
+SUBCOMMANDS: tuple[str, ...] = (
+    "run", "demo", "ctl", "check_config", "devices", "tools", "detect", "emulator",
+)  # fmt: skip
 
 
 def _version() -> str:
