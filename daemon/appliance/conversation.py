@@ -23,6 +23,7 @@ from daemon.appliance.state import State, StateMachine
 from daemon.config.schema import Config
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.live.events import (
+    GenerationComplete,
     InputTranscript,
     Interrupted,
     ModelAudio,
@@ -57,6 +58,7 @@ class Session(Protocol):
 class Speaker(Protocol):
     def play(self, pcm: bytes, rate: int = 24000) -> None: ...
     def flush(self) -> None: ...
+    async def wait_drained(self) -> None: ...
     @property
     def is_playing(self) -> bool: ...
 
@@ -104,6 +106,7 @@ class Conversation:
         self.started_at = time.monotonic()
         self.failure: SessionFailed | None = None
         self._flush_on_end = False
+        self._after_answer: asyncio.Task[None] | None = None
 
     # -- what the appliance calls -------------------------------------------------------
 
@@ -176,6 +179,7 @@ class Conversation:
         finally:
             limit.cancel()
             self._cancel_follow_up()
+            self._cancel_after_answer()
             for task in (events, sender):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -227,6 +231,7 @@ class Conversation:
         if isinstance(event, ModelAudio):
             if self._discarding:
                 return
+            self._cancel_after_answer()
             self._cancel_follow_up()
             self._machine.set(State.SPEAKING, "model audio")
             self._speaker.play(event.pcm, event.rate)
@@ -253,8 +258,10 @@ class Conversation:
             self._speaking_until = 0.0
             timeline.info("interrupted: playback flushed")
             self._machine.set(State.LISTENING, "interrupted")
+        elif isinstance(event, GenerationComplete):
+            self._answer_finished()  # a late turnComplete must not keep the mic shut
         elif isinstance(event, TurnComplete):
-            await self._turn_complete()
+            self._turn_complete()
         elif isinstance(event, SessionStateChanged):
             await self._session_state(event)
         elif isinstance(event, SessionFailed):
@@ -262,7 +269,7 @@ class Conversation:
             timeline.info("session failed%s: %s", " (fatal)" if event.fatal else "", event.message)
             self.end(f"session failed: {event.message}")
 
-    async def _turn_complete(self) -> None:
+    def _turn_complete(self) -> None:
         self._flush_user_text()
         if self._model_text:
             text = "".join(self._model_text).strip()
@@ -270,14 +277,21 @@ class Conversation:
             self._on_transcript(Transcript("model", text))
             self._model_text.clear()
         self._discarding = False
-        # The server is done; the speaker may still be playing its last chunks.
-        while self._speaker.is_playing and self.is_open:
-            await asyncio.sleep(0.02)
+        self._answer_finished()
+
+    def _answer_finished(self) -> None:
+        """The server is done; listen again once the speaker is (in its own task, so
+        an `interrupted` or the next turn is handled while the last words still play)."""
+        if self._after_answer is None or self._after_answer.done():
+            self._after_answer = asyncio.create_task(self._listen_after_answer())
+
+    async def _listen_after_answer(self) -> None:
+        await self._speaker.wait_drained()
         if not self.is_open:
             return
         self._speaking_until = time.monotonic() + self._config.audio.half_duplex_tail_ms / 1000
         if self._machine.state in (State.SPEAKING, State.THINKING):
-            self._machine.set(State.LISTENING, "turn complete")
+            self._machine.set(State.LISTENING, "answer played")
         self._restart_follow_up()
 
     async def _session_state(self, event: SessionStateChanged) -> None:
@@ -310,6 +324,10 @@ class Conversation:
         self._follow_up = asyncio.get_running_loop().call_later(
             seconds, self.end, f"no follow-up within {seconds:g} s"
         )
+
+    def _cancel_after_answer(self) -> None:
+        if self._after_answer is not None and not self._after_answer.done():
+            self._after_answer.cancel()
 
     def _cancel_follow_up(self) -> None:
         if self._follow_up is not None:
