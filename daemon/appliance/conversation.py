@@ -107,6 +107,7 @@ class Conversation:
         self.failure: SessionFailed | None = None
         self._flush_on_end = False
         self._after_answer: asyncio.Task[None] | None = None
+        self._reconnecting = False
 
     # -- what the appliance calls -------------------------------------------------------
 
@@ -296,13 +297,20 @@ class Conversation:
 
     async def _session_state(self, event: SessionStateChanged) -> None:
         if event.state == "reconnecting":
+            self._reconnecting = True
             timeline.info("connection lost (%s); reconnecting", event.detail)
             self._machine.set(State.ERROR, f"reconnecting: {event.detail}")
             if self._on_fault:
                 await self._on_fault(event.detail, False)
-        elif event.state == "open" and self._machine.state is State.ERROR:
+        elif event.state == "open" and self._reconnecting:
+            # The answer in flight went with the old connection (its turnComplete may
+            # never come): listen again, with the follow-up window, once the speaker
+            # has played what did arrive; otherwise the conversation never ends.
+            self._reconnecting = False
             timeline.info("connection resumed")
-            self._machine.set(State.LISTENING, "resumed")
+            if self._machine.state is State.ERROR:
+                self._machine.set(State.LISTENING, "resumed")
+            self._answer_finished()
 
     # -- helpers -------------------------------------------------------------------------
 
