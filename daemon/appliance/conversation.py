@@ -296,7 +296,10 @@ class Conversation:
         self._restart_follow_up()
 
     async def _session_state(self, event: SessionStateChanged) -> None:
-        if event.state == "reconnecting":
+        if event.state == "reconnecting" and event.planned:
+            self._reconnecting = True
+            timeline.info("moving to a new connection (%s)", event.detail)
+        elif event.state == "reconnecting":
             self._reconnecting = True
             timeline.info("connection lost (%s); reconnecting", event.detail)
             self._machine.set(State.ERROR, f"reconnecting: {event.detail}")

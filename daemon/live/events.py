@@ -85,6 +85,8 @@ class SessionStateChanged:
 
     state: SessionStateName
     detail: str = ""
+    planned: bool = False
+    """A handover the server asked for (goAway): no fault to show the user."""
 
 
 @dataclass(frozen=True)

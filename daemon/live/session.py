@@ -352,7 +352,7 @@ class LiveSession:
 
     async def _reconnect(self, old: Connection, why: Diagnosis, *, keep_old: bool) -> None:
         """Open a successor to old (which keeps delivering when it is still alive)."""
-        self._set_state("reconnecting", why.message)
+        self._set_state("reconnecting", why.message, planned=why is _GO_AWAY)
         if not keep_old:
             self._retire(old)
         fresh = why.recovery is Recovery.FRESH or not self._config.session_resumption
@@ -431,12 +431,12 @@ class LiveSession:
 
     # -- helpers ------------------------------------------------------------------
 
-    def _set_state(self, state: ev.SessionStateName, detail: str) -> None:
+    def _set_state(self, state: ev.SessionStateName, detail: str, *, planned: bool = False) -> None:
         if self._state == "closed":
             return
         self._state = state
         log.info("Live session %s: %s", state, scrub(detail))
-        self._emit(ev.SessionStateChanged(state, scrub(detail)))
+        self._emit(ev.SessionStateChanged(state, scrub(detail), planned=planned))
 
     def _emit(self, event: ev.SessionEvent) -> None:
         self._events.put_nowait(event)
