@@ -1,0 +1,135 @@
+"""bench/results.json -> bench/results.md (a table, each figure beside its target) and a chart.
+
+Pure functions of the results dict, so the report can be re-rendered (and
+tested) without running the bench: `python -m bench.report bench/results.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+# key: (label, unit, target operator, target value); None: reported, no target.
+FIGURES: dict[str, tuple[str, str, str | None, float | None]] = {
+    "idle_cpu_ratio": ("1. Idle CPU, daemon / bare openWakeWord", "x", "<=", 1.10),
+    "idle_daemon_cpu_pct": ("1. Idle CPU, daemon", "% core", None, None),
+    "idle_bare_cpu_pct": ("1. Idle CPU, bare Model.predict loop", "% core", None, None),
+    "idle_peak_rss_mb": ("1. Idle daemon peak RSS", "MB", "<=", 150),
+    "wake_latency_ms": ("2. Wake latency (end of phrase to detection, audio time)", "ms", None, None),
+    "wake_to_stream_ms": ("3. Wake to first mic chunk at the emulator", "ms", None, None),
+    "tls_connect_ms": ("3. TCP + TLS connect to the emulator (bare)", "ms", None, None),
+    "wake_to_stream_overhead_ms": ("3. Wake to stream, local overhead (minus TLS connect)", "ms", "<=", 30),
+    "post_wake_lost_ms": ("3. Post-wake speech lost", "ms", "<=", 0),
+    "playout_ms": ("4. Answer playout (first model chunk sent to device write)", "ms", "<=", 10),
+    "barge_in_flush_ms": ("5. Barge-in: interrupted sent to playback flushed", "ms", "<=", 50),
+    "output_latency_ms": ("5. Output latency PortAudio reports", "ms", None, None),
+    "device_backlog_at_flush_ms": ("5. Audio already in the device at the flush", "ms", None, None),
+    "conversation_cpu_ratio": ("6. Conversation CPU, daemon / reference client", "x", "<=", 1.2),
+    "conversation_daemon_cpu_pct": ("6. Conversation CPU, daemon", "% core", None, None),
+    "conversation_reference_cpu_pct": ("6. Conversation CPU, reference client", "% core", None, None),
+    "conversation_peak_rss_mb": ("6. Daemon peak RSS after conversations", "MB", None, None),
+    "reference_peak_rss_mb": ("6. Reference client peak RSS", "MB", None, None),
+    "startup_s": ("7. Start-up, process start to READY=1", "s", "<=", 2.0),
+}
+TIMINGS_MS = ("wake_latency_ms", "wake_to_stream_ms", "wake_to_stream_overhead_ms",
+              "tls_connect_ms", "playout_ms", "barge_in_flush_ms", "output_latency_ms")
+
+
+def verdict(figure: dict[str, Any], op: str | None, target: float | None) -> str:
+    """"met", "MISSED", or "" when there is no target or no measurement."""
+    if op is None or target is None or figure.get("median") is None:
+        return ""
+    value = figure["median"]
+    ok = value <= target if op == "<=" else value >= target
+    return "met" if ok else "MISSED"
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    meta = results.get("meta", {})
+    lines = [
+        f"Measured {meta.get('date', '?')} on {meta.get('machine', '?')}"
+        f" ({'--quick' if meta.get('quick') else 'full run'}, commit {meta.get('commit', '?')}).",
+        "",
+        "| Figure | Median | Min | Max | Runs | Target | |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    figures = results.get("figures", {})
+    for key, (label, unit, op, target) in FIGURES.items():
+        figure = figures.get(key)
+        if figure is None:
+            continue
+        goal = f"{op} {_number(target)} {unit}" if op else ""
+        lines.append(
+            f"| {label} ({unit}) | {_number(figure.get('median'))} | {_number(figure.get('min'))}"
+            f" | {_number(figure.get('max'))} | {figure.get('runs', 0)} | {goal}"
+            f" | {verdict(figure, op, target)} |"
+        )
+    notes = results.get("notes", [])
+    if notes:
+        lines += ["", *[f"- {note}" for note in notes]]
+    return "\n".join(lines) + "\n"
+
+
+def render_chart(results: dict[str, Any], path: Path) -> None:
+    """Horizontal bars of the timing medians, whiskers min-max, targets as red ticks."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = results.get("figures", {})
+    keys = [k for k in TIMINGS_MS if figures.get(k, {}).get("median") is not None]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * max(len(keys), 1) + 1.4))
+    for row, key in enumerate(keys):
+        figure = figures[key]
+        median, low, high = figure["median"], figure["min"], figure["max"]
+        _, _, op, target = FIGURES[key]
+        ax.barh(row, median, color="#4c78a8" if verdict(figure, op, target) != "MISSED"
+                else "#e45756")
+        ax.errorbar(median, row, xerr=[[median - low], [high - median]], color="black",
+                    capsize=3, linewidth=1)
+        if target is not None:
+            ax.plot([target, target], [row - 0.4, row + 0.4], color="red", linewidth=2)
+        ax.text(high, row, f"  {median:.1f} ms", va="center", fontsize=8)
+    ax.set_yticks(range(len(keys)), [FIGURES[k][0] for k in keys], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("milliseconds (median; whiskers min-max; red tick: target)")
+    meta = results.get("meta", {})
+    ax.set_title(f"speakerd timings ({'quick' if meta.get('quick') else 'full'} run,"
+                 f" {meta.get('date', '')})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: dict[str, Any], directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (directory / "results.md").write_text(render_markdown(results))
+    render_chart(results, directory / "timings.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    path = Path(args[0] if args else "bench/results.json")
+    results = json.loads(path.read_text())
+    (path.parent / "results.md").write_text(render_markdown(results))
+    render_chart(results, path.parent / "timings.png")
+    print(render_markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""scripts/bench: run every figure against the running daemon and write bench/results.*.
+
+    scripts/bench            # full: 60 s idle and conversation runs, 3 of each (~10 min)
+    scripts/bench --quick    # shorter clips, fewer runs (< 3 min on 2 cores)
+
+Order: one daemon (bench.runner) is started and measured idle first (so its
+peak RSS is the idle one), then woken for the trials, then held in
+conversations beside the reference client; finally `speakerd run` itself is
+started a few times for the start-up figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import clips, report
+from bench.figures import conversation, idle, startup, wake
+from bench.procstat import peak_rss_mb
+from bench.stage import ROOT, Stage, load_events
+from bench.stats import summarize
+from tests.support.speech import write_wav
+
+SPEECH_PACE = 2.0
+"""Seconds of model audio the emulator sends per second: the service sends faster than real time."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    idle_seconds: float
+    idle_runs: int
+    wake_trials: int
+    conversation_seconds: float
+    conversation_runs: int
+    startup_runs: int
+
+
+QUICK = Plan(idle_seconds=15, idle_runs=3, wake_trials=3, conversation_seconds=18,
+             conversation_runs=2, startup_runs=3)
+FULL = Plan(idle_seconds=60, idle_runs=3, wake_trials=7, conversation_seconds=60,
+            conversation_runs=3, startup_runs=5)
+
+
+def _say(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                          capture_output=True, text=True, check=False)
+    return done.stdout.strip() or "unknown"
+
+
+def _meta(quick: bool, plan: Plan) -> dict[str, Any]:
+    return {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "quick": quick,
+        "commit": _commit(),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "load_average_before": os.getloadavg()[0],
+        "plan": plan.__dict__,
+        "speech_pace": SPEECH_PACE,
+    }
+
+
+def measure(quick: bool, workdir: Path) -> dict[str, Any]:
+    plan = QUICK if quick else FULL
+    meta = _meta(quick, plan)
+    began = time.monotonic()
+    wake_clip = clips.wake_clip()
+    talk, _ = clips.conversation_clip(plan.conversation_seconds, every=6.0)
+    with Stage(workdir, speech_pace=SPEECH_PACE) as stage:
+        wake_wav = write_wav(workdir / "wake.wav", wake_clip.samples)
+        room_wav = write_wav(workdir / "room.wav", clips.room_sound(plan.idle_seconds))
+        talk_wav = write_wav(workdir / "conversation.wav", talk)
+        tls = wake.tls_connect_ms("127.0.0.1", stage.emulator.port, stage.emulator.ca_file)
+        config = stage.write_config("bench")
+        daemon = stage.start_runner("daemon", config)
+        try:
+            runner_startup = daemon.wait_ready()
+            time.sleep(2.0)  # past the detector's warm-up frames
+            _say(f"idle: {plan.idle_runs} x {plan.idle_seconds:.0f} s of room sound")
+            idle_runs = idle.run(stage, daemon, room_wav, plan.idle_runs)
+            idle_rss = peak_rss_mb(daemon.pid)
+            _say(f"wake: {plan.wake_trials} trials")
+            windows = wake.run_trials(stage, "bench", wake_wav, plan.wake_trials)
+            _say(f"conversation: {plan.conversation_runs} x {plan.conversation_seconds:.0f} s")
+            talks = conversation.run(stage, daemon, "bench", talk_wav, plan.conversation_runs)
+        finally:
+            exit_code = daemon.stop()
+        events = load_events(daemon)
+        trials = wake.analyse(events, stage.sessions, windows, wake_clip)
+        _say(f"start-up: {plan.startup_runs} runs of speakerd run")
+        startups = startup.run(stage, config, plan.startup_runs)
+    meta["load_average_after"] = os.getloadavg()[0]
+    meta["bench_seconds"] = round(time.monotonic() - began, 1)
+    meta["daemon_exit_code"] = exit_code
+    return build_results(meta, tls, runner_startup, idle_runs, idle_rss, events, trials, talks,
+                         startups)
+
+
+def _values(rows: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:
+    return [row[key] * scale for row in rows if row.get(key) is not None]
+
+
+def build_results(meta: dict[str, Any], tls: list[float], runner_startup: float,
+                  idle_runs: list[dict[str, Any]], idle_rss: float, events: dict[str, Any],
+                  trials: list[dict[str, Any]], talks: list[dict[str, Any]],
+                  startups: list[float]) -> dict[str, Any]:
+    tls_median = summarize(tls, "ms")["median"] or 0.0
+    for trial in trials:
+        if trial.get("wake_to_stream_ms") is not None:
+            trial["wake_to_stream_overhead_ms"] = trial["wake_to_stream_ms"] - tls_median
+    output_latency = events["marks"].get("output_latency")
+    figures = {
+        "idle_cpu_ratio": summarize(_values(idle_runs, "ratio"), "x"),
+        "idle_daemon_cpu_pct": summarize(_values(idle_runs, "daemon_cpu_per_s", 100), "% core"),
+        "idle_bare_cpu_pct": summarize(_values(idle_runs, "bare_cpu_per_s", 100), "% core"),
+        "idle_peak_rss_mb": summarize([idle_rss], "MB", 1),
+        "tls_connect_ms": summarize(tls, "ms", 2),
+        "output_latency_ms": summarize(
+            [output_latency * 1000] if output_latency is not None else [], "ms", 1),
+        "conversation_cpu_ratio": summarize(_values(talks, "ratio"), "x"),
+        "conversation_daemon_cpu_pct": summarize(_values(talks, "daemon_cpu_per_s", 100), "% core"),
+        "conversation_reference_cpu_pct": summarize(
+            _values(talks, "reference_cpu_per_s", 100), "% core"),
+        "conversation_peak_rss_mb": summarize(_values(talks, "daemon_peak_rss_mb"), "MB", 1),
+        "reference_peak_rss_mb": summarize(_values(talks, "reference_peak_rss_mb"), "MB", 1),
+        "startup_s": summarize(startups, "s", 2),
+    }
+    for key in ("wake_latency_ms", "wake_to_stream_ms", "wake_to_stream_overhead_ms",
+                "post_wake_lost_ms", "playout_ms", "barge_in_flush_ms",
+                "device_backlog_at_flush_ms"):
+        figures[key] = summarize(_values(trials, key), "ms", 1)
+    for key, figure in figures.items():
+        label, _, op, target = report.FIGURES[key]
+        figure.update(label=label, target=f"{op} {target}" if op else None,
+                      verdict=report.verdict(figure, op, target))
+    return {
+        "meta": meta,
+        "figures": figures,
+        "notes": notes(idle_runs, events, trials, talks, runner_startup, meta),
+        "details": {"idle_runs": idle_runs, "wake_trials": trials, "conversations": talks,
+                    "tls_connect_ms": tls, "runner_startup_s": runner_startup,
+                    "speakerd_startups_s": startups, "daemon_marks": events["marks"]},
+    }
+
+
+def notes(idle_runs: list[dict[str, Any]], events: dict[str, Any], trials: list[dict[str, Any]],
+          talks: list[dict[str, Any]], runner_startup: float, meta: dict[str, Any]) -> list[str]:
+    plan = meta["plan"]
+    out = [
+        "Devices: PyAudio over a private PulseAudio server with null sinks (real time);"
+        " Gemini: the local Live emulator over loopback TLS, replying with a tone at"
+        f" {meta['speech_pace']:g}x real time; camera: the picamera2 stand-in"
+        " (tests/support/fake_picamera2.py), 640x480 JPEG q80 at 1 fps.",
+        f"Idle: {plan['idle_runs']} runs of {plan['idle_seconds']:g} s room sound (speech"
+        " without the wake word, noise, silence); the bare loop runs beside the daemon on the"
+        f" same audio at the same pace. False wakes during idle: {idle.false_wakes(events, idle_runs)}.",
+        f"Wake trials: {len(trials)}; failed: "
+        f"{sum(1 for t in trials if t.get('error'))}. Overhead = wake-to-stream minus the median"
+        " bare TCP+TLS connect from the bench process.",
+        f"Conversation: {plan['conversation_runs']} runs of {plan['conversation_seconds']:g} s;"
+        " daemon sessions per run "
+        f"{[t['daemon_sessions'] for t in talks]}, frames daemon/reference "
+        f"{[(t['daemon_frames'], t['reference_frames']) for t in talks]}, user turns "
+        f"daemon/reference {[(t['daemon_user_turns'], t['reference_user_turns']) for t in talks]}.",
+        f"Start-up of the bench runner (same serve(), plus the stand-in camera): {runner_startup:.2f} s;"
+        " the start-up figure is `python -m daemon run` (no camera on this machine).",
+        f"Load average before/after: {meta['load_average_before']:.2f}/"
+        f"{meta.get('load_average_after', 0):.2f} (the machine is shared); bench took"
+        f" {meta.get('bench_seconds', 0):.0f} s.",
+    ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="shorter runs (< 3 minutes)")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench",
+                        help="where results.json, results.md and timings.png go")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep the work files (logs, events, WAVs) in this directory")
+    args = parser.parse_args(argv)
+    if args.keep is not None:
+        results = measure(args.quick, args.keep)
+    else:
+        with tempfile.TemporaryDirectory(prefix="speakerd-bench-") as workdir:
+            results = measure(args.quick, Path(workdir))
+    report.write(results, args.out)
+    print(report.render_markdown(results))
+    return 0
