@@ -41,6 +41,8 @@ from hardware.audio.wav import WavError
 log = logging.getLogger(__name__)
 
 MODEL_RATE = 24000
+KEEP_RUNNING_SECONDS = 1.0
+"""How long the stream keeps running on silence after the queue runs dry."""
 
 
 def volume_gain(percent: float) -> float:
@@ -229,6 +231,7 @@ class Speaker:
         sounds = _Buffer()
         resampler: PlaybackResampler | None = None
         writing = False  # blocks went out since the last silence
+        idle_since: float | None = None  # when the queue last ran dry while writing
         while not self._stopping:
             with self._cond:
                 if self._flush_requested:
@@ -254,19 +257,34 @@ class Speaker:
                 if clip is not None:
                     sounds.push(clip)
             if not len(voice) and not len(sounds):
-                if writing:
-                    # Pa_StopStream returns once the device buffer has played out, and
-                    # a stopped stream cannot underrun while nothing is said.
-                    writing = False
-                    stream.stop_stream()
                 with self._cond:
                     if self._voice or self._sounds or self._flush_requested or self._stopping:
                         continue
-                    if submitted == self._submitted:
+                    if submitted == self._submitted and self._completed != submitted:
                         self._completed = submitted
                         self._call_on_loop(self._mark_drained, submitted)
-                    self._cond.wait(0.5)
+                if writing:
+                    # A reply arrives in chunks with gaps between them. Stopping the
+                    # stream at every gap loses what PulseAudio/PipeWire still holds,
+                    # so keep it running through short gaps (an underrun there is just
+                    # silence) and stop only after a real pause.
+                    idle_since = idle_since or time.monotonic()
+                    idle = time.monotonic() - idle_since
+                    if idle < KEEP_RUNNING_SECONDS:
+                        with self._cond:
+                            if not (self._voice or self._sounds or self._flush_requested):
+                                self._cond.wait(min(0.05, KEEP_RUNNING_SECONDS - idle))
+                        continue
+                    # Pa_StopStream returns once the device buffer has played out, and
+                    # a stopped stream cannot underrun while nothing is said.
+                    writing = False
+                    idle_since = None
+                    stream.stop_stream()
+                with self._cond:
+                    if not (self._voice or self._sounds or self._flush_requested or self._stopping):
+                        self._cond.wait(0.5)
                 continue
+            idle_since = None
             mix = np.zeros(max(min(len(voice), block), min(len(sounds), block)), np.float32)
             v = voice.take(block)
             s = sounds.take(block)
