@@ -92,9 +92,12 @@ class Appliance:
         if self._conversation is not None and self._conversation.is_open:
             return self._conversation
         if self._fatal is not None:
-            self._report_fatal()
-            self.devices.play_error_sound()
-            return None
+            if time.monotonic() - self._fatal_logged_at < FATAL_REPEAT_SECONDS:
+                self._report_fatal()
+                self.devices.play_error_sound()
+                return None
+            # A few minutes on: try once more (the key may have been enabled since).
+            self._fatal = None
         self.machine.set(State.WAKE, "woken")
         if sound:
             self.devices.play_wake_sound()
@@ -154,7 +157,7 @@ class Appliance:
             self._fatal_logged_at = now
             log.error(
                 "cannot talk to Gemini: %s. Fix the key or the config and restart speakerd "
-                "(this message repeats every %d minutes)",
+                "(until then a wake tries again at most every %d minutes)",
                 self._fatal, FATAL_REPEAT_SECONDS // 60,
             )  # fmt: skip
         self.machine.set(State.ERROR, self._fatal or "fatal")
