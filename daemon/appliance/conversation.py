@@ -100,7 +100,6 @@ class Conversation:
         self._speaking_until = 0.0  # monotonic end of the half-duplex tail
         self._discarding = False  # the user stopped the model: drop the rest of its turn
         self._follow_up: asyncio.TimerHandle | None = None
-        self._user_turn_open = True
         self._model_text: list[str] = []
         self._user_text: list[str] = []
         self.started_at = time.monotonic()
@@ -167,8 +166,12 @@ class Conversation:
         )
         events = asyncio.create_task(self._pump_events(), name="conversation-events")
         sender = asyncio.create_task(self._send_mic(), name="conversation-mic")
+        opener = asyncio.create_task(self._open(), name="conversation-open")
         try:
-            await self._open()
+            # The button or SIGTERM may end the conversation while it is still connecting.
+            await asyncio.wait({opener, self._end}, return_when=asyncio.FIRST_COMPLETED)
+            if opener.done():
+                opener.result()  # raises when the session could not be opened
             reason = await self._end
         except SessionError as exc:
             self.failure = SessionFailed(str(exc), fatal=isinstance(exc, FatalSessionError))
@@ -181,7 +184,7 @@ class Conversation:
             limit.cancel()
             self._cancel_follow_up()
             self._cancel_after_answer()
-            for task in (events, sender):
+            for task in (opener, events, sender):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
@@ -318,8 +321,8 @@ class Conversation:
     # -- helpers -------------------------------------------------------------------------
 
     def _model_audible(self) -> bool:
-        if self._speaker.is_playing:
-            return True
+        """The model's voice is playing (or just stopped): local chimes do not count,
+        or the wake chime would swallow the words said right after the wake word."""
         return time.monotonic() < self._speaking_until
 
     def _flush_user_text(self) -> None:

@@ -20,6 +20,7 @@ from daemon.appliance.control import ControlServer
 from daemon.appliance.devices import Devices
 from daemon.appliance.state import Change
 from daemon.config.schema import Config
+from daemon.live.connect_config import make_client
 from daemon.live.session import LiveSession
 from daemon.systemd_notify import Notifier, WatchdogPinger
 
@@ -46,9 +47,15 @@ async def serve(
     devices = await Devices.open(config, pin_factory=pin_factory)
     try:
 
+        client = make_client(config.gemini, api_key)  # once: CA loading is slow
+
         def new_session() -> LiveSession:
             return LiveSession(
-                config.gemini, api_key, tools=tools.declarations(), tool_handler=tools.call
+                config.gemini,
+                api_key,
+                tools=tools.declarations(),
+                tool_handler=tools.call,
+                client=client,
             )
 
         appliance = Appliance(config, devices, new_session)

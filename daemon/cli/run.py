@@ -9,6 +9,7 @@ import sys
 
 from daemon.cli.common import add_config_arg, load_config_or_exit
 from daemon.config import EX_CONFIG, ApiKeyError, resolve_api_key
+from daemon.live.errors import FatalSessionError
 from daemon.wakeword.models import WakeWordModelError
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,6 @@ def run(args: argparse.Namespace) -> int:
         return EX_CONFIG
     try:
         return asyncio.run(serve(config, api_key))
-    except WakeWordModelError as exc:
+    except (WakeWordModelError, FatalSessionError) as exc:
         print(f"speakerd: {exc}", file=sys.stderr)
         return EX_CONFIG

@@ -15,6 +15,8 @@ worker thread.
 from __future__ import annotations
 
 import logging
+import sys
+import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -152,8 +154,28 @@ class WakeWordDetector:
         return found
 
 
+def _without_verifier_training() -> None:
+    """Keep openwakeword's package import from loading scikit-learn and SciPy.
+
+    Its __init__ imports the custom-verifier *training* module, which costs about
+    1.7 s and 100 MB (more on a Pi) and which inference never uses; a stand-in
+    module that refuses to train takes its place.
+    """
+    name = "openwakeword.custom_verifier_model"
+    if name in sys.modules:
+        return
+    stand_in = types.ModuleType(name)
+
+    def train_custom_verifier(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("speakerd does not train openWakeWord verifier models")
+
+    stand_in.train_custom_verifier = train_custom_verifier  # type: ignore[attr-defined]
+    sys.modules[name] = stand_in
+
+
 def _load_openwakeword(files: ModelFiles):  # -> openwakeword.Model, imported lazily (slow)
     """openWakeWord on onnxruntime with every path explicit, so it never downloads."""
+    _without_verifier_training()
     from openwakeword.model import Model
 
     try:
