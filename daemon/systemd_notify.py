@@ -53,7 +53,8 @@ class Notifier:
         message = "\n".join(fields).encode()
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto(message, self._address)
+                # Never wait: a reader that stopped reading must not freeze the event loop.
+                sock.sendto(message, socket.MSG_DONTWAIT, self._address)
         except OSError as error:
             # systemd gone (e.g. during shutdown) must never crash the daemon.
             log.debug("sd_notify %s failed: %s", fields[0].split("=")[0], error)

@@ -174,3 +174,15 @@ async def test_pinger_is_inactive_without_watchdog(
     pinger.start()
     await pinger.stop()
     assert systemd.pending() == []
+
+
+def test_a_reader_that_stopped_reading_never_blocks_the_daemon(tmp_path: Path) -> None:
+    path = tmp_path / "notify"
+    reader = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    reader.bind(str(path))
+    try:
+        notifier = Notifier(str(path))
+        results = [notifier.status(f"state {i}") for i in range(500)]  # nobody reads
+        assert results[0] is True and results[-1] is False  # dropped, not blocked
+    finally:
+        reader.close()
