@@ -9,10 +9,18 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 
-# Each module exposes register(subparsers); the order is the order in --help.
-SUBCOMMANDS: tuple[str, ...] = (
-    "run", "demo", "ctl", "check_config", "devices", "tools", "detect", "emulator",
-)  # fmt: skip
+# name -> (module, one-line summary). Only the module of the command being run is
+# imported: `speakerd run` should not load the emulator, `ctl` not the ONNX runtime.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "run the appliance (what the systemd service starts)"),
+    "demo": ("demo", "run the whole daemon on simulated hardware against the local emulator"),
+    "ctl": ("ctl", "control the running daemon (status, wake, say, mute, stop)"),
+    "check-config": ("check_config", "validate a configuration file and summarise it"),
+    "devices": ("devices", "list audio devices and mark the ones the config selects"),
+    "tools": ("tools", "list the model's tools or call one by hand"),
+    "detect": ("detect", "run the wake-word detector over a WAV file"),
+    "emulator": ("emulator", "run the local Gemini Live API emulator (loopback only)"),
+}
 
 
 def _version() -> str:
@@ -22,7 +30,7 @@ def _version() -> str:
         return "unknown"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="speakerd",
         description="Smart-speaker daemon: wake word, Gemini Live, LEDs, button and relays.",
@@ -30,13 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"speakerd {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in SUBCOMMANDS:
-        importlib.import_module(f"daemon.cli.{name}").register(subparsers)
+    chosen = next((arg for arg in argv if not arg.startswith("-")), None)
+    for name, (module, summary) in SUBCOMMANDS.items():
+        if name == chosen:
+            importlib.import_module(f"daemon.cli.{module}").register(subparsers, summary)
+        else:
+            subparsers.add_parser(name, help=summary)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -19,10 +19,10 @@ from daemon.config import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "check-config",
-        help="validate a configuration file and summarise it",
+        help=summary,
         description="Validate a configuration file. Exit 0 when usable, 78 when not.",
     )
     parser.add_argument("path", nargs="?", type=Path, help="file to check (same as --config)")

@@ -12,10 +12,10 @@ from daemon.appliance.control import request
 from daemon.cli.common import add_config_arg, load_config_or_exit
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "ctl",
-        help="control the running daemon (status, wake, say, mute, stop)",
+        help=summary,
         description="Send one command to the running daemon over its control socket.",
     )
     add_config_arg(parser)

@@ -8,10 +8,10 @@ from pathlib import Path
 from daemon.demo import default_out_dir, run_demo
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "demo",
-        help="run the whole daemon on simulated hardware against the local emulator",
+        help=summary,
         description="Run `speakerd run` with a simulated microphone, speaker and GPIO pins "
         "against the local Live API emulator, say the wake word and a command into the "
         "microphone, and narrate what happens. Needs pulseaudio and espeak-ng "

@@ -29,10 +29,10 @@ class AudioFileError(Exception):
     """The file cannot be read as a WAV recording."""
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "detect",
-        help="run the wake-word detector over a WAV file",
+        help=summary,
         description="Print every wake-word detection in a WAV file (any rate, any channels) "
         "as `TIME MODEL SCORE (peak P)`, then a summary.",
     )

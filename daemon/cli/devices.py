@@ -21,10 +21,10 @@ from hardware.audio.host import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "devices",
-        help="list audio devices and mark the ones the config selects",
+        help=summary,
         description=(
             "List PortAudio input and output devices with index, name, channels and default "
             "rate. 'default' marks the system default, 'config' what audio.input_device / "
@@ -79,7 +79,9 @@ def table(devices: list[DeviceInfo], direction: Direction, chosen: int | None) -
     width = max(len(d.name) for d in rows)
     lines = [f"  {'index':>5}  {'name':<{width}}  {'channels':>8}  {'rate':>6}  marks"]
     for d in rows:
-        marks = [m for m, on in (("default", d.index == default), ("config", d.index == chosen)) if on]
+        marks = [
+            m for m, on in (("default", d.index == default), ("config", d.index == chosen)) if on
+        ]
         lines.append(
             f"  {d.index:>5}  {d.name:<{width}}  {d.channels(direction):>8}  "
             f"{d.default_rate:>6}  {', '.join(marks)}".rstrip()

@@ -17,10 +17,10 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "emulator",
-        help="run the local Gemini Live API emulator (loopback only)",
+        help=summary,
         description="Serve a local Gemini Live API emulator over TLS on a loopback address.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
@@ -28,15 +28,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--ca-out", type=Path, help="write the throw-away CA certificate here")
     parser.add_argument("--api-key", help="accept only this API key (default: any non-empty key)")
     parser.add_argument(
-        "--speech", choices=("auto", "espeak", "tone"), default="auto",
+        "--speech",
+        choices=("auto", "espeak", "tone"),
+        default="auto",
         help="reply voice: espeak-ng when installed (auto), or a tone",
     )
     parser.add_argument(
-        "--speech-pace", type=float, default=1.0,
+        "--speech-pace",
+        type=float,
+        default=1.0,
         help="seconds of reply audio per second (1 = real time, 0 = as fast as possible)",
     )
     parser.add_argument(
-        "--connection-lifetime", type=float,
+        "--connection-lifetime",
+        type=float,
         help="seconds before each connection gets goAway and is closed (default: unlimited)",
     )
     parser.set_defaults(func=run)
@@ -57,15 +62,20 @@ def run(args: argparse.Namespace) -> int:
         print("speakerd emulator: --api-key must not be empty", file=sys.stderr)
         return 2
     emulator = LiveEmulator(
-        host=args.host, port=args.port, api_key=args.api_key, ca_out=args.ca_out,
-        speech=args.speech, speech_pace=args.speech_pace,
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        ca_out=args.ca_out,
+        speech=args.speech,
+        speech_pace=args.speech_pace,
         connection_lifetime=args.connection_lifetime,
     )
     try:
         return asyncio.run(_serve(emulator))
     except OSError as error:
-        print(f"speakerd emulator: cannot listen on {args.host}:{args.port}: {error}",
-              file=sys.stderr)
+        print(
+            f"speakerd emulator: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr
+        )
         return 1
 
 

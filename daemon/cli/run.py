@@ -15,10 +15,10 @@ from daemon.wakeword.models import WakeWordModelError
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "run",
-        help="run the appliance (what the systemd service starts)",
+        help=summary,
         description="Listen for the wake word and hold Gemini Live conversations. "
         "Exit 0 on SIGTERM, 78 on a configuration problem.",
     )

@@ -32,10 +32,10 @@ PIN_HINT = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser = subparsers.add_parser(
         "tools",
-        help="list the model's tools or call one by hand",
+        help=summary,
         description="List the tools the model is offered, or run one on this device's hardware.",
     )
     actions = parser.add_subparsers(dest="tools_command", metavar="ACTION", required=True)

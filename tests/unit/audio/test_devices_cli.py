@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
 
-from daemon.cli import devices
+from daemon.cli import build_parser
 from daemon.sim import FileBackedAlsa
 
 
 def run_devices(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="speakerd")
-    devices.register(parser.add_subparsers())
-    args = parser.parse_args(["devices", *argv])
+    # In-process (the simulated devices are activated in this process), as main() would.
+    args = build_parser(["devices"]).parse_args(["devices", *argv])
     return args.func(args)
 
 
