@@ -149,7 +149,7 @@ class Devices:
         feed, self._feed = self._feed, None
         if feed is not None:
             task = asyncio.ensure_future(feed.stop())
-            task.add_done_callback(lambda t: t.exception())
+            task.add_done_callback(_log_failure)
 
     async def grab_frame(self) -> str:
         if self._feed is None:
@@ -181,6 +181,11 @@ class Devices:
         with contextlib.suppress(Exception):
             await self.speaker.stop()
         await asyncio.to_thread(self.wake.close)
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("camera feed did not stop cleanly: %s", task.exception())
 
 
 class _AudioHealth:
