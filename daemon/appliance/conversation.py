@@ -201,9 +201,7 @@ class Conversation:
         timeline.info(
             "session open; sending %.2f s of audio from the wake word on", len(first) / 32000
         )
-        step = self._config.audio.chunk_ms * 32  # bytes of 16 kHz 16-bit mono
-        for start in range(0, len(first), step):
-            await self._send_audio(first[start : start + step])
+        await self._send_pieces(first)
         self._ready.set()
         self._machine.set(State.LISTENING, "session open")
         if self._first_text:
@@ -214,7 +212,13 @@ class Conversation:
     async def _send_mic(self) -> None:
         await self._ready.wait()
         while True:
-            await self._send_audio(await self._outbox.get())
+            await self._send_pieces(await self._outbox.get())
+
+    async def _send_pieces(self, pcm: bytes) -> None:
+        """Send in chunk_ms pieces, the size the Live API recommends (20-40 ms)."""
+        step = self._config.audio.chunk_ms * 32  # bytes of 16 kHz 16-bit mono
+        for start in range(0, len(pcm), step):
+            await self._send_audio(pcm[start : start + step])
 
     async def _send_audio(self, pcm: bytes) -> None:
         try:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+WAKE_FRAME_MS = 80  # openWakeWord scores 80 ms frames
+
 
 class Devices:
     """Microphone, speaker, wake word, LEDs, button, relays and camera of one appliance."""
@@ -79,7 +81,9 @@ class Devices:
             raise
         audio = config.audio
         health = _AudioHealth()
-        microphone = Microphone(audio.input_device, chunk_ms=audio.chunk_ms, on_status=health)
+        microphone = Microphone(
+            audio.input_device, chunk_ms=capture_ms(audio.chunk_ms), on_status=health
+        )
         speaker = Speaker(audio.output_device, volume=audio.volume, on_status=health)
         await speaker.start()
         devices = cls(
@@ -181,6 +185,14 @@ class Devices:
         with contextlib.suppress(Exception):
             await self.speaker.stop()
         await asyncio.to_thread(self.wake.close)
+
+
+def capture_ms(chunk_ms: int) -> int:
+    """How much audio one microphone read brings: a whole wake-word frame when chunk_ms
+    divides it (half the hand-overs to the event loop at idle, no later detection:
+    the detector waits for whole 80 ms frames anyway); conversations still send
+    chunk_ms pieces."""
+    return WAKE_FRAME_MS if WAKE_FRAME_MS % chunk_ms == 0 else chunk_ms
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:
