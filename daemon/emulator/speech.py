@@ -8,9 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
-import struct
 
 import numpy as np
+
+from hardware.audio.wav import pcm_from_wav_bytes
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +43,6 @@ def tone_for(text: str) -> bytes:
     return tone(max(0.4, len(text) * SECONDS_PER_CHAR))
 
 
-def wav_to_pcm(wav: bytes) -> tuple[bytes, int]:
-    """PCM payload and sample rate of a (possibly streamed, size-less) WAV file."""
-    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
-        raise ValueError("not a WAV file")
-    pos, rate = 12, 22050
-    while pos + 8 <= len(wav):
-        chunk_id, size = wav[pos : pos + 4], struct.unpack("<I", wav[pos + 4 : pos + 8])[0]
-        body = pos + 8
-        if chunk_id == b"fmt ":
-            rate = struct.unpack("<I", wav[body + 4 : body + 8])[0]
-        elif chunk_id == b"data":
-            data = wav[body:] if size >= len(wav) - body else wav[body : body + size]
-            return data[: len(data) // 2 * 2], rate
-        pos = body + size + (size & 1)
-    raise ValueError("WAV file without data chunk")
-
-
 def resample(pcm: bytes, rate_in: int, rate_out: int = OUTPUT_RATE) -> bytes:
     if rate_in == rate_out:
         return pcm
@@ -81,7 +65,7 @@ async def _espeak(text: str) -> bytes:
     wav, err = await process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"espeak-ng failed: {err.decode(errors='replace').strip()}")
-    pcm, rate = wav_to_pcm(wav)
+    pcm, rate = pcm_from_wav_bytes(wav)
     return resample(pcm, rate)
 
 

@@ -11,7 +11,6 @@ Everything is 16 kHz mono int16, the rate the microphone path delivers.
 
 from __future__ import annotations
 
-import io
 import shutil
 import subprocess
 import wave
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import soxr
+
+from hardware.audio.wav import pcm_from_wav_bytes
 
 RATE = 16000
 """Sample rate of every array this module returns."""
@@ -50,20 +51,11 @@ def _synthesize_cached(text: str, voice: str, speed: int, pitch: int) -> np.ndar
     )
     if done.returncode != 0 or not done.stdout:
         raise SpeechError(f"espeak-ng failed for voice {voice!r}: {done.stderr.decode().strip()}")
-    samples, rate = _read_wav_bytes(done.stdout)
+    pcm, rate = pcm_from_wav_bytes(done.stdout)
+    samples = np.frombuffer(pcm, dtype="<i2")
     audio = to_int16(soxr.resample(samples.astype(np.float32) / 32768.0, rate, RATE, quality="HQ"))
     audio.flags.writeable = False
     return audio
-
-
-def _read_wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
-    """Parse espeak's WAV: a canonical 44-byte header whose length fields are bogus on a pipe."""
-    with wave.open(io.BytesIO(data)) as wav:
-        rate = wav.getframerate()
-        if wav.getnchannels() != 1 or wav.getsampwidth() != 2:
-            raise SpeechError("espeak-ng did not produce 16-bit mono audio")
-    payload = data[44 : 44 + (len(data) - 44) // 2 * 2]
-    return np.frombuffer(payload, dtype="<i2"), rate
 
 
 def to_int16(signal: np.ndarray) -> np.ndarray:

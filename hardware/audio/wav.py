@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import wave
 from pathlib import Path
 
@@ -56,3 +57,21 @@ def write_wav(path: str | Path, pcm: bytes, rate: int, channels: int = 1) -> Non
         wav.setsampwidth(2)
         wav.setframerate(rate)
         wav.writeframes(pcm)
+
+
+def pcm_from_wav_bytes(wav: bytes) -> tuple[bytes, int]:
+    """16-bit PCM payload and rate of a WAV in memory, also one streamed through a pipe
+    (espeak-ng --stdout), whose size fields are bogus."""
+    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
+        raise ValueError("not a WAV file")
+    pos, rate = 12, 22050
+    while pos + 8 <= len(wav):
+        chunk_id, size = wav[pos : pos + 4], struct.unpack("<I", wav[pos + 4 : pos + 8])[0]
+        body = pos + 8
+        if chunk_id == b"fmt ":
+            rate = struct.unpack("<I", wav[body + 4 : body + 8])[0]
+        elif chunk_id == b"data":
+            data = wav[body:] if size >= len(wav) - body else wav[body : body + size]
+            return data[: len(data) // 2 * 2], rate
+        pos = body + size + (size & 1)
+    raise ValueError("WAV file without data chunk")

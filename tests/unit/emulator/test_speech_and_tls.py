@@ -12,8 +12,9 @@ import pytest
 from cryptography import x509
 
 from daemon.emulator import LiveEmulator, NotLoopbackError
-from daemon.emulator.speech import OUTPUT_RATE, synthesize, tone_for, wav_to_pcm
+from daemon.emulator.speech import OUTPUT_RATE, synthesize, tone_for
 from daemon.emulator.tls import mint_certificates
+from hardware.audio.wav import pcm_from_wav_bytes
 
 from .helpers import connect, model_audio, receive_turn
 
@@ -31,7 +32,7 @@ async def test_espeak_voice_is_24khz_speech_of_plausible_length() -> None:
 def test_streamed_wav_without_sizes_is_read() -> None:
     wav = subprocess.run(["espeak-ng", "--stdout", "hello"], capture_output=True,
                          check=True).stdout
-    pcm, rate = wav_to_pcm(wav)
+    pcm, rate = pcm_from_wav_bytes(wav)
     assert rate == 22050
     assert len(pcm) == len(wav) - 44
 
