@@ -106,16 +106,13 @@ def parse_config(text: str, name: str = "config.yaml") -> Config:
     problems = [
         Problem(name, _line(data, loc), _dotted(loc), msg) for loc, msg in cross_checks(config)
     ]
-    if config.gemini.api_key_file is not None and not config.gemini.api_key_file.is_file():
-        loc: Loc = ("gemini", "api_key_file")
-        problems.append(
-            Problem(
-                name,
-                _line(data, loc),
-                _dotted(loc),
-                f"file {config.gemini.api_key_file} does not exist",
+    for key in ("api_key_file", "ca_file"):
+        path = getattr(config.gemini, key)
+        if path is not None and not path.is_file():
+            loc: Loc = ("gemini", key)
+            problems.append(
+                Problem(name, _line(data, loc), _dotted(loc), f"file {path} does not exist")
             )
-        )
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key)))
     return config
