@@ -7,14 +7,6 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 
 @pytest.fixture
-def pins():
-    """Plain mock pins: on/off only, like a pin factory without PWM."""
-    factory = MockFactory()
-    yield factory
-    factory.close()
-
-
-@pytest.fixture
 def pwm_pins():
     """Mock pins with PWM, like lgpio's software PWM on a Pi."""
     factory = MockFactory(pin_class=MockPWMPin)

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPin
+from gpiozero.pins.mock import MockPin
 
 from daemon.config.schema import Config
 from daemon.tools import ToolRegistry, close_relays, open_relays
@@ -60,13 +60,6 @@ class Appliance:
 
     def relay_changed(self, name: str, is_on: bool) -> None:
         self.calls.append(("relay_changed", name, is_on))
-
-
-@pytest.fixture
-def pins():
-    factory = MockFactory()
-    yield factory
-    factory.close()
 
 
 @pytest.fixture
