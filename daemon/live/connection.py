@@ -29,6 +29,9 @@ class Connection:
         self.resumed = resumed
         self.usable = True
         self.moving = False  # a goAway was seen: a successor is being opened
+        self.in_turn = False  # the server is in the middle of a turn on this connection
+        self.draining = False  # replaced after a goAway: closes when its turn completes
+        self.retired = False  # being closed in the background
         self.opened_at = asyncio.get_running_loop().time()
         self.pump: asyncio.Task[None] | None = None
 
@@ -49,9 +52,6 @@ class Connection:
         """Send one piece of realtime input (the SDK allows one field per message)."""
         if item.kind == "text":
             await self.sdk.send_realtime_input(text=str(item.data))
-            return
-        if item.kind == "audio_end":
-            await self.sdk.send_realtime_input(audio_stream_end=True)
             return
         blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
         if item.kind == "audio":

@@ -26,6 +26,7 @@ class Recovery(enum.Enum):
     RESUME = "resume"  # reconnect soon with the last resumption handle
     RESUME_SLOWLY = "resume_slowly"  # quota: reconnect, but back off longer
     FRESH = "fresh"  # the handle is no good: start a new session without it
+    END = "end"  # this conversation is over with an error; the next one may work
     FATAL = "fatal"  # stop and tell the user
 
 
@@ -41,7 +42,7 @@ class SessionError(Exception):
 class FatalSessionError(SessionError):
     """The key, model or configuration is wrong: retrying cannot help."""
 
-    def __init__(self, message: str, recovery: Recovery = Recovery.FATAL) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message, Recovery.FATAL)
 
 
@@ -69,8 +70,13 @@ _QUOTA = ("quota", "resource exhausted", "resource_exhausted", "rate limit", "to
 _TRANSIENT_CODES = {1000, 1001, 1006, 1011, 1012, 1013, 1014}
 
 
-def diagnose_close(code: int | None, reason: str) -> Diagnosis:
-    """Classify a WebSocket close (code and reason as the server sent them)."""
+def diagnose_close(code: int | None, reason: str, *, mid_session: bool = False) -> Diagnosis:
+    """Classify a WebSocket close (code and reason as the server sent them).
+
+    mid_session: the close came after a setupComplete with this very key and
+    setup, so a 1007/1008 says nothing about either: that conversation is over,
+    but the next one may work (docs/live-protocol.md, "Errors and closing").
+    """
     text = scrub(reason).strip()
     lowered = text.lower()
     described = f"server closed the connection ({code}{': ' + text if text else ''})"
@@ -79,6 +85,8 @@ def diagnose_close(code: int | None, reason: str) -> Diagnosis:
     if code in (1007, 1008):
         if any(fragment in lowered for fragment in _STALE_HANDLE):
             return Diagnosis(Recovery.FRESH, described)
+        if mid_session:
+            return Diagnosis(Recovery.END, described)
         return Diagnosis(Recovery.FATAL, described + _hint(lowered))
     if code in _TRANSIENT_CODES or code is None:
         return Diagnosis(Recovery.RESUME, described)
@@ -107,17 +115,17 @@ def is_close_error(exc: BaseException) -> bool:
     )
 
 
-def diagnose(exc: BaseException) -> Diagnosis:
-    """Classify any exception raised while connecting or receiving."""
+def diagnose(exc: BaseException, *, mid_session: bool = False) -> Diagnosis:
+    """Classify any exception raised while connecting (or, mid_session, receiving)."""
     if is_close_error(exc):
         assert isinstance(exc, genai_errors.APIError)
         details = exc.details if isinstance(exc.details, str) else str(exc.details or "")
-        return diagnose_close(exc.code, details)
+        return diagnose_close(exc.code, details, mid_session=mid_session)
     if isinstance(exc, websockets.ConnectionClosed):
         received = exc.rcvd
         if received is None:
             return diagnose_close(1006, "connection dropped")
-        return diagnose_close(received.code, received.reason)
+        return diagnose_close(received.code, received.reason, mid_session=mid_session)
     if isinstance(exc, websockets.InvalidStatus):
         status = exc.response.status_code
         text = f"the server refused the connection (HTTP {status})"

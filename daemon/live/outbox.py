@@ -18,7 +18,7 @@ BYTES_PER_SECOND = 16000 * 2  # 16 kHz, 16-bit mono
 # Adjacent small chunks are joined up to this size so the flush takes few frames.
 _JOIN_UP_TO = BYTES_PER_SECOND // 2
 
-Kind = Literal["audio", "audio_end", "frame", "text"]
+Kind = Literal["audio", "frame", "text"]
 
 
 @dataclass

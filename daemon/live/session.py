@@ -109,15 +109,6 @@ class LiveSession:
         """The newest handle the server offered (None before the first one)."""
         return self._handle
 
-    @property
-    def connections_opened(self) -> int:
-        return self._connections_opened
-
-    @property
-    def dropped_audio_bytes(self) -> int:
-        """Audio lost because a reconnect outlasted the buffer (normally 0)."""
-        return self._outbox.dropped_audio_bytes
-
     async def start(self) -> None:
         """Open the first connection; raises FatalSessionError or SessionError."""
         if self._state != "idle":
@@ -145,10 +136,6 @@ class LiveSession:
             raise ValueError(f"audio chunk of {len(pcm)} bytes is not whole 16-bit samples")
         if pcm:
             await self._send(Outgoing("audio", bytes(pcm), INPUT_AUDIO_MIME))
-
-    async def end_audio_stream(self) -> None:
-        """Tell the server the microphone paused (it then ends the user's turn at once)."""
-        await self._send(Outgoing("audio_end"))
 
     async def send_frame(self, jpeg: bytes, mime_type: str = "image/jpeg") -> None:
         """Send a camera frame (JPEG or PNG, at most one per second)."""
@@ -204,12 +191,23 @@ class LiveSession:
 
     def _retire(self, conn: Connection | None) -> None:
         """Close an old connection in the background (its close may take a moment)."""
-        if conn is None:
+        if conn is None or conn.retired:
             return
+        conn.retired = True
         conn.usable = False
         task = asyncio.create_task(conn.close(), name=f"live-close-{conn.number}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+
+    def _hand_over(self, old: Connection) -> None:
+        """After a goAway: the old connection still works for its timeLeft, so the
+        answer it is giving is heard to the end; it closes once that turn completes
+        (or the server closes it)."""
+        if old.in_turn and old.usable:
+            old.draining = True
+            log.info("connection %d: finishing the answer in flight before closing", old.number)
+        else:
+            self._retire(old)
 
     # -- receiving ------------------------------------------------------------
 
@@ -227,7 +225,7 @@ class LiveSession:
             except Exception as exc:
                 if is_close_error(exc) or isinstance(exc, websockets.ConnectionClosed | OSError):
                     conn.usable = False
-                    self._outcomes.put_nowait((conn, diagnose(exc)))
+                    self._outcomes.put_nowait((conn, diagnose(exc, mid_session=True)))
                     return
                 bad_frames += 1
                 log.warning(
@@ -243,13 +241,18 @@ class LiveSession:
 
     def _dispatch(self, conn: Connection, message: types.LiveServerMessage) -> None:
         update = message.session_resumption_update
-        if update is not None and update.resumable and update.new_handle:
+        if update is not None and update.resumable and update.new_handle and conn is self._conn:
             self._handle = update.new_handle
         content = message.server_content
         if content is not None:
             for event in content_events(content, message.usage_metadata):
                 self._emit(event)
+                conn.in_turn = not isinstance(event, ev.TurnComplete)
+            if conn.draining and not conn.in_turn:
+                log.info("connection %d: its last answer is complete; closing it", conn.number)
+                self._retire(conn)
         if message.tool_call is not None:
+            conn.in_turn = True
             for call in message.tool_call.function_calls or []:
                 self._start_tool(conn, call)
         if message.tool_call_cancellation is not None:
@@ -339,13 +342,14 @@ class LiveSession:
             while self._state != "closed":
                 conn, diagnosis = await self._outcomes.get()
                 if conn is not self._conn:
-                    continue  # a retired connection's last words
+                    self._retire(conn)  # an old connection (after a goAway) has closed
+                    continue
                 if diagnosis is _GO_AWAY:
                     await self._reconnect(conn, diagnosis, keep_old=True)
                     continue
                 log.warning("connection %d ended: %s", conn.number, diagnosis.message)
-                if diagnosis.fatal:
-                    await self._fail(diagnosis.message, fatal=True)
+                if diagnosis.recovery in (Recovery.FATAL, Recovery.END):
+                    await self._fail(diagnosis.message, fatal=diagnosis.fatal)
                     return
                 await self._reconnect(conn, diagnosis, keep_old=False)
         except asyncio.CancelledError:
@@ -387,7 +391,7 @@ class LiveSession:
                 fresh = fresh or exc.recovery is Recovery.FRESH
                 delay = 0.0 if exc.recovery is Recovery.FRESH else self._backoff.next_delay()
         if keep_old:
-            self._retire(old)
+            self._hand_over(old)
         detail = "resumed the conversation" if conn.resumed else "started a new session"
         await self._go_live(conn, detail)
 

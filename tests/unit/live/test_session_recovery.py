@@ -75,14 +75,20 @@ async def test_1008_unknown_model_is_fatal_with_exactly_one_connection(emu: Live
     assert emu.sessions[0].close_code == 1008
 
 
-async def test_a_key_revoked_mid_conversation_fails_fatally_without_retrying(
-    emu: LiveEmulator, open_session
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [(1007, "Request contains an invalid argument."), (1008, "Policy violation.")],
+)
+async def test_a_mid_session_1007_or_1008_ends_the_conversation_without_blaming_the_key(
+    emu: LiveEmulator, open_session, code: int, reason: str
 ):
+    # After a setupComplete with this very key, a 1007/1008 says nothing about the key:
+    # that conversation ends with an error (not fatal), and nothing is retried.
     session, recorder = await open_session()
-    emu.close_next(1007, "API key not valid. Please pass a valid API key.")
+    emu.close_next(code, reason)
     failed = await recorder.wait_for(SessionFailed)
-    assert failed.fatal
-    assert "API key" in failed.message
+    assert not failed.fatal
+    assert str(code) in failed.message and "API key" not in failed.message
     await recorder.wait_state("closed")
     assert len(emu.sessions) == 1
     assert session.state == "closed"
@@ -296,3 +302,41 @@ async def test_a_silently_vanished_network_is_noticed_by_keepalive_and_resumed(
         finally:
             await session.close()
             await recorder.stop()
+
+
+async def test_go_away_mid_answer_lets_the_old_connection_finish_the_answer(
+    emu: LiveEmulator, open_session
+):
+    # The old connection keeps working for timeLeft: the answer being spoken when
+    # the goAway came arrives whole (audio, transcript, turnComplete) before the
+    # old connection is closed, and the next turn runs on the new connection.
+    from daemon.live import ModelAudio, OutputTranscript
+
+    reply = "Once upon a time there was a speaker that never cut an answer short. Done."
+    session, recorder = await open_session()
+    await one_turn(emu, session, recorder)
+    mark = recorder.mark()
+    emu.speech_pace = 4.0  # the answer takes a while: the new connection opens mid-answer
+    emu.send_go_away(time_left="20s", when="mid_turn")
+    emu.script([Turn(reply=reply)])
+    await session.send_text("tell me a story")
+
+    await recorder.wait_for(TurnComplete, after=mark)
+    heard = "".join(e.text for e in recorder.of(OutputTranscript, mark)).strip()
+    assert heard == reply
+    old = emu.sessions[0]
+    assert old.model_turns[-1].reply == reply and not old.model_turns[-1].interrupted
+    await emu.wait_for(lambda: len(emu.sessions) == 2, what="the new connection")
+    await emu.wait_for(lambda: old.closed, what="the old connection to close")
+    assert old.closed_by == "client"  # after its answer, well before the 20 s ran out
+    audio_after_go_away = sum(len(e.pcm) for e in recorder.of(ModelAudio, mark))
+    assert audio_after_go_away > 0
+
+    mark = recorder.mark()
+    emu.speech_pace = 0
+    emu.script([Turn(reply="Next answer.")])
+    await session.send_text("and then?")
+    await recorder.wait_for(TurnComplete, after=mark)
+    assert "".join(e.text for e in recorder.of(OutputTranscript, mark)).strip() == "Next answer."
+    assert emu.sessions[1].texts == ["and then?"]
+    assert not recorder.of(SessionFailed)

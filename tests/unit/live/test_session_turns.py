@@ -227,10 +227,3 @@ async def test_audio_sent_before_start_finishes_is_delivered_first(emu: LiveEmul
                        what="all audio")  # fmt: skip
     assert bytes(emu.sessions[0].audio) == early + late
     await session.close()
-
-
-async def test_ending_the_audio_stream_reaches_the_server(emu: LiveEmulator, open_session):
-    session, _recorder = await open_session()
-    await session.send_audio(silence(0.1))
-    await session.end_audio_stream()
-    await emu.wait_for(lambda: emu.sessions[0].audio_stream_ends == 1, what="audioStreamEnd")
