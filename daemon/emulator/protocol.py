@@ -44,7 +44,7 @@ KNOWN_MODELS: tuple[str, ...] = (
 )
 DEFAULT_MODEL = KNOWN_MODELS[0]
 
-#: Prebuilt voices of the Live API (LIVE_PROTOCOL.md); anything else fails the setup.
+#: Prebuilt voices of the Live API (docs/live-protocol.md, Limits); anything else fails the setup.
 KNOWN_VOICES: frozenset[str] = frozenset(
     {
         "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",

@@ -1,8 +1,9 @@
 """The model's side of one turn: tool calls, spoken reply, barge-in, faults.
 
-Order on the wire (LIVE_PROTOCOL.md): inputTranscription, toolCall (waiting
-for blocking responses), audio chunks interleaved with outputTranscription,
-generationComplete, turnComplete + usageMetadata, sessionResumptionUpdate.
+Order on the wire (docs/live-protocol.md, Order of frames in a turn):
+inputTranscription, toolCall (waiting for blocking responses), audio chunks
+interleaved with outputTranscription, generationComplete, turnComplete +
+usageMetadata, sessionResumptionUpdate.
 An interrupted turn ends with toolCallCancellation (if calls were pending),
 interrupted, turnComplete.
 """

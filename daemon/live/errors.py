@@ -1,7 +1,7 @@
 """What a failed connection means, and so what the session does next.
 
 The Live API reports everything as a WebSocket close code plus a free-text
-reason (see LIVE_PROTOCOL.md, "Errors and closing"). The same code can be
+reason (see docs/live-protocol.md, "Errors and closing"). The same code can be
 fatal (a bad key) or harmless (a stale resumption handle), so the reason text
 decides. Anything we cannot place is treated as transient: the reconnect loop
 is bounded in time, so a wrong guess costs seconds, never a retry storm.

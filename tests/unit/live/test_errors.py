@@ -1,4 +1,4 @@
-"""Each close the Live API can send maps to the reaction LIVE_PROTOCOL.md asks for."""
+"""Each close the Live API can send maps to the reaction docs/live-protocol.md asks for."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""Every row of LIVE_PROTOCOL.md's error table, goAway and drops, end to end.
+"""Every row of docs/live-protocol.md's error table, goAway and drops, end to end.
 
 Each test breaks the emulator the way the real service breaks and checks what
 a user would notice: whether the conversation carries on (resumed or fresh),
