@@ -43,7 +43,7 @@ class Devices:
         *,
         microphone: Microphone,
         speaker: Speaker,
-        wake: WakeWordListener,
+        wake_word: WakeWordListener,
         status_light: StatusLight | None,
         relays: dict[str, Relay],
         camera: Camera | None,
@@ -52,7 +52,7 @@ class Devices:
         self.config = config
         self.microphone = microphone
         self.speaker = speaker
-        self.wake = wake
+        self.wake_word = wake_word
         self.relays = relays
         self.camera = camera
         self._status_light = status_light
@@ -90,7 +90,7 @@ class Devices:
             config,
             microphone=microphone,
             speaker=speaker,
-            wake=wake,
+            wake_word=wake,
             status_light=status_light,
             relays=relays,
             camera=camera,
@@ -184,7 +184,7 @@ class Devices:
             await self.microphone.stop()
         with contextlib.suppress(Exception):
             await self.speaker.stop()
-        await asyncio.to_thread(self.wake.close)
+        await asyncio.to_thread(self.wake_word.close)
 
 
 def capture_ms(chunk_ms: int) -> int:

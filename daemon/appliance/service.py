@@ -37,7 +37,7 @@ async def serve(
     pin_factory: Any = None,
     on_ready: Callable[[Appliance], None] | None = None,
 ) -> int:
-    """Run the appliance until SIGTERM/SIGINT (or appliance.request_stop()); the exit code.
+    """Run the appliance until SIGTERM/SIGINT (or appliance.shutdown()); the exit code.
 
     `on_ready` gets the running Appliance once READY=1 is sent: in-process tests
     use it to press mock buttons and read mock pins.
@@ -71,7 +71,7 @@ async def serve(
         control = ControlServer(config.control.socket, appliance)
         await control.start()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, appliance.request_stop)
+            loop.add_signal_handler(sig, appliance.shutdown)
         await devices.microphone.start()
         watchdog = WatchdogPinger(notifier, lambda: _audio_alive(appliance, devices))
         watchdog.start()

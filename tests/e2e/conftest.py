@@ -368,7 +368,7 @@ class InProcessDaemon:
     async def stop(self) -> int:
         assert self.appliance is not None and self.task is not None
         if not self.task.done():
-            self.appliance.request_stop()
+            self.appliance.shutdown()
         return await self.stopped()
 
     @property

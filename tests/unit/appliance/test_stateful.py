@@ -1,0 +1,251 @@
+"""Random interleavings of everything that can happen to the appliance, checked after each step.
+
+Hypothesis drives the real Appliance and Conversation through the wake word,
+the button (press and hold), every `ctl` command, every session event and
+failure, the speaker draining, audio devices failing and time passing, and
+after every step checks what a user would notice: one conversation at most,
+the LED, STATUS= and `ctl status` agreeing with what is really happening, the
+microphone going where the state says, every `ctl` request answered in bounded
+time, and nothing left running after shutdown.
+
+CI runs the "ci" profile (fixed seed); `HYPOTHESIS_PROFILE=long scripts/test
+tests/unit/appliance/test_stateful.py` explores much further.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from daemon.appliance.conversation import Phase
+from daemon.appliance.state import State
+from daemon.live.events import (
+    GenerationComplete,
+    InputTranscript,
+    Interrupted,
+    ModelAudio,
+    OutputTranscript,
+    SessionFailed,
+    SessionStateChanged,
+    ToolCall,
+    ToolCancelled,
+    ToolResult,
+    TurnComplete,
+)
+from tests.unit.appliance.rig import SETUP_TIMEOUT, SILENCE, SPEECH, WAKE, Rig
+
+# A ctl request must be answered within this much (virtual) time: the setup
+# time-out of a session that never answers, plus a margin.
+CTL_ANSWER_BOUND = SETUP_TIMEOUT + 1.0
+
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    stateful_step_count=40,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "long", max_examples=3000, stateful_step_count=80, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)  # fmt: skip
+
+_SESSION_EVENTS = st.sampled_from(
+    [
+        ModelAudio(b"\0" * 960),
+        InputTranscript(" what"),
+        OutputTranscript(" Sure."),
+        ToolCall("fc-1", "set_relay", {"name": "lamp", "state": "on"}),
+        ToolResult("fc-1", "set_relay", {"result": "ok"}),
+        ToolCancelled(("fc-1",)),
+        Interrupted(),
+        GenerationComplete(),
+        TurnComplete(),
+    ]
+)
+
+_PHASE_STATES = {
+    Phase.OPENING: State.WAKE,
+    Phase.LISTENING: State.LISTENING,
+    Phase.THINKING: State.THINKING,
+    Phase.SPEAKING: State.SPEAKING,
+    Phase.RECONNECTING: State.ERROR,
+}
+
+
+class ApplianceInterleavings(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rig = Rig({"conversation": {"follow_up_seconds": 4, "max_seconds": 60}})
+
+    def teardown(self) -> None:
+        self.rig.stop()
+
+    # -- what can happen ------------------------------------------------------------------
+
+    @property
+    def _session(self):
+        return self.rig.session
+
+    @rule()
+    def wake_word(self) -> None:
+        self.rig.hear(WAKE)
+
+    @rule(loud=st.booleans())
+    def microphone(self, loud: bool) -> None:
+        self.rig.hear(SPEECH if loud else SILENCE)
+
+    @rule()
+    def button_press(self) -> None:
+        self.rig.press()
+
+    @rule()
+    def button_hold(self) -> None:
+        self.rig.hold()
+
+    @rule()
+    def ctl_wake(self) -> None:
+        self.rig.ctl("wake")
+
+    @rule(text=st.sampled_from(["what time is it", "turn on the lamp"]))
+    def ctl_say(self, text: str) -> None:
+        self.rig.ctl("say", text)
+
+    @rule(on=st.booleans())
+    def ctl_mute(self, on: bool) -> None:
+        self.rig.ctl("mute", on)
+
+    @rule()
+    def ctl_stop(self) -> None:
+        self.rig.ctl("stop")
+
+    @rule()
+    def ctl_status(self) -> None:
+        self.rig.ctl("status")
+
+    @precondition(lambda self: self._session is not None and self._session.opening)
+    @rule()
+    def session_opens(self) -> None:
+        self.rig.open_session()
+
+    @precondition(lambda self: self._session is not None and self._session.opening)
+    @rule(fatal=st.booleans())
+    def session_fails_to_open(self, fatal: bool) -> None:
+        self.rig.fail_to_open(fatal=fatal)
+
+    @precondition(lambda self: self._session is not None and self._session.opened)
+    @rule(event=_SESSION_EVENTS)
+    def session_event(self, event: object) -> None:
+        self.rig.emit(event)
+
+    @precondition(lambda self: self._session is not None and self._session.opened)
+    @rule()
+    def go_away(self) -> None:
+        self.rig.emit(
+            SessionStateChanged("reconnecting", "the server asked us to move", planned=True),
+            SessionStateChanged("open", "resumed the conversation"),
+        )
+
+    @precondition(lambda self: self._session is not None and self._session.opened)
+    @rule(why=st.sampled_from(["connection dropped (1006)", "server closed (1011)"]))
+    def connection_lost(self, why: str) -> None:
+        self.rig.emit(SessionStateChanged("reconnecting", why))
+
+    @precondition(lambda self: self._session is not None and self._session.opened)
+    @rule()
+    def connection_resumed(self) -> None:
+        self.rig.emit(SessionStateChanged("open", "resumed the conversation"))
+
+    @precondition(lambda self: self._session is not None and self._session.opened)
+    @rule(
+        failure=st.sampled_from(
+            [
+                SessionFailed("server closed the connection (1007: invalid argument)", False),
+                SessionFailed("gave up reconnecting after 30 s", False),
+                SessionFailed("server closed the connection (1007: API key not valid)", True),
+            ]
+        )
+    )
+    def session_fails(self, failure: SessionFailed) -> None:
+        self.rig.emit(failure)
+
+    @rule()
+    def speaker_drained(self) -> None:
+        self.rig.devices.speaker.drain()
+        self.rig.settle()
+
+    @rule(device=st.sampled_from(["mic", "speaker"]), ok=st.booleans())
+    def audio_device(self, device: str, ok: bool) -> None:
+        self.rig.audio_status(device, ok)
+
+    @rule(seconds=st.sampled_from([0.05, 0.3, 1.0, 2.5, 4.5, 11.0, 61.0, 301.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.rig.advance(seconds)
+
+    # -- what must always hold ------------------------------------------------------------
+
+    @invariant()
+    def at_most_one_conversation_is_open(self) -> None:
+        assert sum(c.is_open for c in self.rig.conversations) <= 1
+        live = [s for s in self.rig.sessions if not s.closed]
+        assert len(live) <= 1, "a session outlived its conversation"
+
+    @invariant()
+    def what_is_shown_is_what_is_true(self) -> None:
+        appliance, rig = self.rig.appliance, self.rig
+        state = appliance.machine.state
+        assert rig.led[-1] is state
+        assert rig.status_lines[-1].startswith(f"{state}")
+        assert appliance.status()["state"] == str(state)
+        conversation = appliance.conversation
+        is_open = conversation is not None and conversation.is_open
+        muted = appliance.status()["muted"]
+        assert rig.devices.microphone.paused == muted
+        if muted:
+            assert state is State.MUTED and not is_open
+        elif is_open:
+            assert conversation is not None
+            assert state is _PHASE_STATES[conversation.phase]
+        else:
+            assert state in (State.IDLE, State.ERROR)
+        if state is State.ERROR and not is_open:
+            assert appliance.status()["fatal"] or appliance.last_error is not None
+
+    @invariant()
+    def the_microphone_goes_where_the_state_says(self) -> None:
+        rig = self.rig
+        state = rig.appliance.machine.state
+        conversation = rig.appliance.conversation
+        scored, sent = rig.devices.wake_word.scored, sum(len(s.audio) for s in rig.sessions)
+        rig.hear(SILENCE)
+        scored_now = rig.devices.wake_word.scored
+        sent_now = sum(len(s.audio) for s in rig.sessions)
+        if state in (State.IDLE, State.ERROR) and (conversation is None or not conversation.is_open):
+            assert scored_now == scored + 1, "idle, but the wake word was not scored"
+            assert sent_now == sent, "idle, but audio left the device"
+        elif state is State.MUTED:
+            assert scored_now == scored and sent_now == sent, "muted, but the microphone was used"
+        elif state is State.LISTENING:
+            assert conversation is not None
+            assert scored_now == scored
+            if conversation.mic_is_sent:
+                assert sent_now > sent, "listening, but the microphone did not reach the session"
+
+    @invariant()
+    def every_ctl_request_is_answered_in_bounded_time(self) -> None:
+        now = self.rig.clock.now()
+        for request in self.rig.requests:
+            if now - request.at >= CTL_ANSWER_BOUND:
+                assert request.task.done(), f"ctl {request.command} unanswered"
+            if request.task.done():
+                assert request.task.result(), f"ctl {request.command}: empty reply"  # no crash
+
+
+ApplianceInterleavings.TestCase.settings = settings.get_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci")
+)
+TestApplianceInterleavings = ApplianceInterleavings.TestCase
