@@ -254,7 +254,13 @@ class LiveEmulator:
 
     # ---- faults --------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
-        """Fire `fault` now in every live session, or arm it for its moment."""
+        """Fire `fault` now in every live session, or arm it for its moment.
+
+        Moments: "now" (with no live session: the next one, after setupComplete),
+        "setup" (before setupComplete), "next_turn" (before the next answer starts),
+        "mid_turn" (half way through the next answer's audio). An armed fault
+        fires once, in the first session that reaches its moment.
+        """
         if fault.when == "now":
             live = [s for s in self._live if s.setup_done and not s.closing]
             if live:
@@ -274,7 +280,11 @@ class LiveEmulator:
 
     def send_go_away(self, time_left: str | float = "5s", when: str = "now",
                      then_close: bool = True) -> None:
-        """Announce the end of the connection; close 1000 when time_left runs out."""
+        """Announce the end of the connection; close 1000 when time_left runs out.
+
+        Until then the connection keeps working: with when="mid_turn" the rest of
+        the answer and its turnComplete still arrive (if time_left outlasts it).
+        """
         self.inject(Fault("go_away", when, seconds=p.parse_duration(time_left),
                           then_close=then_close))
 
