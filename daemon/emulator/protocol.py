@@ -13,6 +13,9 @@ import binascii
 import json
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.http11 import Request
 
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
@@ -44,7 +47,7 @@ KNOWN_MODELS: tuple[str, ...] = (
 )
 DEFAULT_MODEL = KNOWN_MODELS[0]
 
-#: Prebuilt voices of the Live API (docs/live-protocol.md, Limits); anything else fails the setup.
+#: Prebuilt voices of the Live API (docs/live-protocol.md); anything else fails the setup.
 KNOWN_VOICES: frozenset[str] = frozenset(
     {
         "Zephyr", "Puck", "Charon", "Kore", "Fenrir", "Leda", "Orus", "Aoede", "Callirrhoe",
@@ -155,6 +158,20 @@ def parse_frame(raw: str | bytes) -> tuple[str, Any]:
             CLOSE_INVALID, f'Invalid JSON payload received. Unknown name "{key}": Cannot find field.'
         )
     return kind, body
+
+
+def api_key(request: Request | None) -> str | None:
+    """The key the client sent: `x-goog-api-key`, `Authorization: Token ...` or `?key=`."""
+    if request is None:
+        return None
+    key = request.headers.get("x-goog-api-key")
+    if not key:
+        auth = request.headers.get("authorization", "")
+        if auth.startswith("Token "):
+            key = auth.removeprefix("Token ").strip()
+    if not key:
+        key = (parse_qs(urlsplit(request.path).query).get("key") or [None])[0]
+    return key or None
 
 
 def model_name(setup: dict[str, Any]) -> str:

@@ -7,13 +7,9 @@ import contextlib
 import ipaddress
 import logging
 import re
-import secrets
 import shutil
-import socket
 import ssl
 import tempfile
-import time
-from collections import deque
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -23,7 +19,8 @@ from websockets.http11 import Request, Response
 
 from . import protocol as p
 from .brain import DefaultBrain, Turn
-from .faults import Fault, FaultBook
+from .context import HANDLE_TTL_SECONDS, EmulatorSettings, SessionContext
+from .faults import Fault, FaultBook, fire
 from .records import SessionRecord
 from .session import Session
 from .tls import CertificateFiles, client_ssl_context, mint_certificates, server_ssl_context
@@ -34,7 +31,6 @@ PATH_PATTERN = re.compile(
     r"^/+ws/google\.ai\.generativelanguage\.(v1|v1beta|v1alpha)\."
     r"GenerativeService\.BidiGenerateContent(Constrained)?$"
 )
-HANDLE_TTL_SECONDS = 2 * 3600.0
 MAX_FRAME_BYTES = 32 * 1024 * 1024
 
 
@@ -67,6 +63,21 @@ def _is_loopback_peer(peer: Any) -> bool:
         return False
 
 
+class _Setting:
+    """An emulator attribute that lives in its EmulatorSettings, so sessions see changes."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, emulator: LiveEmulator | None, owner: type | None = None) -> Any:
+        if emulator is None:
+            return self
+        return getattr(emulator.context.settings, self.name)
+
+    def __set__(self, emulator: LiveEmulator, value: Any) -> None:
+        setattr(emulator.context.settings, self.name, value)
+
+
 class LiveEmulator:
     """A local Gemini Live API endpoint the unmodified google-genai SDK can talk to.
 
@@ -95,25 +106,35 @@ class LiveEmulator:
             raise ValueError(f"speech must be auto, espeak or tone, not {speech!r}")
         self.host = host
         self.requested_port = port
-        self.api_key = api_key
-        self.connection_lifetime = connection_lifetime
-        self.speech = speech
-        self.speech_pace = speech_pace
-        self.go_away_notice = go_away_notice
-        self.handle_ttl = handle_ttl
-        self.vad_threshold = vad_threshold
-        self.models = tuple(models)
-        self.brain = DefaultBrain()
-        self.faults = FaultBook()
+        self.context = SessionContext.new(EmulatorSettings(
+            api_key=api_key, models=tuple(models), speech=speech, speech_pace=speech_pace,
+            connection_lifetime=connection_lifetime, go_away_notice=go_away_notice,
+            handle_ttl=handle_ttl, vad_threshold=vad_threshold,
+        ))
         self.sessions: list[SessionRecord] = []
         self._ca_out = Path(ca_out) if ca_out else None
         self._live: list[Session] = []
-        self._script: deque[Turn] = deque()
-        self._handles: dict[str, tuple[list[tuple[str, str]], float]] = {}
         self._server: Server | None = None
         self._tmpdir: Path | None = None
         self._certs: CertificateFiles | None = None
         self._port: int | None = None
+
+    api_key = _Setting()
+    models = _Setting()
+    speech = _Setting()
+    speech_pace = _Setting()
+    connection_lifetime = _Setting()
+    go_away_notice = _Setting()
+    handle_ttl = _Setting()
+    vad_threshold = _Setting()
+
+    @property
+    def faults(self) -> FaultBook:
+        return self.context.faults
+
+    @property
+    def brain(self) -> DefaultBrain:
+        return self.context.brain
 
     # ---- lifecycle ---------------------------------------------------------------
     async def start(self) -> LiveEmulator:
@@ -202,7 +223,8 @@ class LiveEmulator:
 
     async def _serve(self, ws: ServerConnection) -> None:
         match = PATH_PATTERN.match(ws.request.path.split("?", 1)[0]) if ws.request else None
-        session = Session(self, ws, match.group(1) if match else "v1beta")
+        version = match.group(1) if match else "v1beta"
+        session = Session(self.context, ws, version, index=len(self.sessions))
         self.sessions.append(session.record)
         self._live.append(session)
         try:
@@ -217,42 +239,33 @@ class LiveEmulator:
     # ---- conversation state ------------------------------------------------------------
     def script(self, turns: list[Turn]) -> None:
         """Queue what the next user turns say and how the model answers (any session)."""
-        self._script.extend(turns)
+        self.context.script.extend(turns)
 
     def clear_script(self) -> None:
-        self._script.clear()
-
-    def next_scripted_turn(self) -> Turn | None:
-        return self._script.popleft() if self._script else None
+        self.context.script.clear()
 
     @property
     def scripted_turns_left(self) -> int:
-        return len(self._script)
-
-    def issue_handle(self, history: list[tuple[str, str]]) -> str:
-        handle = secrets.token_urlsafe(24)
-        self._handles[handle] = (list(history), time.monotonic() + self.handle_ttl)
-        return handle
-
-    def resume(self, handle: str) -> list[tuple[str, str]] | None:
-        """The history a handle stands for, or None if unknown or expired."""
-        entry = self._handles.get(handle)
-        if entry is None or entry[1] < time.monotonic():
-            return None
-        return list(entry[0])
+        return len(self.context.script)
 
     def expire_handles(self) -> None:
         """Forget every resumption handle (as if hours had passed)."""
-        self._handles.clear()
+        self.context.handles.expire_all()
 
     # ---- faults --------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
-        """Fire `fault` now in every live session, or arm it for its moment."""
+        """Fire `fault` now in every live session, or arm it for its moment.
+
+        Moments: "now" (with no live session: the next one, after setupComplete),
+        "setup" (before setupComplete), "next_turn" (before the next answer starts),
+        "mid_turn" (half way through the next answer's audio). An armed fault
+        fires once, in the first session that reaches its moment.
+        """
         if fault.when == "now":
             live = [s for s in self._live if s.setup_done and not s.closing]
             if live:
                 for session in live:
-                    session.spawn(session.apply_fault(fault))
+                    session.spawn(fire(fault, session, session.index))
                 return
         self.faults.arm(fault)
 
@@ -267,19 +280,21 @@ class LiveEmulator:
 
     def send_go_away(self, time_left: str | float = "5s", when: str = "now",
                      then_close: bool = True) -> None:
-        """Announce the end of the connection; close 1000 when time_left runs out."""
+        """Announce the end of the connection; close 1000 when time_left runs out.
+
+        Until then the connection keeps working: with when="mid_turn" the rest of
+        the answer and its turnComplete still arrive (if time_left outlasts it).
+        """
         self.inject(Fault("go_away", when, seconds=p.parse_duration(time_left),
                           then_close=then_close))
 
     def delay_setup(self, seconds: float) -> None:
         """Hold back the next setupComplete for `seconds`."""
-        self.faults.arm(Fault("delay_setup", "setup", seconds=seconds))
+        self.inject(Fault("delay_setup", "setup", seconds=seconds))
 
     def stall_turn(self, seconds: float | None = None, when: str = "mid_turn") -> None:
         """Stop sending in the next turn (for `seconds`, or until the client goes)."""
-        if when not in ("mid_turn", "next_turn"):
-            raise ValueError("a stall happens in a turn: when='mid_turn' or 'next_turn'")
-        self.faults.arm(Fault("stall", when, seconds=seconds))
+        self.inject(Fault("stall", when, seconds=seconds))
 
     def send_malformed(self, when: str = "now") -> None:
         """Send a frame that is not valid JSON."""
@@ -308,10 +323,3 @@ class LiveEmulator:
             timeout, "the session to close",
         )
 
-
-def free_loopback_port(host: str = "127.0.0.1") -> int:
-    """A port that was free a moment ago (for callers that must know it in advance)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

@@ -1,7 +1,8 @@
 """One emulated Live connection: handshake, client input, turn detection.
 
 The model's side of each turn lives in `speaking.py`; this file decides when a
-user turn starts and ends and what it said.
+user turn starts and ends and what it said. All it uses of the emulator is a
+`SessionContext`; what faults do to it is decided in `faults.py`.
 """
 
 from __future__ import annotations
@@ -9,49 +10,45 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from . import protocol as p
 from .activity import DEFAULT_SILENCE_MS, EnergyDetector
-from .brain import FunctionSpec, PlannedCall, Turn, functions_from_setup
-from .faults import Fault
+from .brain import FunctionSpec, functions_from_setup
+from .context import History, SessionContext
+from .faults import fire
 from .records import FrameRecord, SessionRecord, ToolResponseRecord, UserTurnRecord
-from .speaking import ModelTurn
-
-if TYPE_CHECKING:
-    from .server import LiveEmulator
+from .speaking import ModelTurn, TurnOptions, TurnView, UserInput
+from .tool_calls import PendingCalls
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class UserInput:
-    record: UserTurnRecord
-    scripted: Turn | None
-    audio_only: bool
+class SessionEnded(Exception):
+    """A fault closed or dropped the connection: stop serving it."""
 
 
 class Session:
     """Serves one websocket for its whole life."""
 
-    def __init__(self, emulator: LiveEmulator, ws: ServerConnection, version: str) -> None:
-        self.emulator = emulator
+    def __init__(
+        self, context: SessionContext, ws: ServerConnection, version: str, index: int
+    ) -> None:
+        self.context = context
         self.ws = ws
         self.version = version
+        self.index = index
+        """Position in the emulator's `sessions`, for the log."""
         self.record = SessionRecord(path=ws.request.path if ws.request else "")
         self.loop = asyncio.get_running_loop()
-        self.history: list[tuple[str, str]] = []
+        self.history: History = []
         self.functions: list[FunctionSpec] = []
         self.turns: asyncio.Queue[UserInput] = asyncio.Queue()
         self.model_turn: ModelTurn | None = None
-        self.pending_calls: dict[str, PlannedCall] = {}
-        self.tool_results: dict[str, ToolResponseRecord] = {}
-        self.tool_results_changed = asyncio.Event()
+        self.calls = PendingCalls()
         self.detector: EnergyDetector | None = None
         self.interrupts_allowed = True
         self.manual_speech_seconds: float | None = None
@@ -93,9 +90,38 @@ class Session:
         log.info("dropping session %d without a close frame", self.index)
         self.ws.transport.abort()
 
-    @property
-    def index(self) -> int:
-        return self.emulator.sessions.index(self.record)
+    async def go_away(self, seconds: float, then_close: bool,
+                      reason: str = "The connection was closed after goAway.") -> None:
+        """Warn the client; the connection keeps working (a turn goes on) for `seconds`."""
+        await self.send({"goAway": {"timeLeft": p.duration(seconds)}})
+        if then_close:
+            self.spawn(self._close_after(seconds, reason))
+
+    async def _close_after(self, seconds: float, reason: str) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(p.CLOSE_NORMAL, reason)
+
+    async def interrupt(self) -> None:
+        """`interrupted` with no user audio: ends the model's turn, or comes on its own."""
+        if self.model_turn is not None:
+            self.model_turn.interrupt()
+        else:
+            await self.send({"serverContent": {"interrupted": True}})
+            await self.send({"serverContent": {"turnComplete": True}})
+
+    async def pause(self, seconds: float | None) -> None:
+        """Hold the model's turn (a barge-in still ends it), or the handshake."""
+        if self.model_turn is not None:
+            await self.model_turn.hold(seconds)
+        else:
+            await asyncio.sleep(seconds or 0)
+
+    async def reach(self, moment: str) -> None:
+        """Fire the faults armed for `moment`; SessionEnded if one ended the connection."""
+        for fault in self.context.faults.take(moment):
+            await fire(fault, self, self.index)
+            if self.closing:
+                raise SessionEnded
 
     def spawn(self, coro: Any) -> asyncio.Task[None]:
         task = self.loop.create_task(self._guarded(coro))
@@ -107,53 +133,28 @@ class Session:
         """Run a session task; a bug in it closes 1011 like the service, never hangs."""
         try:
             await coro
-        except ConnectionClosed:
+        except (ConnectionClosed, SessionEnded):
             pass
         except Exception:
             log.exception("emulator session task failed")
             await self.close(p.CLOSE_INTERNAL, "Internal error encountered.")
 
-    async def apply_fault(self, fault: Fault) -> None:
-        """Fire a fault in this session (moments are handled by the caller)."""
-        log.info("session %d: injecting %s", self.index, fault.kind)
-        if fault.kind == "close":
-            await self.close(fault.code, fault.reason)
-        elif fault.kind == "drop":
-            self.drop()
-        elif fault.kind == "malformed":
-            await self.send_raw('{"serverContent": {"modelTurn": ')
-        elif fault.kind == "go_away":
-            left = fault.seconds if fault.seconds is not None else 5.0
-            await self.send({"goAway": {"timeLeft": p.duration(left)}})
-            if fault.then_close:
-                self.spawn(self._close_after(left, "The connection was closed after goAway."))
-        elif fault.kind == "interrupted":
-            if self.model_turn is not None:
-                self.model_turn.interrupt()
-            else:
-                await self.send({"serverContent": {"interrupted": True}})
-                await self.send({"serverContent": {"turnComplete": True}})
-
-    async def _close_after(self, seconds: float, reason: str) -> None:
-        await asyncio.sleep(seconds)
-        await self.close(p.CLOSE_NORMAL, reason)
-
     # ---- lifecycle -----------------------------------------------------------
     async def run(self) -> None:
+        settings = self.context.settings
         try:
             if await self._handshake():
                 self.spawn(self._respond())
-                if self.emulator.connection_lifetime is not None:
-                    self.spawn(self._lifetime(self.emulator.connection_lifetime))
-                for fault in self.emulator.faults.take("now"):
-                    await self.apply_fault(fault)
+                if settings.connection_lifetime is not None:
+                    self.spawn(self._lifetime(settings.connection_lifetime))
+                await self.reach("now")
                 async for raw in self.ws:
                     self.record.messages += 1
                     await self._handle(*p.parse_frame(raw))
         except p.ProtocolError as error:
             log.warning("session refused: %d %s", error.code, error.reason)
             await self.close(error.code, error.reason)
-        except ConnectionClosed:
+        except (ConnectionClosed, SessionEnded):
             pass
         finally:
             for task in list(self._tasks):
@@ -163,31 +164,21 @@ class Session:
                 self.record.close_reason = self.ws.close_reason
                 self.record.closed_by = "client"
 
-    def _api_key(self) -> str | None:
-        headers = self.ws.request.headers if self.ws.request else {}
-        key = headers.get("x-goog-api-key")
-        if not key:
-            auth = headers.get("authorization", "")
-            if auth.startswith("Token "):
-                key = auth.removeprefix("Token ").strip()
-        if not key and self.ws.request:
-            key = (parse_qs(urlsplit(self.ws.request.path).query).get("key") or [None])[0]
-        return key or None
-
     async def _handshake(self) -> bool:
         # Read the first frame before refusing anything: the SDK sends setup
         # right after the upgrade and must see the close code, not a failed send.
         first = await self.ws.recv()
         self.record.messages += 1
-        key = self._api_key()
+        settings = self.context.settings
+        key = p.api_key(self.ws.request)
         if key is None:
             raise p.ProtocolError(p.CLOSE_POLICY, p.NO_CREDENTIALS)
-        if self.emulator.api_key is not None and key != self.emulator.api_key:
+        if settings.api_key is not None and key != settings.api_key:
             raise p.ProtocolError(p.CLOSE_INVALID, p.API_KEY_INVALID)
         kind, body = p.parse_frame(first)
         if kind != "setup":
             raise p.ProtocolError(p.CLOSE_INVALID, "setup must be the first message")
-        p.validate_setup(body, self.emulator.models, self.version)
+        p.validate_setup(body, settings.models, self.version)
         self.record.setup = body
         self.record.model = p.model_name(body)
         self.record.voice = p.voice_name(body)
@@ -195,18 +186,15 @@ class Session:
         self._configure_activity(p.get(body, "realtime_input_config") or {})
         handle = p.get(p.get(body, "session_resumption") or {}, "handle")
         if handle:
-            history = self.emulator.resume(handle)
+            history = self.context.handles.resume(handle)
             if history is None:
                 raise p.ProtocolError(p.CLOSE_POLICY, p.SESSION_NOT_FOUND)
             self.history = history
             self.record.resumed_from = handle
-        for fault in self.emulator.faults.take("setup"):
-            if fault.kind == "delay_setup":
-                await asyncio.sleep(fault.seconds or 0)
-            else:
-                await self.apply_fault(fault)
-                if self.closing:
-                    return False
+        try:
+            await self.reach("setup")
+        except SessionEnded:
+            return False
         await self.send({"setupComplete": {}})
         self.setup_done = True
         return True
@@ -218,24 +206,44 @@ class Session:
         if not p.get(detection, "disabled", False):
             silence = int(p.get(detection, "silence_duration_ms") or DEFAULT_SILENCE_MS)
             self.detector = EnergyDetector(
-                silence_ms=silence, threshold_rms=self.emulator.vad_threshold
+                silence_ms=silence, threshold_rms=self.context.settings.vad_threshold
             )
 
     async def _lifetime(self, seconds: float) -> None:
-        notice = min(self.emulator.go_away_notice, seconds / 2)
+        notice = min(self.context.settings.go_away_notice, seconds / 2)
         await asyncio.sleep(seconds - notice)
-        await self.send({"goAway": {"timeLeft": p.duration(round(notice, 3))}})
-        await asyncio.sleep(notice)
-        await self.close(p.CLOSE_NORMAL, "The connection reached its maximum lifetime.")
+        await self.go_away(round(notice, 3), then_close=True,
+                           reason="The connection reached its maximum lifetime.")
 
     async def _respond(self) -> None:
+        options = TurnOptions.from_setup(self.setup)
         while True:
-            item = await self.turns.get()
-            self.model_turn = ModelTurn(self, item)
+            user_input = await self.turns.get()
+            turn = ModelTurn(self._turn_view(options), user_input)
+            self.record.model_turns.append(turn.record)
+            self.model_turn = turn
             try:
-                await self.model_turn.run()
+                await turn.run()
             finally:
                 self.model_turn = None
+            self.history.append(("user", user_input.record.transcription))
+            self.history.append(("model", turn.record.reply))
+            await self._offer_handle()
+
+    def _turn_view(self, options: TurnOptions) -> TurnView:
+        return TurnView(
+            send=self.send, reach=self.reach, calls=self.calls, history=list(self.history),
+            functions=self.functions, options=options, brain=self.context.brain,
+            settings=self.context.settings,
+        )
+
+    async def _offer_handle(self) -> None:
+        """A resumption handle for the conversation so far, if the client asked for them."""
+        if not p.has(self.setup, "session_resumption") or self.closing:
+            return
+        handle = self.context.handles.issue(self.history)
+        self.record.handles_issued.append(handle)
+        await self.send({"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}})
 
     # ---- input -----------------------------------------------------------------
     async def _handle(self, kind: str, body: Any) -> None:
@@ -358,11 +366,7 @@ class Session:
                 response=p.get(item, "response"), scheduling=scheduling,
             )
             self.record.tool_responses.append(record)
-            if call_id in self.pending_calls:
-                self.tool_results[call_id] = record
-            else:
-                log.info("tool response for unknown or cancelled call %s", call_id)
-        self.tool_results_changed.set()
+            self.calls.answer(record)
 
     # ---- turns -----------------------------------------------------------------
     def barge_in(self) -> bool:
@@ -377,7 +381,7 @@ class Session:
             barged_in = self.barge_in()
         else:
             barged_in, self.speech_barged_in = self.speech_barged_in, False
-        scripted = self.emulator.next_scripted_turn()
+        scripted = self.context.script.next()
         if text is None and scripted is not None and scripted.said:
             text = scripted.said
         audio_only = text is None

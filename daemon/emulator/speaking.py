@@ -1,25 +1,26 @@
 """The model's side of one turn: tool calls, spoken reply, barge-in, faults.
 
-Order on the wire (docs/live-protocol.md, Order of frames in a turn):
-inputTranscription, toolCall (waiting for blocking responses), audio chunks
-interleaved with outputTranscription, generationComplete, turnComplete +
-usageMetadata, sessionResumptionUpdate.
-An interrupted turn ends with toolCallCancellation (if calls were pending),
-interrupted, turnComplete.
+Order on the wire (docs/live-protocol.md): inputTranscription, toolCall (waiting
+for blocking responses), audio chunks interleaved with outputTranscription,
+generationComplete, turnComplete + usageMetadata. An interrupted turn ends
+with toolCallCancellation (if calls were pending), interrupted, turnComplete.
+The session remembers the turn and offers a resumption handle afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from . import protocol as p
-from .records import ModelTurnRecord, ToolResponseRecord
+from .brain import DefaultBrain, FunctionSpec, Turn
+from .context import EmulatorSettings, History
+from .records import ModelTurnRecord, ToolResponseRecord, UserTurnRecord
 from .speech import OUTPUT_MIME, OUTPUT_RATE, synthesize
-
-if TYPE_CHECKING:
-    from .session import Session, UserInput
+from .tool_calls import PendingCalls
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +29,58 @@ CHUNK_BYTES = int(OUTPUT_RATE * CHUNK_SECONDS) * 2
 AUDIO_TOKENS_PER_SECOND = 25
 
 
+@dataclass
+class UserInput:
+    """A user turn the model is to answer."""
+
+    record: UserTurnRecord
+    scripted: Turn | None
+    audio_only: bool
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    """What the setup asked of every answer."""
+
+    audio: bool
+    transcribe_input: bool
+    transcribe_output: bool
+
+    @classmethod
+    def from_setup(cls, setup: dict[str, Any]) -> TurnOptions:
+        generation = p.get(setup, "generation_config") or {}
+        modalities = [str(m).upper() for m in p.get(generation, "response_modalities") or ["AUDIO"]]
+        return cls(
+            audio="AUDIO" in modalities,
+            transcribe_input=p.has(setup, "input_audio_transcription"),
+            transcribe_output=p.has(setup, "output_audio_transcription"),
+        )
+
+
+@dataclass(frozen=True)
+class TurnView:
+    """All a model turn may use of its session."""
+
+    send: Callable[[dict[str, Any]], Awaitable[None]]
+    reach: Callable[[str], Awaitable[None]]
+    """Fire the faults due at a moment ("next_turn", "mid_turn"); raises if one
+    ended the connection."""
+    calls: PendingCalls
+    history: History
+    """The conversation before this turn (a copy)."""
+    functions: list[FunctionSpec]
+    options: TurnOptions
+    brain: DefaultBrain
+    settings: EmulatorSettings
+
+
 class Interrupted(Exception):
     """The user barged in: stop the turn where it is."""
 
 
 class ModelTurn:
-    def __init__(self, session: Session, user_input: UserInput) -> None:
-        self.session = session
+    def __init__(self, view: TurnView, user_input: UserInput) -> None:
+        self.view = view
         self.input = user_input
         self.record = ModelTurnRecord(reply="")
         self._interrupt = asyncio.Event()
@@ -43,6 +89,10 @@ class ModelTurn:
 
     def interrupt(self) -> None:
         self._interrupt.set()
+
+    async def hold(self, seconds: float | None) -> None:
+        """Pause the turn (None: until the client goes); the user may still barge in."""
+        await self._wait(seconds)
 
     async def _wait(self, seconds: float | None) -> None:
         """Sleep, but wake up (raising Interrupted) the moment the user barges in."""
@@ -56,105 +106,69 @@ class ModelTurn:
             return
         raise Interrupted
 
-    async def _faults(self, when: str) -> None:
-        session = self.session
-        for fault in session.emulator.faults.take(when):
-            if fault.kind == "stall":
-                log.info("stalling the turn (%s)", fault.seconds or "until the client goes")
-                await self._wait(fault.seconds)
-            elif fault.kind == "interrupted":
-                self.interrupt()
-            elif fault.kind == "delay_setup":
-                session.emulator.faults.arm(fault)
-            else:
-                await session.apply_fault(fault)
-            if session.closing:
-                raise asyncio.CancelledError
-
     async def run(self) -> None:
-        session = self.session
-        session.record.model_turns.append(self.record)
+        """Answer until turnComplete, interrupted or not; the connection may end it."""
         try:
-            await self._faults("next_turn")
+            await self.view.reach("next_turn")
             await self._speak_turn()
         except Interrupted:
             await self._end_interrupted()
-        except asyncio.CancelledError:
-            if not session.closing:
-                raise
-            return
         finally:
-            session.pending_calls.clear()
-            session.tool_results.clear()
-        session.history.append(("user", self.input.record.transcription))
-        session.history.append(("model", self.record.reply))
-        await self._resumption_update()
+            self.view.calls.clear()
 
     async def _speak_turn(self) -> None:
-        session = self.session
+        view = self.view
         user = self.input.record
-        if user.source == "audio" and p.has(session.setup, "input_audio_transcription"):
-            await session.send({"serverContent": {"inputTranscription": {"text": user.transcription}}})
-        plan = session.emulator.brain.plan(
-            user.transcription, session.functions, list(session.history),
+        if user.source == "audio" and view.options.transcribe_input:
+            await view.send({"serverContent": {"inputTranscription": {"text": user.transcription}}})
+        plan = view.brain.plan(
+            user.transcription, view.functions, list(view.history),
             self.input.scripted, audio_only=self.input.audio_only,
         )
         responses: list[ToolResponseRecord] = []
         if plan.calls:
             self.record.tool_calls = [call.wire() for call in plan.calls]
-            blocking = {call.id: call for call in plan.calls if call.blocking}
-            session.pending_calls.update(blocking)
-            await session.send({"toolCall": {"functionCalls": self.record.tool_calls}})
-            while any(call_id not in session.tool_results for call_id in blocking):
-                session.tool_results_changed.clear()
-                waiter = asyncio.ensure_future(session.tool_results_changed.wait())
-                interrupt = asyncio.ensure_future(self._interrupt.wait())
-                await asyncio.wait({waiter, interrupt}, return_when=asyncio.FIRST_COMPLETED)
-                waiter.cancel()
-                interrupt.cancel()
-                if self._interrupt.is_set():
-                    raise Interrupted
-            responses = [session.tool_results[call_id] for call_id in blocking]
-            session.pending_calls.clear()
+            view.calls.expect(call for call in plan.calls if call.blocking)
+            await view.send({"toolCall": {"functionCalls": self.record.tool_calls}})
+            answered = await view.calls.responses(self._interrupt)
+            if answered is None:
+                raise Interrupted
+            responses = answered
+            view.calls.clear()
         reply = plan.reply(responses)
         self.record.reply = reply
         await self._say(reply)
-        await session.send({"serverContent": {"generationComplete": True}})
-        await session.send(self._turn_complete())
-
-    def _modalities(self) -> list[str]:
-        generation = p.get(self.session.setup, "generation_config") or {}
-        return [str(m).upper() for m in p.get(generation, "response_modalities") or ["AUDIO"]]
+        await view.send({"serverContent": {"generationComplete": True}})
+        await view.send(self._turn_complete())
 
     async def _say(self, reply: str) -> None:
-        session = self.session
-        if "AUDIO" not in self._modalities():
-            await self._faults("mid_turn")
-            await session.send({"serverContent": {"modelTurn": {"parts": [{"text": reply}]}}})
+        view = self.view
+        if not view.options.audio:
+            await view.reach("mid_turn")
+            await view.send({"serverContent": {"modelTurn": {"parts": [{"text": reply}]}}})
             return
-        pcm = await synthesize(reply, session.emulator.speech)
+        pcm = await synthesize(reply, view.settings.speech)
         await self._wait(0)
         chunks = [pcm[i : i + CHUNK_BYTES] for i in range(0, len(pcm), CHUNK_BYTES)]
         words = reply.split()
-        transcribe = p.has(session.setup, "output_audio_transcription")
-        pace = session.emulator.speech_pace
+        pace = view.settings.speech_pace
         loop = asyncio.get_running_loop()
         start = loop.time()
         for index, chunk in enumerate(chunks):
             if index == len(chunks) // 2:
-                await self._faults("mid_turn")
+                await view.reach("mid_turn")
             await self._wait(0)
-            await session.send({"serverContent": {"modelTurn": {"parts": [
+            await view.send({"serverContent": {"modelTurn": {"parts": [
                 {"inlineData": {"mimeType": OUTPUT_MIME, "data": p.encode_b64(chunk)}}
             ]}}})
             self.record.audio_bytes_sent += len(chunk)
             self._audio_seconds += len(chunk) / 2 / OUTPUT_RATE
-            if transcribe:
+            if view.options.transcribe_output:
                 due = round(len(words) * (index + 1) / len(chunks))
                 await self._transcribe(words, due)
             if pace:
                 await self._wait(start + self._audio_seconds / pace - loop.time())
-        if transcribe:
+        if view.options.transcribe_output:
             await self._transcribe(words, len(words))
 
     async def _transcribe(self, words: list[str], upto: int) -> None:
@@ -164,12 +178,12 @@ class ModelTurn:
         if self._spoken_words:
             piece = " " + piece
         self._spoken_words = upto
-        await self.session.send({"serverContent": {"outputTranscription": {"text": piece}}})
+        await self.view.send({"serverContent": {"outputTranscription": {"text": piece}}})
 
     def _turn_complete(self) -> dict[str, object]:
         user = self.input.record
         prompt = int(user.audio_seconds * AUDIO_TOKENS_PER_SECOND) + len(user.transcription) // 4
-        prompt += sum(len(text) // 4 for _, text in self.session.history) + 1
+        prompt += sum(len(text) // 4 for _, text in self.view.history) + 1
         response = int(self._audio_seconds * AUDIO_TOKENS_PER_SECOND) + len(self.record.reply) // 4
         return {
             "serverContent": {"turnComplete": True},
@@ -181,20 +195,10 @@ class ModelTurn:
         }
 
     async def _end_interrupted(self) -> None:
-        session = self.session
         self.record.interrupted = True
         log.info("model turn interrupted")
-        pending = [cid for cid in session.pending_calls if cid not in session.tool_results]
+        pending = self.view.calls.unanswered()
         if pending:
-            await session.send({"toolCallCancellation": {"ids": pending}})
-        await session.send({"serverContent": {"interrupted": True}})
-        await session.send(self._turn_complete())
-
-    async def _resumption_update(self) -> None:
-        session = self.session
-        if not p.has(session.setup, "session_resumption") or session.closing:
-            return
-        handle = session.emulator.issue_handle(session.history)
-        session.record.handles_issued.append(handle)
-        await session.send({"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}})
-
+            await self.view.send({"toolCallCancellation": {"ids": pending}})
+        await self.view.send({"serverContent": {"interrupted": True}})
+        await self.view.send(self._turn_complete())

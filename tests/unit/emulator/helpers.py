@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 import websockets
 from google import genai
-from google.genai import types
+from google.genai import errors, types
 
 from daemon.emulator import DEFAULT_MODEL, LiveEmulator
 
@@ -59,6 +60,16 @@ def connect(emulator: LiveEmulator, model: str = DEFAULT_MODEL, api_key: str = "
 async def receive_turn(session: Any) -> list[types.LiveServerMessage]:
     """Every message up to and including turnComplete."""
     return [message async for message in session.receive()]
+
+
+async def receive_until_error(session: Any) -> tuple[list[types.LiveServerMessage], errors.APIError]:
+    """Every message until the connection ends, and the APIError that ended it."""
+    messages: list[types.LiveServerMessage] = []
+    with pytest.raises(errors.APIError) as caught:
+        while True:
+            async for message in session.receive():
+                messages.append(message)
+    return messages, caught.value
 
 
 def model_audio(messages: list[types.LiveServerMessage]) -> bytes:

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 from google.genai import errors
 
-from daemon.emulator import LiveEmulator, Turn
+from daemon.emulator import Fault, LiveEmulator, Turn
 
-from .helpers import connect, kinds, model_audio, receive_turn
+from .helpers import connect, kinds, model_audio, receive_turn, receive_until_error
 
 CODES = [(1011, "Internal error encountered."), (1007, "Request contains an invalid argument."),
          (1008, "Quota exceeded."), (1000, "")]
-
-
-async def _receive_until_error(session: object) -> tuple[list, errors.APIError]:
-    messages: list = []
-    with pytest.raises(errors.APIError) as caught:
-        while True:
-            async for message in session.receive():  # type: ignore[attr-defined]
-                messages.append(message)
-    return messages, caught.value
 
 
 @pytest.mark.parametrize(("code", "reason"), CODES)
 async def test_close_now_with_any_code(emu: LiveEmulator, code: int, reason: str) -> None:
     async with connect(emu) as session:
         emu.close_next(code, reason)
-        _, error = await _receive_until_error(session)
+        _, error = await receive_until_error(session)
     assert (error.code, error.details) == (code, reason)
     record = await emu.wait_closed()
     assert (record.close_code, record.close_reason) == (code, reason)
@@ -39,7 +31,7 @@ async def test_close_now_without_a_session_hits_the_next_one_after_setup(
 ) -> None:
     emu.close_next(1011, "The service is currently unavailable.")
     async with connect(emu) as session:
-        _, error = await _receive_until_error(session)
+        _, error = await receive_until_error(session)
     assert error.code == 1011
 
 
@@ -53,31 +45,21 @@ async def test_close_at_setup_fails_the_connect(emu: LiveEmulator) -> None:
         assert session.setup_complete is not None
 
 
-async def test_close_at_the_next_turn_comes_before_any_answer(emu: LiveEmulator) -> None:
-    emu.close_next(1008, "Quota exceeded.", when="next_turn")
-    async with connect(emu) as session:
-        await session.send_realtime_input(text="hello")
-        messages, error = await _receive_until_error(session)
-    assert messages == []
-    assert error.code == 1008
-
-
 async def test_close_mid_turn_after_some_audio(emu: LiveEmulator) -> None:
     emu.close_next(1011, "Internal error encountered.", when="mid_turn")
     async with connect(emu) as session:
         await session.send_realtime_input(text="hello")
-        messages, error = await _receive_until_error(session)
+        messages, error = await receive_until_error(session)
     assert error.code == 1011
     assert model_audio(messages)
     assert "turn_complete" not in kinds(messages)
 
 
-@pytest.mark.parametrize("when", ["now", "mid_turn"])
-async def test_dropped_connection_reads_as_1006(emu: LiveEmulator, when: str) -> None:
+async def test_dropped_connection_reads_as_1006(emu: LiveEmulator) -> None:
     async with connect(emu) as session:
-        emu.drop_connection(when=when)
+        emu.drop_connection()
         await session.send_realtime_input(text="hello")
-        _, error = await _receive_until_error(session)
+        _, error = await receive_until_error(session)
     assert error.code == 1006
     record = await emu.wait_closed()
     assert record.closed_by == "drop"
@@ -86,7 +68,7 @@ async def test_dropped_connection_reads_as_1006(emu: LiveEmulator, when: str) ->
 async def test_go_away_announces_time_left_then_closes_1000(emu: LiveEmulator) -> None:
     async with connect(emu) as session:
         emu.send_go_away(time_left="0.2s")
-        messages, error = await _receive_until_error(session)
+        messages, error = await receive_until_error(session)
     assert [m.go_away.time_left for m in messages] == ["0.200s"]
     assert error.code == 1000
 
@@ -143,3 +125,20 @@ async def test_phantom_interrupted_mid_turn(emu: LiveEmulator) -> None:
         messages = await receive_turn(session)
     assert kinds(messages)[-2:] == ["interrupted", "turn_complete"]
     assert emu.sessions[0].user_turns[0].barged_in is False
+
+
+@pytest.mark.parametrize(
+    ("fault", "problem"),
+    [
+        (lambda emu: emu.stall_turn(when="now"), "a stall fault cannot happen at 'now'"),
+        (lambda emu: emu.send_interrupted(when="setup"), "interrupted fault cannot happen at 'setup'"),
+        (lambda emu: emu.close_next(when="later"), "unknown fault moment 'later'"),
+        (lambda emu: emu.inject(Fault("explode")), "unknown fault kind 'explode'"),
+    ],
+)
+def test_a_fault_that_cannot_happen_is_refused_by_name(
+    emu: LiveEmulator, fault: Callable[[LiveEmulator], None], problem: str
+) -> None:
+    with pytest.raises(ValueError, match=problem):
+        fault(emu)
+    assert emu.faults.pending() == []

@@ -1,0 +1,94 @@
+"""What the sessions of one emulator share, and all a session may use of it.
+
+A `Session` gets a `SessionContext`, never the `LiveEmulator`: the settings,
+the script of user turns, the resumption handles, the armed faults and the
+model. Tests change these through the emulator while sessions run.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from . import protocol as p
+from .brain import DefaultBrain, Turn
+from .faults import FaultBook
+
+History = list[tuple[str, str]]
+"""(role, text) pairs of a conversation, oldest first."""
+
+HANDLE_TTL_SECONDS = 2 * 3600.0
+
+
+@dataclass
+class EmulatorSettings:
+    """How the emulated service behaves; read live, so a test may change them mid-run."""
+
+    api_key: str | None = None
+    """None accepts any key."""
+    models: tuple[str, ...] = p.KNOWN_MODELS
+    speech: str = "auto"
+    speech_pace: float = 1.0
+    connection_lifetime: float | None = None
+    go_away_notice: float = 60.0
+    handle_ttl: float = HANDLE_TTL_SECONDS
+    vad_threshold: float = 400.0
+
+
+class Script:
+    """What the next user turns say and how the model answers, in order (any session)."""
+
+    def __init__(self) -> None:
+        self._turns: deque[Turn] = deque()
+
+    def extend(self, turns: list[Turn]) -> None:
+        self._turns.extend(turns)
+
+    def clear(self) -> None:
+        self._turns.clear()
+
+    def next(self) -> Turn | None:
+        return self._turns.popleft() if self._turns else None
+
+    def __len__(self) -> int:
+        return len(self._turns)
+
+
+class HandleStore:
+    """Resumption handles and the history each stands for, until they expire."""
+
+    def __init__(self, settings: EmulatorSettings) -> None:
+        self._settings = settings
+        self._handles: dict[str, tuple[History, float]] = {}
+
+    def issue(self, history: History) -> str:
+        handle = secrets.token_urlsafe(24)
+        self._handles[handle] = (list(history), time.monotonic() + self._settings.handle_ttl)
+        return handle
+
+    def resume(self, handle: str) -> History | None:
+        """The history a handle stands for, or None if unknown or expired."""
+        entry = self._handles.get(handle)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return list(entry[0])
+
+    def expire_all(self) -> None:
+        self._handles.clear()
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """All a session may use of the emulator that serves it."""
+
+    settings: EmulatorSettings
+    script: Script
+    handles: HandleStore
+    faults: FaultBook
+    brain: DefaultBrain
+
+    @classmethod
+    def new(cls, settings: EmulatorSettings) -> SessionContext:
+        return cls(settings, Script(), HandleStore(settings), FaultBook(), DefaultBrain())
