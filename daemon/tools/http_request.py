@@ -24,6 +24,7 @@ from daemon.tools.command import text_of
 log = logging.getLogger(__name__)
 
 USER_AGENT = "speakerd-tool"
+SOCKET_MARGIN = 0.5  # the socket's own timeout usually speaks first; this is the backstop
 
 
 class HttpFailed(RuntimeError):
@@ -70,10 +71,11 @@ def http_handler(name: str, action: HttpAction, timeout: float):
         # http.client in a thread: no redirects, and a socket timeout bounds every step.
         try:
             return await asyncio.wait_for(
-                asyncio.to_thread(request, action.method, url, headers, body, timeout), timeout
+                asyncio.to_thread(request, action.method, url, headers, body, timeout),
+                timeout + SOCKET_MARGIN,
             )
         except TimeoutError:
-            raise HttpFailed(f"no complete answer within its {timeout:g} s timeout") from None
+            raise HttpFailed(_late(timeout)) from None
 
     return call
 
@@ -116,6 +118,8 @@ def request(
         connection.request(method, target, body=body.encode() if body else None, headers=headers)
         response = connection.getresponse()
         data = response.read(OUTPUT_CAP + 1)  # one byte more tells that the body was cut
+    except TimeoutError:
+        raise HttpFailed(_late(timeout)) from None
     except (OSError, http.client.HTTPException) as exc:
         raise HttpFailed(
             f"{method} {parts.scheme}://{parts.netloc} failed: {_reason(exc)}"
@@ -144,9 +148,11 @@ def _charset(response: http.client.HTTPResponse) -> str:
     return charset
 
 
+def _late(timeout: float) -> str:
+    return f"no answer within its {timeout:g} s timeout"
+
+
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
     if isinstance(exc, ssl.SSLError):
         return f"TLS: {exc.reason or exc}"
     if isinstance(exc, OSError) and exc.strerror:
