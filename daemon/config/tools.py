@@ -125,7 +125,7 @@ class CommandAction(_Section):
     working_directory: Path | None = None
     """Directory the program runs in; unset: the daemon's own (/var/lib/speakerd as a service)."""
     environment: dict[str, str] = Field(default_factory=dict)
-    """Extra environment variables (the program gets PATH, LANG and HOME, nothing else)."""
+    """Extra environment variables, `{param}` allowed (besides PATH, LANG and HOME, nothing)."""
 
     @field_validator("argv")
     @classmethod
@@ -148,7 +148,11 @@ class CommandAction(_Section):
         return env
 
     def placeholders(self) -> list[tuple[str, str]]:
-        return [(f"argv[{i}]", n) for i, arg in enumerate(self.argv) for n in placeholders(arg)]
+        found = [(f"argv[{i}]", n) for i, arg in enumerate(self.argv) for n in placeholders(arg)]
+        return found + [
+            (f"environment.{key}", n) for key, text in self.environment.items()
+            for n in placeholders(text)
+        ]  # fmt: skip
 
 
 class HeaderFromFile(_Section):
@@ -182,6 +186,10 @@ class HttpAction(_Section):
             )
         if any(c.isspace() for c in url):
             raise ValueError(f"{url!r} contains white space")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "the URL holds a user or password; put credentials in a header read from a file"
+            )
         return url
 
     @field_validator("headers")

@@ -53,7 +53,7 @@ def refuse_option_like(value: Any) -> str | None:
     return None
 
 
-def environment(action: CommandAction, tool: str) -> dict[str, str]:
+def environment(action: CommandAction, tool: str, values: Mapping[str, Any]) -> dict[str, str]:
     """PATH, LANG and HOME only, plus what the owner declared: never the daemon's secrets."""
     env = {
         "PATH": SAFE_PATH,
@@ -61,7 +61,7 @@ def environment(action: CommandAction, tool: str) -> dict[str, str]:
         "HOME": os.environ.get("HOME") or "/",
         "SPEAKERD_TOOL": tool,
     }
-    env.update(action.environment)
+    env.update({key: fill(text, values) for key, text in action.environment.items()})
     return env
 
 
@@ -91,16 +91,16 @@ def command_handler(name: str, action: CommandAction, timeout: float):
 
     async def run(**values: Any) -> dict[str, Any]:
         argv = [action.argv[0], *(fill(arg, values) for arg in action.argv[1:])]
-        for arg in argv:
-            if "\x00" in arg:
-                raise ArgumentError("an argument contains a NUL character")
-        return await run_command(name, argv, action, timeout)
+        env = environment(action, name, values)
+        if any("\x00" in text for text in [*argv, *env.values()]):
+            raise ArgumentError("an argument contains a NUL character")
+        return await run_command(name, argv, env, action, timeout)
 
     return run
 
 
 async def run_command(
-    name: str, argv: list[str], action: CommandAction, timeout: float
+    name: str, argv: list[str], env: dict[str, str], action: CommandAction, timeout: float
 ) -> dict[str, Any]:
     """Run argv; {"exit_status": 0, "output": ...} or CommandFailed with status and output."""
     cwd = str(action.working_directory) if action.working_directory else None
@@ -111,7 +111,7 @@ async def run_command(
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=cwd,
-            env=environment(action, name),
+            env=env,
             start_new_session=True,  # its own process group, which the timeout kills whole
         )
     except OSError as exc:

@@ -146,6 +146,26 @@ def test_builtin_names_cover_every_built_in_tool():
         (
             """\
             tools:
+              - name: light
+                description: Light.
+                http: {url: "http://admin:hunter2@192.168.1.40/on"}
+            """,
+            "config.yaml:4: tools[0].http.url: the URL holds a user or password; put "
+            "credentials in a header read from a file",
+        ),
+        (
+            """\
+            tools:
+              - name: garage
+                description: Garage.
+                command: {argv: [/usr/local/bin/garage], environment: {DOOR: "{door}"}}
+            """,
+            "config.yaml:4: tools[0].command: environment.DOOR: placeholder {door} names no "
+            "parameter; parameters: none declared",
+        ),
+        (
+            """\
+            tools:
               - name: both
                 description: Two actions.
                 command: {argv: [/bin/true]}
@@ -304,3 +324,15 @@ def test_check_config_exits_78_and_names_the_line(tmp_path):
     )
     assert run.returncode == 78
     assert f"{path}:4: tools[0].command.argv: argv[0] '{{door}}' is the program" in run.stderr
+
+
+def test_the_readme_example_is_valid():
+    readme = (REPO / "README.md").read_text()
+    blocks = [b.split("```")[0] for b in readme.split("```yaml\n")[1:]]
+    (example,) = [b for b in blocks if b.startswith("tools:")]
+    config = parse_config(example)
+    assert [(t.name, t.kind) for t in config.tools] == [
+        ("garage", "command"),
+        ("hall_light", "http"),
+        ("back_door", "gpio_input"),
+    ]

@@ -159,15 +159,19 @@ async def test_the_program_gets_a_clean_environment_and_its_working_directory(tm
     registry = owner_registry(f"""
     - name: env
       description: Show the environment.
+      parameters:
+        door: {{type: string, description: which door}}
       command:
         argv: [{PY}, -c, "import json, os; print(json.dumps([dict(os.environ), os.getcwd()]))"]
         working_directory: "{tmp_path}"
-        environment: {{GARAGE_HOST: 192.168.1.30}}
+        environment: {{GARAGE_HOST: 192.168.1.30, DOOR: "door {{door}}"}}
     """)
-    env, cwd = json.loads((await registry.call("env", {}))["result"]["output"])
+    result = await registry.call("env", {"door": "$(reboot); main"})
+    env, cwd = json.loads(result["result"]["output"])
     assert "GEMINI_API_KEY" not in env
-    assert set(env) <= {"PATH", "LANG", "HOME", "SPEAKERD_TOOL", "GARAGE_HOST", "LC_CTYPE"}
+    assert set(env) <= {"PATH", "LANG", "HOME", "SPEAKERD_TOOL", "GARAGE_HOST", "DOOR", "LC_CTYPE"}
     assert env["GARAGE_HOST"] == "192.168.1.30" and env["SPEAKERD_TOOL"] == "env"
+    assert env["DOOR"] == "door $(reboot); main"
     assert Path(cwd) == tmp_path
 
 
