@@ -119,6 +119,7 @@ class Devices:
             relays=self.relays,
             context=appliance,
             camera_available=self.camera is not None,
+            pin_factory=self._pin_factory,
         )
 
     def status_light(self, change: Any) -> None:

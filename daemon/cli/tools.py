@@ -2,11 +2,15 @@
 
     speakerd tools list
     speakerd tools call set_relay '{"name": "lamp", "state": "on"}'
+    speakerd tools call garage '{"action": "open"}'
 
 `call` runs the tool on the configured hardware (GPIOZERO_PIN_FACTORY=mock
 runs it anywhere) and prints its result as JSON: exit 0 on a result, 2 when
 the call itself is wrong (unknown tool, bad arguments), 1 when the tool or the
-hardware failed. Stop the service first: it holds the pins.
+hardware failed. The owner's own tools (config `tools:`) run exactly as the
+daemon runs them: the same checks, the same clean environment and timeout,
+though as the user who types the command. Stop the service first: it holds
+the pins.
 """
 
 from __future__ import annotations
@@ -114,7 +118,15 @@ def run_call(args: argparse.Namespace) -> int:
                 _print({"error": "no camera could be opened (see the log line above)"})
                 return EXIT_FAILED
         context = StandaloneContext(camera)
-        result = asyncio.run(_registry(config, relays, context).call(name, arguments))
+        registry = _registry(config, relays, context)
+        try:
+            result = asyncio.run(registry.call(name, arguments))
+        finally:
+            registry.close()  # the pins of the owner's GPIO inputs
+        if "error" in result and name in _gpio_tools(config) and "could not be opened" in str(
+            result["error"]
+        ):
+            result = {"error": f"{result['error']}. {PIN_HINT}"}
         _print(result)
         for note in context.notes:
             print(f"note: {note}", file=sys.stderr)
@@ -138,6 +150,10 @@ def _registry(
         context=context or StandaloneContext(),
         camera_available=config.camera.enabled if camera is None else True,
     )
+
+
+def _gpio_tools(config: Config) -> set[str]:
+    return {tool.name for tool in config.tools if tool.gpio_input is not None}
 
 
 def _print(value: Any) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from daemon.config.schema import Config
+from daemon.config.tools import TOOLS_EXAMPLE
 
 HEADER = """\
 # speakerd configuration: /etc/speakerd/config.yaml
@@ -33,6 +34,9 @@ RELAY_EXAMPLE = """\
   #   description: the floor lamp in the living room
 """
 
+# Lists default to empty; these commented entries show what one looks like.
+LIST_EXAMPLES = {"relays": RELAY_EXAMPLE, "tools": TOOLS_EXAMPLE}
+
 
 def render() -> str:
     lines = [HEADER.rstrip("\n")]
@@ -51,8 +55,9 @@ def _render_model(model: BaseModel, lines: list[str], indent: int) -> None:
             lines.append(f"{pad}# {doc}" if doc else "")
             lines.append(f"{pad}{name}:")
             _render_model(value, lines, indent + 1)
-        elif name == "relays":
-            lines.extend(["", f"{pad}# {doc}", f"{pad}{name}: []", RELAY_EXAMPLE.rstrip("\n")])
+        elif name in LIST_EXAMPLES:
+            example = LIST_EXAMPLES[name].rstrip("\n")
+            lines.extend(["", f"{pad}# {doc}", f"{pad}{name}: []", example])
         else:
             lines.append(f"{pad}{name}: {_scalar(value)}" + (f"  # {doc}" if doc else ""))
 

@@ -147,6 +147,20 @@ def cross_checks(config: Config) -> list[tuple[Loc, str]]:
             )
         else:
             names[relay.name] = i
+    tool_names: dict[str, int] = {}
+    for i, tool in enumerate(config.tools):
+        if tool.gpio_input is not None:
+            claim(
+                tool.gpio_input.pin, ("tools", i, "gpio_input", "pin"), f"tools[{i}] ({tool.name})"
+            )
+        if tool.name in tool_names:
+            found.append(
+                (
+                    ("tools", i, "name"),
+                    f"tool name {tool.name!r} is already used by tools[{tool_names[tool.name]}]",
+                )
+            )
+        tool_names.setdefault(tool.name, i)
     return found
 
 

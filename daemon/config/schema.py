@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from daemon.config.tools import ToolConfig
+
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 # The prebuilt voices of the Live API; an unknown voice fails the setup.
@@ -340,6 +342,8 @@ class Config(Section):
     """Status LEDs."""
     relays: list[RelayConfig] = Field(default_factory=list)
     """Named relays the model can switch."""
+    tools: list[ToolConfig] = Field(default_factory=list)
+    """Your own tools: commands, HTTP calls and GPIO inputs the model can use."""
     conversation: ConversationConfig = ConversationConfig()
     """Conversation timing."""
     control: ControlConfig = ControlConfig()

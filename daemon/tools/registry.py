@@ -26,6 +26,7 @@ from daemon.tools.appliance import appliance_tools
 from daemon.tools.camera import camera_tools
 from daemon.tools.clock import Clock, local_now, time_tools
 from daemon.tools.context import ToolContext
+from daemon.tools.owner import OwnerTools, owner_tools
 from daemon.tools.relays import relay_tools
 from daemon.tools.spec import ArgumentError, Tool
 from hardware.gpio.relays import Relay
@@ -34,8 +35,9 @@ log = logging.getLogger(__name__)
 
 
 class ToolRegistry:
-    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+    def __init__(self, tools: Iterable[Tool] = (), owned: OwnerTools | None = None) -> None:
         self._tools: dict[str, Tool] = {}
+        self._owned = owned
         for tool in tools:
             self.add(tool)
 
@@ -49,13 +51,18 @@ class ToolRegistry:
         camera_available: bool,
         clock: Clock = local_now,
         timeout: float | None = None,
+        pin_factory: Any = None,
+        open_inputs: bool | None = None,
     ) -> ToolRegistry:
-        """The tools this device offers: its relays, clock, volume, end, and look with a camera.
+        """The tools this device offers: its relays, clock, volume, end, look with a
+        camera, and the owner's own tools (config.tools).
 
         ``relays`` are the open relays by name; None describes the configured
         relays without opening them (for listing). A configured relay missing
         from ``relays`` is not offered. ``timeout`` (seconds) replaces every
-        tool's own limit.
+        tool's own limit. The owner's GPIO inputs claim their pins now when
+        ``open_inputs`` (default: when relays are given), else at their first
+        call; close() releases them.
         """
         descriptions = {r.name: r.description for r in config.relays}
         if relays is not None:
@@ -71,9 +78,20 @@ class ToolRegistry:
             *appliance_tools(context),
             *camera_tools(context, camera_available and config.camera.enabled),
         ]
+        owned = owner_tools(
+            config.tools,
+            pin_factory=pin_factory,
+            open_inputs=relays is not None if open_inputs is None else open_inputs,
+        )
+        tools += owned.tools
         if timeout is not None:
             tools = [dataclasses.replace(tool, timeout=timeout) for tool in tools]
-        return cls(tools)
+        return cls(tools, owned)
+
+    def close(self) -> None:
+        """Release the pins the owner's GPIO input tools hold."""
+        if self._owned is not None:
+            self._owned.close()
 
     def add(self, tool: Tool) -> None:
         if tool.name in self._tools:
@@ -99,6 +117,8 @@ class ToolRegistry:
         except TimeoutError:
             log.warning("tool %s took longer than %g s; abandoned", name, tool.timeout)
             return _error(f"{name} took longer than {tool.timeout:g} s and was abandoned")
+        except ArgumentError as exc:  # a check only the tool itself can make; nothing ran
+            return _error(f"{name}: {exc}")
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

@@ -8,6 +8,7 @@ and as the rules that arguments are checked against before the handler runs.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,6 +34,12 @@ class Param:
     required: bool = True
     noun: str | None = None
     """What a value names, for errors: "unknown relay 'x'" reads better than "bad name"."""
+    pattern: str | None = None
+    """STRING: a regular expression the whole value must match."""
+    max_length: int | None = None
+    """STRING: the most characters accepted."""
+    refuse: Callable[[Any], str | None] | None = None
+    """Last word on a well-typed value: why it is refused (e.g. "starts with '-'"), or None."""
 
     def schema(self) -> dict[str, Any]:
         schema: dict[str, Any] = {"type": self.type, "description": self.description}
@@ -42,6 +49,10 @@ class Param:
             schema["minimum"] = self.minimum
         if self.maximum is not None:
             schema["maximum"] = self.maximum
+        if self.pattern is not None:
+            schema["pattern"] = self.pattern
+        if self.max_length is not None:
+            schema["max_length"] = self.max_length
         return schema
 
     def allowed(self) -> str:
@@ -49,6 +60,10 @@ class Param:
         if self.enum is not None:
             return "one of " + ", ".join(self.enum)
         text = _TYPE_WORDS[self.type]
+        if self.pattern is not None:
+            text += f" matching {self.pattern}"
+        if self.max_length is not None:
+            text += f" of at most {self.max_length} characters"
         if self.minimum is not None and self.maximum is not None:
             text += f" from {self.minimum:g} to {self.maximum:g}"
         elif self.minimum is not None:
@@ -71,15 +86,36 @@ class Param:
         else:
             ok = math.isfinite(value)
         if not ok:
-            raise ArgumentError(f"{name} must be {self.allowed()}, not {value!r}")
+            raise ArgumentError(f"{name} must be {self.allowed()}, not {_shown(value)}")
         if self.enum is not None and value not in self.enum:
-            what = f"unknown {self.noun} {value!r}" if self.noun else f"{name} {value!r}"
+            shown = _shown(value)
+            what = f"unknown {self.noun} {shown}" if self.noun else f"{name} {shown}"
             raise ArgumentError(f"{what}; allowed: {', '.join(self.enum)}")
         too_low = self.minimum is not None and value < self.minimum
         too_high = self.maximum is not None and value > self.maximum
         if too_low or too_high:
-            raise ArgumentError(f"{name} must be {self.allowed()}, not {value!r}")
+            raise ArgumentError(f"{name} must be {self.allowed()}, not {_shown(value)}")
+        if isinstance(value, str):
+            self._check_text(name, value)
+        if self.refuse is not None and (reason := self.refuse(value)):
+            raise ArgumentError(f"{name} {_shown(value)} {reason}")
         return value
+
+    def _check_text(self, name: str, value: str) -> None:
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ArgumentError(
+                f"{name} is {len(value)} characters long; at most {self.max_length} are accepted"
+            )
+        if "\x00" in value:
+            raise ArgumentError(f"{name} contains a NUL character")
+        if self.pattern is not None and not re.fullmatch(self.pattern, value):
+            raise ArgumentError(f"{name} {_shown(value)} does not match the pattern {self.pattern}")
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """The value for an error message, shortened: a 10 kB argument must not echo back whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 5]}...{text[-3:]}"
 
 
 Handler = Callable[..., Awaitable[Any]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import textwrap
 import threading
 
 import pytest
@@ -79,3 +80,14 @@ def registry(relays, appliance):
     return ToolRegistry.from_config(
         CONFIG, relays=relays, context=appliance, camera_available=True, timeout=SHORT
     )
+
+
+def owner_registry(tools_yaml: str, **kwargs) -> ToolRegistry:
+    """A registry from a `tools:` section, read through the real loader like an owner's file."""
+    from daemon.config.loader import parse_config
+
+    config = parse_config("tools:\n" + textwrap.indent(textwrap.dedent(tools_yaml), "  "))
+    kwargs.setdefault("relays", {})
+    kwargs.setdefault("context", Appliance())
+    kwargs.setdefault("camera_available", False)
+    return ToolRegistry.from_config(config, **kwargs)
