@@ -96,7 +96,7 @@ class ControlServer:
                 result = await controls.mute(request["on"])
             else:
                 result = await controls.stop()
-            return {"ok": True, **result}
+            return {"ok": "error" not in result, **result}  # a refusal is not ok
         except RequestError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:

@@ -85,10 +85,11 @@ def test_a_rejected_key_is_fatal_after_one_attempt_and_said_once(
             log = daemon.log()
         assert len(emu.sessions) == 1  # fatal until restarted: a new wake does not retry
         assert emu.sessions[0].close_code == 1007
-    assert said.returncode == 0 and "cannot open a conversation" in said.stdout
+    assert said.returncode == 2 and "not sent: cannot talk to Gemini" in said.stderr
     status = json.loads(shown.stdout)
     assert status["fatal"] is True and status["state"] == "error"
-    assert log.count("cannot talk to Gemini") == 1
+    assert log.count("Fix the key or the config") == 1  # the error is logged once...
+    assert "wake refused (wake word): cannot talk to Gemini" in log  # ...each refusal is said
     assert wrong_key not in log and wrong_key not in shown.stdout
 
 
