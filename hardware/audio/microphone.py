@@ -24,7 +24,7 @@ import pyaudio
 
 from hardware.audio import host
 from hardware.audio.convert import CaptureConverter, StreamFormat, choose_format
-from hardware.audio.status import AudioStatus, Backoff, StatusCallback
+from hardware.audio.status import AudioStatus, RetryDelay, StatusCallback
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class Microphone:
         self.lossless = lossless
         self.max_queue_chunks = max_queue_chunks
         self._forced = (device_rate, device_channels)
-        self._backoff = Backoff(retry_initial, retry_max)
+        self._retry = RetryDelay(retry_initial, retry_max)
         self.last_chunk_at: float | None = None
         """time.monotonic() of the last chunk the capture thread produced (watchdog)."""
         self.format: StreamFormat | None = None
@@ -209,7 +209,7 @@ class Microphone:
                     opened = self._open()
                     self._started.set()
                     if opened is None:
-                        self._backoff.wait(self._wake)
+                        self._retry.wait(self._wake)
                         continue
                     stream, converter = opened
                     pending.clear()
@@ -223,7 +223,7 @@ class Microphone:
                     )
                     host.close_stream(stream)
                     stream = None
-                    self._backoff.wait(self._wake)
+                    self._retry.wait(self._wake)
                     continue
                 pending += converter.convert(data)
                 while len(pending) >= self.chunk_bytes and not self._stopping:
@@ -290,12 +290,12 @@ class Microphone:
         if self._in_error:
             log.info("microphone %r is back", info.name)
         self._in_error = False
-        self._backoff.reset()
+        self._retry.reset()
         self._report("ok", f"microphone {info.name!r} capturing")
         return stream, converter
 
     def _failed(self, message: str) -> None:
-        delay = self._backoff.next_delay
+        delay = self._retry.next_delay
         if self._in_error:
             log.debug("%s; next try in %.1f s", message, delay)
             return
@@ -303,7 +303,7 @@ class Microphone:
             "%s; retrying in %.1f s, then at growing intervals up to %.0f s",
             message,
             delay,
-            self._backoff.maximum,
+            self._retry.maximum,
         )
         self._in_error = True
         self._report("error", message)

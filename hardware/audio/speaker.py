@@ -35,7 +35,7 @@ from hardware.audio.convert import (
     upmix,
 )
 from hardware.audio.sounds import load_sound
-from hardware.audio.status import AudioStatus, Backoff, StatusCallback
+from hardware.audio.status import AudioStatus, RetryDelay, StatusCallback
 from hardware.audio.wav import WavError
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Speaker:
         self.on_status = on_status
         self.on_playout_start = on_playout_start
         self._forced = (device_rate, device_channels)
-        self._backoff = Backoff(retry_initial, retry_max)
+        self._retry = RetryDelay(retry_initial, retry_max)
         self._gain = volume_gain(volume)
         self._volume = float(volume)
         self.format: StreamFormat | None = None
@@ -207,7 +207,7 @@ class Speaker:
                     self._started.set()
                     if stream is None:
                         self._discard_queued()
-                        self._backoff.wait(self._wake)
+                        self._retry.wait(self._wake)
                         continue
                 try:
                     self._play_until_idle(stream)
@@ -216,7 +216,7 @@ class Speaker:
                     host.close_stream(stream)
                     stream = None
                     self._discard_queued()
-                    self._backoff.wait(self._wake)
+                    self._retry.wait(self._wake)
         finally:
             if stream is not None:
                 host.close_stream(stream)
@@ -358,19 +358,19 @@ class Speaker:
         if self._in_error:
             log.info("speaker %r is back", info.name)
         self._in_error = False
-        self._backoff.reset()
+        self._retry.reset()
         self._report("ok", f"speaker {info.name!r} open")
         return stream
 
     def _failed(self, message: str) -> None:
         if self._in_error:
-            log.debug("%s; next try in %.1f s", message, self._backoff.next_delay)
+            log.debug("%s; next try in %.1f s", message, self._retry.next_delay)
             return
         log.warning(
             "%s; retrying in %.1f s, then at growing intervals up to %.0f s",
             message,
-            self._backoff.next_delay,
-            self._backoff.maximum,
+            self._retry.next_delay,
+            self._retry.maximum,
         )
         self._in_error = True
         self._report("error", message)
