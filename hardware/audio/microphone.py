@@ -23,7 +23,7 @@ from typing import Any
 import pyaudio
 
 from hardware.audio import host
-from hardware.audio.convert import CaptureConverter, StreamFormat, choose_format
+from hardware.audio.convert import CaptureConverter, StreamFormat, choose_format, pcm_bytes
 from hardware.audio.status import AudioStatus, RetryDelay, StatusCallback
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class Microphone:
         self.device = device
         self.rate = rate
         self.chunk_ms = chunk_ms
-        self.chunk_bytes = rate * chunk_ms // 1000 * 2
+        self.chunk_bytes = pcm_bytes(chunk_ms, rate)
         self.on_status = on_status
         self.lossless = lossless
         self.max_queue_chunks = max_queue_chunks
