@@ -20,7 +20,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pyaudio
@@ -29,13 +28,13 @@ from hardware.audio import host
 from hardware.audio.convert import (
     PlaybackResampler,
     StreamFormat,
-    choose_format,
     float_to_int16,
     int16_to_float,
     upmix,
 )
+from hardware.audio.device_thread import DeviceThread
 from hardware.audio.sounds import load_sound
-from hardware.audio.status import AudioStatus, RetryDelay, StatusCallback
+from hardware.audio.status import RetryDelay, StatusCallback
 from hardware.audio.wav import WavError
 
 log = logging.getLogger(__name__)
@@ -79,8 +78,6 @@ class Speaker:
         self.buffer_ms = buffer_ms
         self.on_status = on_status
         self.on_playout_start = on_playout_start
-        self._forced = (device_rate, device_channels)
-        self._retry = RetryDelay(retry_initial, retry_max)
         self._gain = volume_gain(volume)
         self._volume = float(volume)
         self.format: StreamFormat | None = None
@@ -98,24 +95,27 @@ class Speaker:
         self._completed = 0
         self._drained = asyncio.Event()
         self._drained.set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._wake = threading.Event()
-        self._started = threading.Event()
-        self._in_error = False
         self._sound_cache: dict[str, np.ndarray] = {}
+        self._device = DeviceThread(
+            "speaker",
+            device,
+            "output",
+            rate=rate,
+            period_ms=buffer_ms,
+            opened=self._opened,
+            work=self._play_until_idle,
+            lost=self._discard_queued,
+            on_status=on_status,
+            forced=(device_rate, device_channels),
+            start_running=False,
+            retry=RetryDelay(retry_initial, retry_max),
+        )
 
     # -- the asyncio face -------------------------------------------------
 
     async def start(self) -> None:
         """Open the device; returns once the first attempt is done (errors are retried)."""
-        if self._thread is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
-        self._thread.start()
-        await asyncio.to_thread(self._started.wait, 10.0)
+        await self._device.start()
 
     def play(self, pcm: bytes, rate: int | None = None) -> None:
         """Queue 16-bit mono PCM (default rate: the model's 24 kHz); returns at once."""
@@ -155,12 +155,10 @@ class Speaker:
 
     async def stop(self) -> None:
         """Stop at once (queued audio is dropped) and close the device."""
-        self._stopping = True
-        self._wake.set()
+        self._device.request_stop()
         with self._cond:
             self._cond.notify()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5.0)
+        await self._device.join()
         self._drained.set()
 
     async def __aenter__(self) -> Speaker:
@@ -179,48 +177,11 @@ class Speaker:
 
     # -- on the loop, called from the thread ------------------------------
 
-    def _call_on_loop(self, callback: Any, *args: Any) -> None:
-        if self._loop is None:
-            return
-        try:
-            self._loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:
-            self._stopping = True
-
     def _mark_drained(self, upto: int) -> None:
         if upto == self._submitted:
             self._drained.set()
 
-    def _report(self, state: str, message: str) -> None:
-        if self.on_status is not None:
-            label = "default" if self.device is None else str(self.device)
-            self._call_on_loop(self.on_status, AudioStatus(label, state, message))  # type: ignore[arg-type]
-
     # -- the writer thread -----------------------------------------------
-
-    def _run(self) -> None:
-        stream: pyaudio.Stream | None = None
-        try:
-            while not self._stopping:
-                if stream is None:
-                    stream = self._open()
-                    self._started.set()
-                    if stream is None:
-                        self._discard_queued()
-                        self._retry.wait(self._wake)
-                        continue
-                try:
-                    self._play_until_idle(stream)
-                except (OSError, ValueError) as exc:
-                    self._failed(f"speaker {self.device_name!r} stopped accepting audio ({exc})")
-                    host.close_stream(stream)
-                    stream = None
-                    self._discard_queued()
-                    self._retry.wait(self._wake)
-        finally:
-            if stream is not None:
-                host.close_stream(stream)
-            self._started.set()
 
     def _play_until_idle(self, stream: pyaudio.Stream) -> None:
         """Write blocks while there is audio; when idle, wait for more; returns on stop."""
@@ -232,7 +193,7 @@ class Speaker:
         resampler: PlaybackResampler | None = None
         writing = False  # blocks went out since the last silence
         idle_since: float | None = None  # when the queue last ran dry while writing
-        while not self._stopping:
+        while not self._device.stopping:
             with self._cond:
                 if self._flush_requested:
                     self._flush_requested = False
@@ -258,11 +219,11 @@ class Speaker:
                     sounds.push(clip)
             if not len(voice) and not len(sounds):
                 with self._cond:
-                    if self._voice or self._sounds or self._flush_requested or self._stopping:
+                    if self._voice or self._sounds or self._flush_requested or self._device.stopping:
                         continue
                     if submitted == self._submitted and self._completed != submitted:
                         self._completed = submitted
-                        self._call_on_loop(self._mark_drained, submitted)
+                        self._device.call_on_loop(self._mark_drained, submitted)
                 if writing:
                     # A reply arrives in chunks with gaps between them. Stopping the
                     # stream at every gap loses what PulseAudio/PipeWire still holds,
@@ -281,7 +242,7 @@ class Speaker:
                     idle_since = None
                     stream.stop_stream()
                 with self._cond:
-                    if not (self._voice or self._sounds or self._flush_requested or self._stopping):
+                    if not (self._voice or self._sounds or self._flush_requested or self._device.stopping):
                         self._cond.wait(0.5)
                 continue
             idle_since = None
@@ -298,7 +259,7 @@ class Speaker:
                 writing = True
                 self.playout_started_at = time.monotonic()
                 if self.on_playout_start is not None:
-                    self._call_on_loop(self.on_playout_start, self.playout_started_at)
+                    self._device.call_on_loop(self.on_playout_start, self.playout_started_at)
 
     def _sound(self, name: str, rate: int) -> np.ndarray | None:
         key = f"{name}@{rate}"
@@ -320,61 +281,14 @@ class Speaker:
             submitted = self._submitted
         if dropped:
             log.debug("speaker unavailable: dropped %d queued item(s)", dropped)
-        self._call_on_loop(self._mark_drained, submitted)
+        self._device.call_on_loop(self._mark_drained, submitted)
 
-    def _open(self) -> pyaudio.Stream | None:
-        try:
-            if self._in_error:
-                host.rescan()
-            info = host.find_device(self.device, "output")
-            fmt = choose_format(
-                self.rate,
-                info.default_rate,
-                info.max_output_channels,
-                lambda r, c: host.supports(info, "output", r, c),
-                rate=self._forced[0],
-                channels=self._forced[1],
-            )
-            stream = host.open_stream(
-                format=pyaudio.paInt16,
-                channels=fmt.channels,
-                rate=fmt.rate,
-                output=True,
-                output_device_index=info.index,
-                frames_per_buffer=fmt.rate * self.buffer_ms // 1000,
-                start=False,
-            )
-        except host.DeviceNotFound as exc:
-            self._failed(f"speaker unavailable: {exc}")
-            return None
-        except (OSError, ValueError) as exc:
-            self._failed(f"speaker {self.device!r} did not open ({exc})")
-            return None
+    def _opened(self, stream: pyaudio.Stream, info: host.DeviceInfo, fmt: StreamFormat) -> None:
         if (self.device_name, self.format) != (info.name, fmt):
             how = "directly" if fmt.rate == self.rate and fmt.channels == 1 else "via soxr"
             log.info("speaker %r: playing %d Hz %d ch (%s)", info.name, fmt.rate, fmt.channels, how)
         self.format, self.device_name = fmt, info.name
         self.output_latency = float(stream.get_output_latency())
-        if self._in_error:
-            log.info("speaker %r is back", info.name)
-        self._in_error = False
-        self._retry.reset()
-        self._report("ok", f"speaker {info.name!r} open")
-        return stream
-
-    def _failed(self, message: str) -> None:
-        if self._in_error:
-            log.debug("%s; next try in %.1f s", message, self._retry.next_delay)
-            return
-        log.warning(
-            "%s; retrying in %.1f s, then at growing intervals up to %.0f s",
-            message,
-            self._retry.next_delay,
-            self._retry.maximum,
-        )
-        self._in_error = True
-        self._report("error", message)
-
 
 class _Buffer:
     """A FIFO of float32 samples fed in arbitrary pieces and read in blocks."""
