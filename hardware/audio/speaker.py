@@ -25,14 +25,9 @@ import numpy as np
 import pyaudio
 
 from hardware.audio import host
-from hardware.audio.convert import (
-    PlaybackResampler,
-    StreamFormat,
-    float_to_int16,
-    int16_to_float,
-    upmix,
-)
+from hardware.audio.convert import StreamFormat, upmix
 from hardware.audio.device_thread import DeviceThread
+from hardware.audio.mixer import Mixer
 from hardware.audio.sounds import load_sound
 from hardware.audio.status import RetryDelay, StatusCallback
 from hardware.audio.wav import WavError
@@ -186,80 +181,59 @@ class Speaker:
     def _play_until_idle(self, stream: pyaudio.Stream) -> None:
         """Write blocks while there is audio; when idle, wait for more; returns on stop."""
         assert self.format is not None
-        fmt = self.format
-        block = fmt.rate * self.block_ms // 1000
-        voice = _Buffer()
-        sounds = _Buffer()
-        resampler: PlaybackResampler | None = None
-        writing = False  # blocks went out since the last silence
-        idle_since: float | None = None  # when the queue last ran dry while writing
+        mixer = Mixer(self.format.rate, self.format.rate * self.block_ms // 1000)
+        output = _Output(stream, self.format.channels)
         while not self._device.stopping:
-            with self._cond:
-                if self._flush_requested:
-                    self._flush_requested = False
-                    voice.clear()
-                    sounds.clear()
-                    resampler = None
-                # Convert just enough incoming voice for the next block (keeps flush cheap).
-                while len(voice) < block and self._voice:
-                    pcm, rate = self._voice.popleft()
-                    if resampler is None or resampler.in_rate != rate:
-                        resampler = PlaybackResampler(rate, fmt.rate)
-                    voice.push(resampler.convert(int16_to_float(pcm)))
-                if len(voice) < block and not self._voice and resampler is not None:
-                    # The reply ran out: let the resampler's last few samples out too.
-                    voice.push(resampler.convert(np.zeros(0, np.float32), last=True))
-                    resampler = None
-                names = list(self._sounds)
-                self._sounds.clear()
-                submitted = self._submitted
-            for name in names:
-                clip = self._sound(name, fmt.rate)
-                if clip is not None:
-                    sounds.push(clip)
-            if not len(voice) and not len(sounds):
-                with self._cond:
-                    if self._voice or self._sounds or self._flush_requested or self._device.stopping:
-                        continue
-                    if submitted == self._submitted and self._completed != submitted:
-                        self._completed = submitted
-                        self._device.call_on_loop(self._mark_drained, submitted)
-                if writing:
-                    # A reply arrives in chunks with gaps between them. Stopping the
-                    # stream at every gap loses what PulseAudio/PipeWire still holds,
-                    # so keep it running through short gaps (an underrun there is just
-                    # silence) and stop only after a real pause.
-                    idle_since = idle_since or time.monotonic()
-                    idle = time.monotonic() - idle_since
-                    if idle < KEEP_RUNNING_SECONDS:
-                        with self._cond:
-                            if not (self._voice or self._sounds or self._flush_requested):
-                                self._cond.wait(min(0.05, KEEP_RUNNING_SECONDS - idle))
-                        continue
-                    # Pa_StopStream returns once the device buffer has played out, and
-                    # a stopped stream cannot underrun while nothing is said.
-                    writing = False
-                    idle_since = None
-                    stream.stop_stream()
-                with self._cond:
-                    if not (self._voice or self._sounds or self._flush_requested or self._device.stopping):
-                        self._cond.wait(0.5)
-                continue
-            idle_since = None
-            mix = np.zeros(max(min(len(voice), block), min(len(sounds), block)), np.float32)
-            v = voice.take(block)
-            s = sounds.take(block)
-            mix[: len(v)] += v
-            mix[: len(s)] += s
-            samples = float_to_int16(mix * self._gain)
-            if stream.is_stopped():
-                stream.start_stream()
-            stream.write(upmix(samples, fmt.channels).tobytes())
-            if not writing:
-                writing = True
-                self.playout_started_at = time.monotonic()
-                if self.on_playout_start is not None:
-                    self._device.call_on_loop(self.on_playout_start, self.playout_started_at)
+            submitted = self._take_queued(mixer)
+            if mixer.has_audio():
+                if output.write(mixer.next_block(self._gain)):
+                    self._playout_started()
+            elif self._ran_dry(submitted):
+                gap_left = output.gap_left()
+                self._wait_for_more(0.5 if gap_left is None else min(0.05, gap_left))
+
+    def _take_queued(self, mixer: Mixer) -> int:
+        """Hand what play(), play_sound() and flush() asked for to the mixer.
+
+        Returns how many play requests that covers, for the drained signal."""
+        with self._cond:
+            if self._flush_requested:
+                self._flush_requested = False
+                mixer.clear()
+            mixer.take_voice(self._voice)
+            names = list(self._sounds)
+            self._sounds.clear()
+            submitted = self._submitted
+        for name in names:  # loading may read a file: not under the lock
+            clip = self._sound(name, mixer.rate)
+            if clip is not None:
+                mixer.add_sound(clip)
+        return submitted
+
+    def _ran_dry(self, submitted: int) -> bool:
+        """True if nothing new is waiting; then everything up to `submitted` has
+        been written, which wait_drained() hears (once)."""
+        with self._cond:
+            if self._work_waiting():
+                return False
+            if submitted == self._submitted and self._completed != submitted:
+                self._completed = submitted
+                self._device.call_on_loop(self._mark_drained, submitted)
+        return True
+
+    def _wait_for_more(self, seconds: float) -> None:
+        with self._cond:
+            if not self._work_waiting():
+                self._cond.wait(seconds)
+
+    def _work_waiting(self) -> bool:
+        """Under the lock: something to play, a flush or a stop."""
+        return bool(self._voice or self._sounds or self._flush_requested or self._device.stopping)
+
+    def _playout_started(self) -> None:
+        self.playout_started_at = time.monotonic()
+        if self.on_playout_start is not None:
+            self._device.call_on_loop(self.on_playout_start, self.playout_started_at)
 
     def _sound(self, name: str, rate: int) -> np.ndarray | None:
         key = f"{name}@{rate}"
@@ -290,34 +264,45 @@ class Speaker:
         self.format, self.device_name = fmt, info.name
         self.output_latency = float(stream.get_output_latency())
 
-class _Buffer:
-    """A FIFO of float32 samples fed in arbitrary pieces and read in blocks."""
 
-    def __init__(self) -> None:
-        self._parts: collections.deque[np.ndarray] = collections.deque()
-        self._size = 0
+class _Output:
+    """The open stream, kept running through the short gaps between reply chunks.
 
-    def __len__(self) -> int:
-        return self._size
+    A reply arrives in chunks with gaps between them. Stopping the stream at
+    every gap loses what PulseAudio/PipeWire still holds, so it keeps running
+    through short gaps (an underrun there is just silence) and stops only
+    after a real pause: Pa_StopStream returns once the device buffer has
+    played out, and a stopped stream cannot underrun while nothing is said.
+    """
 
-    def push(self, samples: np.ndarray) -> None:
-        if len(samples):
-            self._parts.append(samples)
-            self._size += len(samples)
+    def __init__(self, stream: pyaudio.Stream, channels: int) -> None:
+        self._stream = stream
+        self._channels = channels
+        self._writing = False  # blocks went out since the last silence
+        self._idle_since: float | None = None  # when the audio last ran out while writing
 
-    def take(self, count: int) -> np.ndarray:
-        out: list[np.ndarray] = []
-        while count > 0 and self._parts:
-            head = self._parts[0]
-            if len(head) <= count:
-                out.append(self._parts.popleft())
-            else:
-                out.append(head[:count])
-                self._parts[0] = head[count:]
-            count -= len(out[-1])
-            self._size -= len(out[-1])
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
+    def write(self, samples: np.ndarray) -> bool:
+        """Write one block (blocks while the device buffer is full); True if it is
+        the first after silence."""
+        self._idle_since = None
+        if self._stream.is_stopped():
+            self._stream.start_stream()
+        self._stream.write(upmix(samples, self._channels).tobytes())
+        first = not self._writing
+        self._writing = True
+        return first
 
-    def clear(self) -> None:
-        self._parts.clear()
-        self._size = 0
+    def gap_left(self) -> float | None:
+        """With no audio to write: seconds the stream keeps running on silence, or
+        None once it is stopped."""
+        if not self._writing:
+            return None
+        now = time.monotonic()
+        self._idle_since = self._idle_since or now
+        left = KEEP_RUNNING_SECONDS - (now - self._idle_since)
+        if left > 0:
+            return left
+        self._writing = False
+        self._idle_since = None
+        self._stream.stop_stream()
+        return None
