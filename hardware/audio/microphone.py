@@ -113,7 +113,8 @@ class Microphone:
             raise StopAsyncIteration from None
 
     def pause(self) -> None:
-        """Close the device (mute): no audio is captured until resume()."""
+        """Close the device (mute): no audio is captured until resume(), and a chunk
+        still on its way from the device is dropped."""
         self._device.pause()
 
     def resume(self) -> None:
@@ -159,6 +160,10 @@ class Microphone:
     def _deliver(self, chunk: bytes) -> None:
         if self._stopped:
             return
+        if self._device.paused:  # captured as the mute began: nobody may hear it
+            if self.lossless:
+                self._credits.release()
+            return
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped_chunks += 1
@@ -184,13 +189,17 @@ class Microphone:
 
     def _emit(self, chunk: bytes) -> None:
         self.last_chunk_at = time.monotonic()
-        if self.lossless:
-            while not self._credits.acquire(timeout=0.2):
-                if self._device.stopping:
-                    return
-            if self._device.stopping:
-                return
+        if self.lossless and not self._wait_for_room():
+            return
         self._device.call_on_loop(self._deliver, chunk)
+
+    def _wait_for_room(self) -> bool:
+        """Lossless: wait until the consumer has read a chunk; False (drop this one)
+        on stop, or on pause, which closes the device without waiting for a reader."""
+        while not self._credits.acquire(timeout=0.2):
+            if self._device.stopping or self._device.paused:
+                return False
+        return not self._device.stopping
 
     def _opened(self, stream: pyaudio.Stream, info: host.DeviceInfo, fmt: StreamFormat) -> None:
         self.format, self.device_name = fmt, info.name
