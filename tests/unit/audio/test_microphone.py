@@ -18,7 +18,13 @@ from hardware.audio import (
     read_wav_as,
     write_wav,
 )
-from hardware.audio.convert import StreamFormat, choose_format
+from hardware.audio.convert import (
+    BYTES_PER_SECOND_16K,
+    StreamFormat,
+    choose_format,
+    pcm_bytes,
+    pcm_seconds,
+)
 from tests.unit.audio.conftest import dominant_frequency, logged, rms, tone
 
 
@@ -68,6 +74,15 @@ def test_a_device_that_cannot_do_16k_mono_is_opened_at_its_own_format():
     assert choose_format(16000, 48000, 2, stereo_48k_only) == StreamFormat(48000, 2)
     assert choose_format(16000, 44100, 2, lambda r, c: r == 44100) == StreamFormat(44100, 1)
     assert choose_format(16000, 44100, 2, lambda r, c: True) == StreamFormat(16000, 1)
+
+
+def test_sizes_of_16_bit_audio_are_counted_in_whole_frames():
+    assert BYTES_PER_SECOND_16K == 32000
+    assert pcm_bytes(40, 16000) == 1280 == Microphone(chunk_ms=40).chunk_bytes
+    assert pcm_bytes(20, 44100, channels=2) == 882 * 2 * 2  # 882 frames, not 882.0
+    assert pcm_bytes(1, 22050) == 22 * 2
+    assert pcm_seconds(48000, 24000) == 1.0
+    assert StreamFormat(48000, 2).bytes_per_second() == 192000
 
 
 def test_an_unknown_device_name_lists_what_exists(sim_alsa: FileBackedAlsa):
