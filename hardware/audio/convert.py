@@ -21,6 +21,23 @@ MIC_BYTES_PER_SECOND = MIC_RATE * 2
 # Rates tried, in order, after the one we want and the device's own default.
 COMMON_RATES = (48000, 44100, 32000, 16000, 24000, 22050, 96000, 8000)
 
+SAMPLE_WIDTH = 2
+"""Bytes of one sample: every stream here is 16-bit signed PCM."""
+
+
+def pcm_bytes(ms: float, rate: int, channels: int = 1) -> int:
+    """Bytes of `ms` milliseconds of 16-bit PCM, in whole frames (16 kHz mono: 32 a ms)."""
+    return int(rate * ms // 1000) * channels * SAMPLE_WIDTH
+
+
+def pcm_seconds(size: int, rate: int, channels: int = 1) -> float:
+    """How long `size` bytes of 16-bit PCM last."""
+    return size / (rate * channels * SAMPLE_WIDTH)
+
+
+BYTES_PER_SECOND_16K = pcm_bytes(1000, 16000)
+"""Bytes in one second of the 16 kHz 16-bit mono audio the microphone delivers (32000)."""
+
 
 @dataclass(frozen=True)
 class StreamFormat:
@@ -30,7 +47,7 @@ class StreamFormat:
     channels: int
 
     def bytes_per_second(self) -> int:
-        return self.rate * self.channels * 2
+        return pcm_bytes(1000, self.rate, self.channels)
 
 
 def choose_format(

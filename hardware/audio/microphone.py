@@ -18,13 +18,13 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any
 
 import pyaudio
 
 from hardware.audio import host
-from hardware.audio.convert import CaptureConverter, StreamFormat, choose_format
-from hardware.audio.status import AudioStatus, Backoff, StatusCallback
+from hardware.audio.convert import CaptureConverter, StreamFormat, pcm_bytes
+from hardware.audio.device_thread import DeviceThread
+from hardware.audio.status import RetryDelay, StatusCallback
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +56,10 @@ class Microphone:
         self.device = device
         self.rate = rate
         self.chunk_ms = chunk_ms
-        self.chunk_bytes = rate * chunk_ms // 1000 * 2
+        self.chunk_bytes = pcm_bytes(chunk_ms, rate)
         self.on_status = on_status
         self.lossless = lossless
         self.max_queue_chunks = max_queue_chunks
-        self._forced = (device_rate, device_channels)
-        self._backoff = Backoff(retry_initial, retry_max)
         self.last_chunk_at: float | None = None
         """time.monotonic() of the last chunk the capture thread produced (watchdog)."""
         self.format: StreamFormat | None = None
@@ -70,26 +68,28 @@ class Microphone:
         self.dropped_chunks = 0
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue_chunks)
         self._credits = threading.Semaphore(max_queue_chunks)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
         self._stopped = False
-        self._paused = False
-        self._wake = threading.Event()
-        self._started = threading.Event()
-        self._in_error = False
+        self._converter: CaptureConverter | None = None
+        self._pending = bytearray()
         self._logged_path: tuple[str, StreamFormat] | None = None
+        self._device = DeviceThread(
+            "microphone",
+            device,
+            "input",
+            rate=rate,
+            period_ms=chunk_ms,
+            opened=self._opened,
+            work=self._capture,
+            on_status=on_status,
+            forced=(device_rate, device_channels),
+            retry=RetryDelay(retry_initial, retry_max),
+        )
 
     # -- the asyncio face -------------------------------------------------
 
     async def start(self) -> None:
         """Start capturing; returns once the first attempt to open the device is done."""
-        if self._thread is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="microphone", daemon=True)
-        self._thread.start()
-        await asyncio.to_thread(self._started.wait, 10.0)
+        await self._device.start()
 
     async def read(self) -> bytes:
         """The next chunk of `chunk_bytes`; raises MicrophoneStopped after stop()."""
@@ -113,18 +113,17 @@ class Microphone:
             raise StopAsyncIteration from None
 
     def pause(self) -> None:
-        """Close the device (mute): no audio is captured until resume()."""
-        self._paused = True
-        self._wake.set()
+        """Close the device (mute): no audio is captured until resume(), and a chunk
+        still on its way from the device is dropped."""
+        self._device.pause()
 
     def resume(self) -> None:
         """Reopen the device after pause()."""
-        self._paused = False
-        self._wake.set()
+        self._device.resume()
 
     @property
     def paused(self) -> bool:
-        return self._paused
+        return self._device.paused
 
     def drain(self) -> int:
         """Throw away the chunks waiting in the queue (e.g. audio captured while muted)."""
@@ -141,11 +140,9 @@ class Microphone:
 
     async def stop(self) -> None:
         """Stop capturing and close the device; pending and later read()s end."""
-        self._stopping = True
-        self._wake.set()
-        self._credits.release()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5.0)
+        self._device.request_stop()
+        self._credits.release()  # a lossless reader waiting for room
+        await self._device.join()
         self._stopped = True
         if self._queue.full():
             self._queue.get_nowait()
@@ -163,6 +160,10 @@ class Microphone:
     def _deliver(self, chunk: bytes) -> None:
         if self._stopped:
             return
+        if self._device.paused:  # captured as the mute began: nobody may hear it
+            if self.lossless:
+                self._credits.release()
+            return
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped_chunks += 1
@@ -173,141 +174,47 @@ class Microphone:
                 )
         self._queue.put_nowait(chunk)
 
-    def _call_on_loop(self, callback: Any, *args: Any) -> bool:
-        if self._loop is None:
-            return False
-        try:
-            self._loop.call_soon_threadsafe(callback, *args)
-            return True
-        except RuntimeError:  # loop closed: the owner is gone
-            self._stopping = True
-            return False
-
-    def _report(self, state: str, message: str) -> None:
-        if self.on_status is not None:
-            status = AudioStatus(_label(self.device), state, message)  # type: ignore[arg-type]
-            self._call_on_loop(self.on_status, status)
-
     # -- the capture thread -----------------------------------------------
 
-    def _run(self) -> None:
-        stream: pyaudio.Stream | None = None
-        converter: CaptureConverter | None = None
-        pending = bytearray()
-        try:
-            while not self._stopping:
-                self._wake.clear()
-                if self._paused:
-                    if stream is not None:
-                        host.close_stream(stream)
-                        stream = None
-                        log.info("microphone closed (paused)")
-                    self._started.set()
-                    self._wake.wait(1.0)
-                    continue
-                if stream is None:
-                    opened = self._open()
-                    self._started.set()
-                    if opened is None:
-                        self._backoff.wait(self._wake)
-                        continue
-                    stream, converter = opened
-                    pending.clear()
-                assert converter is not None
-                frames = converter.device.rate * self.chunk_ms // 1000
-                try:
-                    data = stream.read(frames, exception_on_overflow=False)
-                except (OSError, ValueError) as exc:
-                    self._failed(
-                        f"microphone {self.device_name!r} stopped delivering audio ({exc})"
-                    )
-                    host.close_stream(stream)
-                    stream = None
-                    self._backoff.wait(self._wake)
-                    continue
-                pending += converter.convert(data)
-                while len(pending) >= self.chunk_bytes and not self._stopping:
-                    chunk = bytes(pending[: self.chunk_bytes])
-                    del pending[: self.chunk_bytes]
-                    self._emit(chunk)
-        finally:
-            if stream is not None:
-                host.close_stream(stream)
-            self._started.set()
+    def _capture(self, stream: pyaudio.Stream) -> None:
+        """Read one chunk's worth from the device and hand whole chunks to the loop."""
+        converter = self._converter
+        assert converter is not None
+        frames = converter.device.rate * self.chunk_ms // 1000
+        self._pending += converter.convert(stream.read(frames, exception_on_overflow=False))
+        while len(self._pending) >= self.chunk_bytes and not self._device.stopping:
+            chunk = bytes(self._pending[: self.chunk_bytes])
+            del self._pending[: self.chunk_bytes]
+            self._emit(chunk)
 
     def _emit(self, chunk: bytes) -> None:
         self.last_chunk_at = time.monotonic()
-        if self.lossless:
-            while not self._credits.acquire(timeout=0.2):
-                if self._stopping:
-                    return
-            if self._stopping:
-                return
-        self._call_on_loop(self._deliver, chunk)
-
-    def _open(self) -> tuple[pyaudio.Stream, CaptureConverter] | None:
-        try:
-            if self._in_error:
-                host.rescan()  # a device plugged in since PortAudio started
-            info = host.find_device(self.device, "input")
-            fmt = choose_format(
-                self.rate,
-                info.default_rate,
-                info.max_input_channels,
-                lambda r, c: host.supports(info, "input", r, c),
-                rate=self._forced[0],
-                channels=self._forced[1],
-            )
-            frames = fmt.rate * self.chunk_ms // 1000
-            stream = host.open_stream(
-                format=pyaudio.paInt16,
-                channels=fmt.channels,
-                rate=fmt.rate,
-                input=True,
-                input_device_index=info.index,
-                frames_per_buffer=frames,
-            )
-        except host.DeviceNotFound as exc:
-            self._failed(f"microphone unavailable: {exc}")
-            return None
-        except (OSError, ValueError) as exc:
-            self._failed(f"microphone {self.device!r} did not open ({exc})")
-            return None
-        self.format, self.device_name = fmt, info.name
-        converter = CaptureConverter(fmt, self.rate)
-        if self._logged_path != (info.name, fmt):
-            self._logged_path = (info.name, fmt)
-            if converter.converts:
-                log.info(
-                    "microphone %r: capturing %d Hz %d ch, converting to %d Hz mono (soxr)",
-                    info.name,
-                    fmt.rate,
-                    fmt.channels,
-                    self.rate,
-                )
-            else:
-                log.info("microphone %r: capturing %d Hz mono directly", info.name, fmt.rate)
-        if self._in_error:
-            log.info("microphone %r is back", info.name)
-        self._in_error = False
-        self._backoff.reset()
-        self._report("ok", f"microphone {info.name!r} capturing")
-        return stream, converter
-
-    def _failed(self, message: str) -> None:
-        delay = self._backoff.next_delay
-        if self._in_error:
-            log.debug("%s; next try in %.1f s", message, delay)
+        if self.lossless and not self._wait_for_room():
             return
-        log.warning(
-            "%s; retrying in %.1f s, then at growing intervals up to %.0f s",
-            message,
-            delay,
-            self._backoff.maximum,
-        )
-        self._in_error = True
-        self._report("error", message)
+        self._device.call_on_loop(self._deliver, chunk)
 
+    def _wait_for_room(self) -> bool:
+        """Lossless: wait until the consumer has read a chunk; False (drop this one)
+        on stop, or on pause, which closes the device without waiting for a reader."""
+        while not self._credits.acquire(timeout=0.2):
+            if self._device.stopping or self._device.paused:
+                return False
+        return not self._device.stopping
 
-def _label(device: host.DeviceSpec) -> str:
-    return "default" if device is None else str(device)
+    def _opened(self, stream: pyaudio.Stream, info: host.DeviceInfo, fmt: StreamFormat) -> None:
+        self.format, self.device_name = fmt, info.name
+        self._converter = CaptureConverter(fmt, self.rate)
+        self._pending.clear()
+        if self._logged_path == (info.name, fmt):
+            return
+        self._logged_path = (info.name, fmt)
+        if self._converter.converts:
+            log.info(
+                "microphone %r: capturing %d Hz %d ch, converting to %d Hz mono (soxr)",
+                info.name,
+                fmt.rate,
+                fmt.channels,
+                self.rate,
+            )
+        else:
+            log.info("microphone %r: capturing %d Hz mono directly", info.name, fmt.rate)

@@ -20,22 +20,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import pyaudio
 
 from hardware.audio import host
-from hardware.audio.convert import (
-    PlaybackResampler,
-    StreamFormat,
-    choose_format,
-    float_to_int16,
-    int16_to_float,
-    upmix,
-)
+from hardware.audio.convert import StreamFormat, upmix
+from hardware.audio.device_thread import DeviceThread
+from hardware.audio.mixer import Mixer
 from hardware.audio.sounds import load_sound
-from hardware.audio.status import AudioStatus, Backoff, StatusCallback
+from hardware.audio.status import RetryDelay, StatusCallback
 from hardware.audio.wav import WavError
 
 log = logging.getLogger(__name__)
@@ -79,8 +73,6 @@ class Speaker:
         self.buffer_ms = buffer_ms
         self.on_status = on_status
         self.on_playout_start = on_playout_start
-        self._forced = (device_rate, device_channels)
-        self._backoff = Backoff(retry_initial, retry_max)
         self._gain = volume_gain(volume)
         self._volume = float(volume)
         self.format: StreamFormat | None = None
@@ -98,24 +90,27 @@ class Speaker:
         self._completed = 0
         self._drained = asyncio.Event()
         self._drained.set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self._wake = threading.Event()
-        self._started = threading.Event()
-        self._in_error = False
         self._sound_cache: dict[str, np.ndarray] = {}
+        self._device = DeviceThread(
+            "speaker",
+            device,
+            "output",
+            rate=rate,
+            period_ms=buffer_ms,
+            opened=self._opened,
+            work=self._play_until_idle,
+            lost=self._discard_queued,
+            on_status=on_status,
+            forced=(device_rate, device_channels),
+            start_running=False,
+            retry=RetryDelay(retry_initial, retry_max),
+        )
 
     # -- the asyncio face -------------------------------------------------
 
     async def start(self) -> None:
         """Open the device; returns once the first attempt is done (errors are retried)."""
-        if self._thread is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
-        self._thread.start()
-        await asyncio.to_thread(self._started.wait, 10.0)
+        await self._device.start()
 
     def play(self, pcm: bytes, rate: int | None = None) -> None:
         """Queue 16-bit mono PCM (default rate: the model's 24 kHz); returns at once."""
@@ -155,12 +150,10 @@ class Speaker:
 
     async def stop(self) -> None:
         """Stop at once (queued audio is dropped) and close the device."""
-        self._stopping = True
-        self._wake.set()
+        self._device.request_stop()
         with self._cond:
             self._cond.notify()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join, 5.0)
+        await self._device.join()
         self._drained.set()
 
     async def __aenter__(self) -> Speaker:
@@ -179,126 +172,68 @@ class Speaker:
 
     # -- on the loop, called from the thread ------------------------------
 
-    def _call_on_loop(self, callback: Any, *args: Any) -> None:
-        if self._loop is None:
-            return
-        try:
-            self._loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:
-            self._stopping = True
-
     def _mark_drained(self, upto: int) -> None:
         if upto == self._submitted:
             self._drained.set()
 
-    def _report(self, state: str, message: str) -> None:
-        if self.on_status is not None:
-            label = "default" if self.device is None else str(self.device)
-            self._call_on_loop(self.on_status, AudioStatus(label, state, message))  # type: ignore[arg-type]
-
     # -- the writer thread -----------------------------------------------
-
-    def _run(self) -> None:
-        stream: pyaudio.Stream | None = None
-        try:
-            while not self._stopping:
-                if stream is None:
-                    stream = self._open()
-                    self._started.set()
-                    if stream is None:
-                        self._discard_queued()
-                        self._backoff.wait(self._wake)
-                        continue
-                try:
-                    self._play_until_idle(stream)
-                except (OSError, ValueError) as exc:
-                    self._failed(f"speaker {self.device_name!r} stopped accepting audio ({exc})")
-                    host.close_stream(stream)
-                    stream = None
-                    self._discard_queued()
-                    self._backoff.wait(self._wake)
-        finally:
-            if stream is not None:
-                host.close_stream(stream)
-            self._started.set()
 
     def _play_until_idle(self, stream: pyaudio.Stream) -> None:
         """Write blocks while there is audio; when idle, wait for more; returns on stop."""
         assert self.format is not None
-        fmt = self.format
-        block = fmt.rate * self.block_ms // 1000
-        voice = _Buffer()
-        sounds = _Buffer()
-        resampler: PlaybackResampler | None = None
-        writing = False  # blocks went out since the last silence
-        idle_since: float | None = None  # when the queue last ran dry while writing
-        while not self._stopping:
-            with self._cond:
-                if self._flush_requested:
-                    self._flush_requested = False
-                    voice.clear()
-                    sounds.clear()
-                    resampler = None
-                # Convert just enough incoming voice for the next block (keeps flush cheap).
-                while len(voice) < block and self._voice:
-                    pcm, rate = self._voice.popleft()
-                    if resampler is None or resampler.in_rate != rate:
-                        resampler = PlaybackResampler(rate, fmt.rate)
-                    voice.push(resampler.convert(int16_to_float(pcm)))
-                if len(voice) < block and not self._voice and resampler is not None:
-                    # The reply ran out: let the resampler's last few samples out too.
-                    voice.push(resampler.convert(np.zeros(0, np.float32), last=True))
-                    resampler = None
-                names = list(self._sounds)
-                self._sounds.clear()
-                submitted = self._submitted
-            for name in names:
-                clip = self._sound(name, fmt.rate)
-                if clip is not None:
-                    sounds.push(clip)
-            if not len(voice) and not len(sounds):
-                with self._cond:
-                    if self._voice or self._sounds or self._flush_requested or self._stopping:
-                        continue
-                    if submitted == self._submitted and self._completed != submitted:
-                        self._completed = submitted
-                        self._call_on_loop(self._mark_drained, submitted)
-                if writing:
-                    # A reply arrives in chunks with gaps between them. Stopping the
-                    # stream at every gap loses what PulseAudio/PipeWire still holds,
-                    # so keep it running through short gaps (an underrun there is just
-                    # silence) and stop only after a real pause.
-                    idle_since = idle_since or time.monotonic()
-                    idle = time.monotonic() - idle_since
-                    if idle < KEEP_RUNNING_SECONDS:
-                        with self._cond:
-                            if not (self._voice or self._sounds or self._flush_requested):
-                                self._cond.wait(min(0.05, KEEP_RUNNING_SECONDS - idle))
-                        continue
-                    # Pa_StopStream returns once the device buffer has played out, and
-                    # a stopped stream cannot underrun while nothing is said.
-                    writing = False
-                    idle_since = None
-                    stream.stop_stream()
-                with self._cond:
-                    if not (self._voice or self._sounds or self._flush_requested or self._stopping):
-                        self._cond.wait(0.5)
-                continue
-            idle_since = None
-            mix = np.zeros(max(min(len(voice), block), min(len(sounds), block)), np.float32)
-            v = voice.take(block)
-            s = sounds.take(block)
-            mix[: len(v)] += v
-            mix[: len(s)] += s
-            samples = float_to_int16(mix * self._gain)
-            if stream.is_stopped():
-                stream.start_stream()
-            stream.write(upmix(samples, fmt.channels).tobytes())
-            if not writing:
-                writing = True
-                self.playout_started_at = time.monotonic()
-                if self.on_playout_start is not None:
-                    self._call_on_loop(self.on_playout_start, self.playout_started_at)
+        mixer = Mixer(self.format.rate, self.format.rate * self.block_ms // 1000)
+        output = _Output(stream, self.format.channels)
+        while not self._device.stopping:
+            submitted = self._take_queued(mixer)
+            if mixer.has_audio():
+                if output.write(mixer.next_block(self._gain)):
+                    self._playout_started()
+            elif self._ran_dry(submitted):
+                gap_left = output.gap_left()
+                self._wait_for_more(0.5 if gap_left is None else min(0.05, gap_left))
+
+    def _take_queued(self, mixer: Mixer) -> int:
+        """Hand what play(), play_sound() and flush() asked for to the mixer.
+
+        Returns how many play requests that covers, for the drained signal."""
+        with self._cond:
+            if self._flush_requested:
+                self._flush_requested = False
+                mixer.clear()
+            mixer.take_voice(self._voice)
+            names = list(self._sounds)
+            self._sounds.clear()
+            submitted = self._submitted
+        for name in names:  # loading may read a file: not under the lock
+            clip = self._sound(name, mixer.rate)
+            if clip is not None:
+                mixer.add_sound(clip)
+        return submitted
+
+    def _ran_dry(self, submitted: int) -> bool:
+        """True if nothing new is waiting; then everything up to `submitted` has
+        been written, which wait_drained() hears (once)."""
+        with self._cond:
+            if self._work_waiting():
+                return False
+            if submitted == self._submitted and self._completed != submitted:
+                self._completed = submitted
+                self._device.call_on_loop(self._mark_drained, submitted)
+        return True
+
+    def _wait_for_more(self, seconds: float) -> None:
+        with self._cond:
+            if not self._work_waiting():
+                self._cond.wait(seconds)
+
+    def _work_waiting(self) -> bool:
+        """Under the lock: something to play, a flush or a stop."""
+        return bool(self._voice or self._sounds or self._flush_requested or self._device.stopping)
+
+    def _playout_started(self) -> None:
+        self.playout_started_at = time.monotonic()
+        if self.on_playout_start is not None:
+            self._device.call_on_loop(self.on_playout_start, self.playout_started_at)
 
     def _sound(self, name: str, rate: int) -> np.ndarray | None:
         key = f"{name}@{rate}"
@@ -320,90 +255,54 @@ class Speaker:
             submitted = self._submitted
         if dropped:
             log.debug("speaker unavailable: dropped %d queued item(s)", dropped)
-        self._call_on_loop(self._mark_drained, submitted)
+        self._device.call_on_loop(self._mark_drained, submitted)
 
-    def _open(self) -> pyaudio.Stream | None:
-        try:
-            if self._in_error:
-                host.rescan()
-            info = host.find_device(self.device, "output")
-            fmt = choose_format(
-                self.rate,
-                info.default_rate,
-                info.max_output_channels,
-                lambda r, c: host.supports(info, "output", r, c),
-                rate=self._forced[0],
-                channels=self._forced[1],
-            )
-            stream = host.open_stream(
-                format=pyaudio.paInt16,
-                channels=fmt.channels,
-                rate=fmt.rate,
-                output=True,
-                output_device_index=info.index,
-                frames_per_buffer=fmt.rate * self.buffer_ms // 1000,
-                start=False,
-            )
-        except host.DeviceNotFound as exc:
-            self._failed(f"speaker unavailable: {exc}")
-            return None
-        except (OSError, ValueError) as exc:
-            self._failed(f"speaker {self.device!r} did not open ({exc})")
-            return None
+    def _opened(self, stream: pyaudio.Stream, info: host.DeviceInfo, fmt: StreamFormat) -> None:
         if (self.device_name, self.format) != (info.name, fmt):
             how = "directly" if fmt.rate == self.rate and fmt.channels == 1 else "via soxr"
             log.info("speaker %r: playing %d Hz %d ch (%s)", info.name, fmt.rate, fmt.channels, how)
         self.format, self.device_name = fmt, info.name
         self.output_latency = float(stream.get_output_latency())
-        if self._in_error:
-            log.info("speaker %r is back", info.name)
-        self._in_error = False
-        self._backoff.reset()
-        self._report("ok", f"speaker {info.name!r} open")
-        return stream
-
-    def _failed(self, message: str) -> None:
-        if self._in_error:
-            log.debug("%s; next try in %.1f s", message, self._backoff.next_delay)
-            return
-        log.warning(
-            "%s; retrying in %.1f s, then at growing intervals up to %.0f s",
-            message,
-            self._backoff.next_delay,
-            self._backoff.maximum,
-        )
-        self._in_error = True
-        self._report("error", message)
 
 
-class _Buffer:
-    """A FIFO of float32 samples fed in arbitrary pieces and read in blocks."""
+class _Output:
+    """The open stream, kept running through the short gaps between reply chunks.
 
-    def __init__(self) -> None:
-        self._parts: collections.deque[np.ndarray] = collections.deque()
-        self._size = 0
+    A reply arrives in chunks with gaps between them. Stopping the stream at
+    every gap loses what PulseAudio/PipeWire still holds, so it keeps running
+    through short gaps (an underrun there is just silence) and stops only
+    after a real pause: Pa_StopStream returns once the device buffer has
+    played out, and a stopped stream cannot underrun while nothing is said.
+    """
 
-    def __len__(self) -> int:
-        return self._size
+    def __init__(self, stream: pyaudio.Stream, channels: int) -> None:
+        self._stream = stream
+        self._channels = channels
+        self._writing = False  # blocks went out since the last silence
+        self._idle_since: float | None = None  # when the audio last ran out while writing
 
-    def push(self, samples: np.ndarray) -> None:
-        if len(samples):
-            self._parts.append(samples)
-            self._size += len(samples)
+    def write(self, samples: np.ndarray) -> bool:
+        """Write one block (blocks while the device buffer is full); True if it is
+        the first after silence."""
+        self._idle_since = None
+        if self._stream.is_stopped():
+            self._stream.start_stream()
+        self._stream.write(upmix(samples, self._channels).tobytes())
+        first = not self._writing
+        self._writing = True
+        return first
 
-    def take(self, count: int) -> np.ndarray:
-        out: list[np.ndarray] = []
-        while count > 0 and self._parts:
-            head = self._parts[0]
-            if len(head) <= count:
-                out.append(self._parts.popleft())
-            else:
-                out.append(head[:count])
-                self._parts[0] = head[count:]
-            count -= len(out[-1])
-            self._size -= len(out[-1])
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
-
-    def clear(self) -> None:
-        self._parts.clear()
-        self._size = 0
+    def gap_left(self) -> float | None:
+        """With no audio to write: seconds the stream keeps running on silence, or
+        None once it is stopped."""
+        if not self._writing:
+            return None
+        now = time.monotonic()
+        self._idle_since = self._idle_since or now
+        left = KEEP_RUNNING_SECONDS - (now - self._idle_since)
+        if left > 0:
+            return left
+        self._writing = False
+        self._idle_since = None
+        self._stream.stop_stream()
+        return None

@@ -23,8 +23,12 @@ class AudioStatus:
 StatusCallback = Callable[[AudioStatus], None]
 
 
-class Backoff:
-    """Retry delays of initial, 2x, 4x ... up to `maximum`; waits wake early on `wake`."""
+class RetryDelay:
+    """How long a device thread waits before reopening a missing or failed device.
+
+    Delays of initial, 2x, 4x ... up to `maximum`; a wait ends early on `wake`
+    (stop, pause). Not the Live session's backoff: this one blocks a thread.
+    """
 
     def __init__(self, initial: float = 0.5, maximum: float = 30.0) -> None:
         self.initial = initial

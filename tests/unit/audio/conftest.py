@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,21 @@ def dominant_frequency(samples: np.ndarray, rate: int) -> float:
 
 def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) if len(samples) else 0.0
+
+
+async def logged(caplog: pytest.LogCaptureFixture, text: str, count: int = 1) -> None:
+    """Wait (up to 10 s) until `count` log records contain `text`.
+
+    A device thread logs what it did; once the record is seen, one more turn of
+    the loop runs whatever the thread handed to the loop before it logged.
+    """
+
+    async def seen() -> None:
+        while sum(text in r.getMessage() for r in caplog.records) < count:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)
+
+    await asyncio.wait_for(seen(), 10)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import pytest
 from daemon.sim import FileBackedAlsa
 from hardware.audio import AudioStatus, Speaker, volume_gain, write_wav
 from hardware.audio.convert import StreamFormat
+from hardware.audio.sounds import load_sound
 from tests.unit.audio.conftest import dominant_frequency, rms, tone
 
 
@@ -79,12 +80,23 @@ async def test_built_in_and_wav_sounds_play_and_a_bad_path_is_only_logged(
 
 async def test_a_sound_is_mixed_over_the_voice_not_queued_after_it(sim_alsa: FileBackedAlsa):
     sim_alsa.add_speaker("sim_speaker")
+    voice = tone(300, 1.0, 24000, amplitude=0.3)
     async with Speaker("sim_speaker", volume=100) as speaker:
-        speaker.play(tone(300, 1.0, 24000, amplitude=0.3).tobytes())
+        speaker.play(voice.tobytes())
         speaker.play_sound("chime")
         await asyncio.wait_for(speaker.wait_drained(), 10)
     out = sim_alsa.recording("sim_speaker")
-    assert out.seconds == pytest.approx(1.0, abs=0.03)
+    assert (out.rate, out.channels) == (24000, 1)
+    assert out.seconds == pytest.approx(1.0, abs=0.03)  # not 1.35 s: nothing waited
+    # What was played on top of the voice is the whole chime, sample for sample,
+    # starting while the voice still had most of its second to go.
+    added = np.frombuffer(out.pcm, np.int16)[: len(voice)].astype(np.float64) - voice
+    chime = load_sound("chime", 24000).astype(np.float64) * 32768
+    start = int(np.argmax(np.correlate(added, chime, "valid")))
+    assert start < 0.2 * 24000
+    assert np.abs(added[start : start + len(chime)] - chime).max() <= 2
+    assert np.abs(np.delete(added, np.s_[start : start + len(chime)])).max() <= 1
+    assert rms(added) > 0.1 * rms(voice.astype(np.float64))
 
 
 async def test_a_missing_speaker_reports_an_error_and_playing_does_not_raise(
