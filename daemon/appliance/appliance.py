@@ -261,13 +261,13 @@ class Appliance:
 
     # -- device health -----------------------------------------------------------------
 
-    def audio_status(self, status: AudioStatus) -> None:
-        """A microphone or speaker failed (it is retried) or came back."""
+    def audio_status(self, status: AudioStatus, role: str) -> None:
+        """The microphone or the speaker (role) failed (it is retried) or came back."""
         if status.state == "error":
             self.last_error = status.message
-            self._audio_errors[status.device] = status.message
+            self._audio_errors[role] = status.message
             self._show(status.message)
-        elif self._audio_errors.pop(status.device, None) is not None:
+        elif self._audio_errors.pop(role, None) is not None:
             timeline.info("audio device back: %s", status.message)
             self._show("audio device back")
 

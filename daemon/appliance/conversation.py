@@ -42,7 +42,7 @@ from daemon.live.events import (
     ToolResult,
     TurnComplete,
 )
-from hardware.audio.convert import MIC_BYTES_PER_SECOND
+from hardware.audio.convert import BYTES_PER_SECOND_16K, pcm_bytes
 
 log = logging.getLogger(__name__)
 timeline = logging.getLogger("speakerd.timeline")
@@ -253,7 +253,7 @@ class Conversation:
         first = self._first_audio + b"".join(self._outbox.get_nowait() for _ in range(waiting))
         timeline.info(
             "session open; sending %.2f s of audio from the wake word on",
-            len(first) / MIC_BYTES_PER_SECOND,
+            len(first) / BYTES_PER_SECOND_16K,
         )
         await self._send_pieces(first)
         self._opened.set_result(True)
@@ -271,7 +271,7 @@ class Conversation:
 
     async def _send_pieces(self, pcm: bytes) -> None:
         """Send in chunk_ms pieces, the size the Live API recommends (20-40 ms)."""
-        step = self._config.audio.chunk_ms * MIC_BYTES_PER_SECOND // 1000
+        step = pcm_bytes(self._config.audio.chunk_ms, 16000)
         for start in range(0, len(pcm), step):
             if not self.is_open:
                 return  # muted or ended: nothing more leaves the device

@@ -82,9 +82,13 @@ class Devices:
         audio = config.audio
         health = _AudioHealth()
         microphone = Microphone(
-            audio.input_device, chunk_ms=capture_ms(audio.chunk_ms), on_status=health
+            audio.input_device,
+            chunk_ms=capture_ms(audio.chunk_ms),
+            on_status=health.reporter("microphone"),
         )
-        speaker = Speaker(audio.output_device, volume=audio.volume, on_status=health)
+        speaker = Speaker(
+            audio.output_device, volume=audio.volume, on_status=health.reporter("speaker")
+        )
         await speaker.start()
         devices = cls(
             config,
@@ -205,23 +209,27 @@ class _AudioHealth:
     """Forwards microphone/speaker health to the appliance once it exists.
 
     The devices open (and may already fail) before the appliance is built;
-    the last report is kept and replayed so no error goes unseen.
+    the last report of each is kept and replayed so no error goes unseen. They
+    are told apart by role: both are called "default" unless the config names them.
     """
 
     def __init__(self) -> None:
-        self._target: Callable[[AudioStatus], None] | None = None
+        self._target: Callable[[AudioStatus, str], None] | None = None
         self._last: dict[str, AudioStatus] = {}
 
-    def __call__(self, status: AudioStatus) -> None:
-        self._last[status.device] = status
-        if self._target is not None:
-            self._target(status)
+    def reporter(self, role: str) -> Callable[[AudioStatus], None]:
+        def report(status: AudioStatus) -> None:
+            self._last[role] = status
+            if self._target is not None:
+                self._target(status, role)
 
-    def report_to(self, target: Callable[[AudioStatus], None]) -> None:
+        return report
+
+    def report_to(self, target: Callable[[AudioStatus, str], None]) -> None:
         self._target = target
-        for status in self._last.values():
+        for role, status in self._last.items():
             if status.state == "error":
-                target(status)
+                target(status, role)
 
 
 def _status_light(config: Config, pin_factory: Any) -> StatusLight | None:

@@ -43,6 +43,7 @@ from daemon.live.messages import content_events
 from daemon.live.outbox import Outbox, Outgoing
 from daemon.live.redact import forget_secret, register_secret, scrub
 from daemon.live.tool_calls import ToolHandler, run_tool
+from hardware.audio.convert import pcm_seconds
 
 log = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ class LiveSession:
             sent += len(item.data) if item.kind == "audio" else 0
         if sent:
             log.info("connection %d: sent %.2f s of audio held during the reconnect",
-                     conn.number, sent / 32000)  # fmt: skip
+                     conn.number, pcm_seconds(sent, 16000))  # fmt: skip
 
     # -- supervision ------------------------------------------------------------
 

@@ -14,10 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-MIC_RATE = 16000
-"""What the microphone delivers and the Live API takes: 16 kHz 16-bit mono."""
-MIC_BYTES_PER_SECOND = MIC_RATE * 2
-
 # Rates tried, in order, after the one we want and the device's own default.
 COMMON_RATES = (48000, 44100, 32000, 16000, 24000, 22050, 96000, 8000)
 

@@ -348,7 +348,8 @@ class Rig:
 
     def audio_status(self, device: str, ok: bool) -> None:
         self.appliance.audio_status(
-            AudioStatus(device, "ok" if ok else "error", f"{device} {'back' if ok else 'gone'}")
+            AudioStatus("default", "ok" if ok else "error", f"{device} {'back' if ok else 'gone'}"),
+            device,
         )
         self.settle()
 

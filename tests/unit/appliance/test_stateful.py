@@ -178,7 +178,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         self.rig.devices.speaker.drain()
         self.rig.settle()
 
-    @rule(device=st.sampled_from(["mic", "speaker"]), ok=st.booleans())
+    @rule(device=st.sampled_from(["microphone", "speaker"]), ok=st.booleans())
     def audio_device(self, device: str, ok: bool) -> None:
         self.rig.audio_status(device, ok)
 
