@@ -374,7 +374,7 @@ class Conversation:
             # never come): listen again, with the follow-up window, once the speaker
             # has played what did arrive; otherwise the conversation never ends.
             timeline.info("connection resumed")
-            self._set_phase(Phase.LISTENING)
+            self._set_phase(Phase.SPEAKING if self.model_audible else Phase.LISTENING)
             self._answer_finished()
 
     # -- helpers -------------------------------------------------------------------------
