@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from daemon.appliance.state import Change
 from daemon.config.schema import NAMED_COLORS, LedsConfig
-from hardware.gpio.leds import StatusLed, rgb_from_hex
+from hardware.gpio.leds import StatusLed
+from hardware.gpio.looks import rgb_from_hex
 
 
 class StatusLight:

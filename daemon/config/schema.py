@@ -11,9 +11,11 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
+from daemon.appliance.state import State
 from daemon.config.tools import ToolConfig
+from hardware.gpio.looks import Effect
 
 DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
@@ -28,11 +30,6 @@ VOICES: tuple[str, ...] = (
 
 # Wake-word models shipped by scripts/fetch-models (openWakeWord v0.5.1).
 BUNDLED_WAKE_WORDS: tuple[str, ...] = ("hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
-
-# The appliance states that LEDs (and STATUS=) show.
-APPLIANCE_STATES: tuple[str, ...] = (
-    "idle", "wake", "listening", "thinking", "speaking", "muted", "error",
-)  # fmt: skip
 
 # BCM numbers of the GPIOs on the 40-pin header of every Raspberry Pi since the B+.
 MAX_GPIO = 27
@@ -215,9 +212,6 @@ class ButtonConfig(Section):
     """Debounce time."""
 
 
-Effect = Literal["off", "on", "blink", "pulse"]
-
-
 class LedLook(Section):
     effect: Effect = "on"
     """off, on, blink or pulse."""
@@ -234,21 +228,28 @@ class LedLook(Section):
         return value
 
 
-class LedStates(Section):
-    idle: LedLook = LedLook(effect="off", color="off")
-    """Waiting for the wake word."""
-    wake: LedLook = LedLook(effect="on", color="white")
-    """The wake word was heard, the session is opening."""
-    listening: LedLook = LedLook(effect="on", color="blue")
-    """The conversation is open and the microphone is sent."""
-    thinking: LedLook = LedLook(effect="pulse", color="cyan")
-    """The user stopped talking; waiting for the answer."""
-    speaking: LedLook = LedLook(effect="on", color="green")
-    """The model is talking."""
-    muted: LedLook = LedLook(effect="on", color="red")
-    """Microphone closed, wake word off."""
-    error: LedLook = LedLook(effect="blink", color="orange")
-    """Something is wrong (network, device, key)."""
+# What each appliance state shows by default, and what the state means.
+DEFAULT_LOOKS: dict[State, tuple[LedLook, str]] = {
+    State.IDLE: (LedLook(effect="off", color="off"), "Waiting for the wake word."),
+    State.WAKE: (LedLook(effect="on", color="white"), "The wake word was heard, the session is opening."),
+    State.LISTENING: (LedLook(effect="on", color="blue"), "The conversation is open and the microphone is sent."),
+    State.THINKING: (LedLook(effect="pulse", color="cyan"), "The user stopped talking; waiting for the answer."),
+    State.SPEAKING: (LedLook(effect="on", color="green"), "The model is talking."),
+    State.MUTED: (LedLook(effect="on", color="red"), "Microphone closed, wake word off."),
+    State.ERROR: (LedLook(effect="blink", color="orange"), "Something is wrong (network, device, key)."),
+}  # fmt: skip
+if set(DEFAULT_LOOKS) != set(State):
+    raise RuntimeError(f"DEFAULT_LOOKS must give every state a look: {set(State) - set(DEFAULT_LOOKS)}")
+
+# One field per appliance state, made from State so that the two cannot disagree.
+LedStates = create_model(
+    "LedStates",
+    __base__=Section,
+    **{
+        state.value: (LedLook, Field(default=look, description=meaning))
+        for state, (look, meaning) in DEFAULT_LOOKS.items()
+    },
+)  # type: ignore[call-overload]
 
 
 class LedPins(Section):

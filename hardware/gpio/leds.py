@@ -12,30 +12,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 from gpiozero import LED, PWMLED, RGBLED
 from gpiozero.exc import PinPWMUnsupported
 from gpiozero.pins import Factory
 
+from hardware.gpio.looks import BLACK, EFFECTS, WHITE, Color
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-Color = tuple[float, float, float]
-EFFECTS: tuple[str, ...] = ("off", "on", "blink", "pulse")
-Effect = Literal["off", "on", "blink", "pulse"]
-WHITE: Color = (1.0, 1.0, 1.0)
-BLACK: Color = (0.0, 0.0, 0.0)
-
-
-def rgb_from_hex(text: str) -> Color:
-    """'#ff8000' -> (1.0, 0.5019..., 0.0), the form StatusLed.show takes."""
-    digits = text.removeprefix("#")
-    if len(digits) != 6:
-        raise ValueError(f"colour {text!r} is not #rrggbb")
-    return tuple(int(digits[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
-
 
 class StatusLed:
     """A single LED or an RGB LED that shows one of four effects.

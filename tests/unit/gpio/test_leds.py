@@ -7,8 +7,10 @@ import time
 
 import pytest
 
-from daemon.config.schema import APPLIANCE_STATES, NAMED_COLORS, LedStates
-from hardware.gpio.leds import StatusLed, rgb_from_hex
+from daemon.appliance.state import State
+from daemon.config.schema import NAMED_COLORS, LedStates
+from hardware.gpio.leds import StatusLed
+from hardware.gpio.looks import rgb_from_hex
 
 DEFAULT_LOOKS = LedStates()
 BLINK = 0.1  # seconds; short so the tests are quick, the code path is the same
@@ -52,7 +54,7 @@ def leds():
 # --- single LED -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("state", APPLIANCE_STATES)
+@pytest.mark.parametrize("state", [s.value for s in State])
 @pytest.mark.parametrize("active_high", [True, False])
 def test_single_led_steady_levels_for_each_state(pins, leds, state, active_high):
     effect, color = look(state)
@@ -148,7 +150,7 @@ def rgb_levels(factory, pins=(5, 6, 13)):
     return tuple(factory.pin(p).state for p in pins)
 
 
-@pytest.mark.parametrize("state", APPLIANCE_STATES)
+@pytest.mark.parametrize("state", [s.value for s in State])
 def test_rgb_led_colour_for_each_state_with_pwm(pwm_pins, leds, state):
     effect, color = look(state)
     led = StatusLed.rgb(5, 6, 13, pin_factory=pwm_pins, blink_seconds=BLINK, pulse_seconds=PULSE)
