@@ -300,6 +300,9 @@ class Appliance:
 
     # -- the tools' context (daemon.tools.ToolContext) ---------------------------------
 
+    def relay_changed(self, name: str, is_on: bool) -> None:
+        timeline.info("relay %s switched %s", name, "on" if is_on else "off")
+
     def set_volume(self, percent: int) -> None:
         self.devices.speaker.set_volume(percent)
 

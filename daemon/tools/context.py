@@ -14,9 +14,12 @@ from hardware.camera import Camera
 class ToolContext(Protocol):
     """Implemented by the appliance (daemon.appliance.Appliance).
 
-    set_volume and end_conversation may be plain or async. Optionally it also
-    has ``relay_changed(name, is_on)``, called after set_relay switched a relay.
+    set_volume and end_conversation may be plain or async.
     """
+
+    def relay_changed(self, name: str, is_on: bool) -> None:
+        """set_relay switched a relay (the timeline and, later, MQTT hear of it)."""
+        ...
 
     def set_volume(self, percent: int) -> Awaitable[None] | None: ...
 
@@ -35,6 +38,9 @@ class StandaloneContext:
         self.frames_dir = frames_dir
         self.notes: list[str] = []
         self.volume: int | None = None
+
+    def relay_changed(self, name: str, is_on: bool) -> None:
+        self.notes.append(f"relay {name} is now {'on' if is_on else 'off'}")
 
     def set_volume(self, percent: int) -> None:
         self.volume = percent

@@ -68,9 +68,7 @@ def relay_tools(
         relay = opened()[name]
         action = {"on": relay.on, "off": relay.off, "toggle": relay.toggle}[state]
         is_on = await asyncio.to_thread(_switch, relay, action)
-        notify = getattr(context, "relay_changed", None)
-        if notify is not None:
-            notify(name, is_on)
+        context.relay_changed(name, is_on)
         log.info("tool set_relay: %s %s -> %s", name, state, "on" if is_on else "off")
         return {"name": name, "state": "on" if is_on else "off"}
 

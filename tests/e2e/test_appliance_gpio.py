@@ -71,15 +71,20 @@ async def test_holding_the_button_mutes_until_ctl_unmutes(
         assert daemon.appliance.status()["muted"] is True
 
         before = len(emu.sessions)
-        await daemon.speak(pulse, speech.wav())
-        await asyncio.sleep(1.0)  # time enough for a wake word to have opened a session
-        assert len(emu.sessions) == before
+        await daemon.speak(pulse, speech.wav())  # the microphone is closed: nobody hears this
         assert daemon.state == "muted"
 
         code, out = await daemon.ctl("mute", "off")
         assert code == 0, out
         assert daemon.state == "idle"
         assert not microphone.paused
+        emu.script([Turn(said="hello", reply="Hello!", tool_calls=[])])
+        await daemon.speak(pulse, speech.wav("hello"))
+        await async_wait_until(lambda: len(emu.sessions) > before, 10, "a session after unmuting")
+        await daemon.wait_state("idle")
+        # Only the wake word said after unmuting opened a session: the muted one never did.
+        assert len(emu.sessions) == before + 1
+        assert emu.sessions[before].transcriptions == ["hello"]
 
 
 def colour_changes(pins: list[MockPin], merge_seconds: float = 0.01) -> list[tuple[int, ...]]:
