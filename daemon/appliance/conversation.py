@@ -31,6 +31,7 @@ from daemon.config.schema import Config
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.live.events import (
     GenerationComplete,
+    Grounding,
     InputTranscript,
     Interrupted,
     ModelAudio,
@@ -319,6 +320,8 @@ class Conversation:
             timeline.info("tool result %s -> %s", event.name, _args(event.response))
         elif isinstance(event, ToolCancelled):
             timeline.info("tool calls cancelled: %s", ", ".join(event.ids))
+        elif isinstance(event, Grounding):
+            self._grounded(event)
         elif isinstance(event, Interrupted):
             self._speaker.flush()
             self._speaking_until = 0.0
@@ -340,6 +343,16 @@ class Conversation:
             self.failure = event
             timeline.info("session failed%s: %s", " (fatal)" if event.fatal else "", event.message)
             self.end(f"session failed: {event.message}")
+
+    def _grounded(self, event: Grounding) -> None:
+        """The model searched Google: the queries and sources go to the timeline and,
+        as a "sources" transcript, to `ctl status`."""
+        queries = "; ".join(event.queries) or "(no query given)"
+        sources = "; ".join(f"{s.title} <{s.uri}>" if s.uri else s.title for s in event.sources)
+        timeline.info("searched Google for: %s", queries)
+        for source in event.sources:
+            timeline.info("  source: %s %s", source.title, source.uri)
+        self._on_transcript(Transcript("sources", f"searched: {queries} | {sources or 'no pages'}"))
 
     def _answer_finished(self) -> None:
         """The server is done; listen again once the speaker is (in its own task, so

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.http11 import Request
 
+from daemon.live import models
+
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
 CLOSE_POLICY = 1008
@@ -30,21 +32,9 @@ NO_CREDENTIALS = (
 )
 SESSION_NOT_FOUND = "session not found"
 
-#: Live-capable model names the emulator answers for (without the "models/" prefix).
-KNOWN_MODELS: tuple[str, ...] = (
-    "gemini-2.5-flash-native-audio-preview-12-2025",
-    "gemini-2.5-flash-native-audio-preview-09-2025",
-    "gemini-2.5-flash-native-audio-latest",
-    "gemini-2.5-flash-preview-native-audio-dialog",
-    "gemini-2.5-flash-exp-native-audio-thinking-dialog",
-    "gemini-live-2.5-flash-preview",
-    "gemini-live-2.5-flash-preview-native-audio",
-    "gemini-live-2.5-flash-preview-native-audio-09-2025",
-    "gemini-2.5-flash-live-preview",
-    "gemini-2.0-flash-live-001",
-    "gemini-2.0-flash-live-preview-04-09",
-    "gemini-2.0-flash-exp",
-)
+#: Live-capable model names the emulator answers for (without the "models/" prefix);
+#: what each accepts comes from its profile (daemon/live/models.py).
+KNOWN_MODELS: tuple[str, ...] = models.KNOWN_MODELS
 DEFAULT_MODEL = KNOWN_MODELS[0]
 
 #: Prebuilt voices of the Live API (docs/live-protocol.md); anything else fails the setup.
