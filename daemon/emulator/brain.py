@@ -50,13 +50,16 @@ class Turn:
     tool_calls: None lets the default model decide, [] makes no call;
     reply: None lets the default model answer; a callable gets the tool responses
     (for non-blocking calls: said when their results come, as the service would);
-    interim: what the model says while non-blocking calls run.
+    interim: what the model says while non-blocking calls run;
+    call_mid_speech: non-blocking calls go out half-way through the interim, as a
+    3.8 model that decides to use a tool while it talks.
     """
 
     said: str | None = None
     reply: Reply | None = None
     tool_calls: list[ToolCall | dict[str, Any]] | None = None
     interim: str | None = None
+    call_mid_speech: bool = False
 
 
 @dataclass
@@ -89,6 +92,8 @@ class Plan:
     """Said at once when every call is non-blocking; the reply follows the results."""
     grounding: dict[str, Any] | None = None
     """groundingMetadata of a searched answer."""
+    call_mid_speech: bool = False
+    """Non-blocking calls go out while the interim is being spoken."""
 
 
 def new_call_id() -> str:
@@ -166,15 +171,17 @@ class DefaultBrain:
             calls, default_reply = [], lambda _responses: text
         else:
             calls, default_reply, interim = self._decide(utterance, functions, history)
-        if scripted is not None and scripted.interim is not None:
-            interim = scripted.interim
+        mid_speech = False
+        if scripted is not None:
+            interim = scripted.interim if scripted.interim is not None else interim
+            mid_speech = scripted.call_mid_speech
         reply = scripted.reply if scripted is not None and scripted.reply is not None else None
         if reply is None:
-            return Plan(calls, default_reply, interim, grounding)
+            return Plan(calls, default_reply, interim, grounding, mid_speech)
         if isinstance(reply, str):
             text = reply
-            return Plan(calls, lambda _responses: text, interim, grounding)
-        return Plan(calls, reply, interim, grounding)
+            return Plan(calls, lambda _responses: text, interim, grounding, mid_speech)
+        return Plan(calls, reply, interim, grounding, mid_speech)
 
     @staticmethod
     def _scripted_call(call: ToolCall | dict[str, Any], by_name: dict[str, FunctionSpec]) -> PlannedCall:

@@ -199,7 +199,7 @@ def validate_setup(setup: Any, models: tuple[str, ...], version: str) -> None:
     if refused is not None:
         raise ProtocolError(
             CLOSE_INVALID,
-            f"Request contains an invalid argument. {refused} is not supported by models/{model}.",
+            f"{refused} is not supported by models/{model}. Request contains an invalid argument.",
         )
     voice = voice_name(setup)
     if voice is not None and voice not in KNOWN_VOICES:

@@ -92,6 +92,8 @@ class ModelTurn:
         self._interrupt = asyncio.Event()
         self._spoken_words = 0
         self._audio_seconds = 0.0
+        self._mid_speech_call: dict[str, Any] | None = None
+        """A toolCall frame to send half-way through the speech."""
 
     def interrupt(self) -> None:
         self._interrupt.set()
@@ -155,7 +157,11 @@ class ModelTurn:
         blocking = [call for call in plan.calls if call.blocking]
         view.calls.expect(blocking)
         view.background.start((c for c in plan.calls if not c.blocking), plan.reply)
-        await view.send({"toolCall": {"functionCalls": self.record.tool_calls}})
+        call_frame = {"toolCall": {"functionCalls": self.record.tool_calls}}
+        if not blocking and plan.call_mid_speech and view.options.audio:
+            self._mid_speech_call = call_frame
+            return plan.interim
+        await view.send(call_frame)
         if not blocking:
             return plan.interim
         answered = await view.calls.responses(self._interrupt)
@@ -180,6 +186,9 @@ class ModelTurn:
         for index, chunk in enumerate(chunks):
             if index == len(chunks) // 2:
                 await view.reach("mid_turn")
+                if self._mid_speech_call is not None:
+                    await view.send(self._mid_speech_call)
+                    self._mid_speech_call = None
             await self._wait(0)
             await view.send({"serverContent": {"modelTurn": {"parts": [
                 {"inlineData": {"mimeType": OUTPUT_MIME, "data": p.encode_b64(chunk)}}
