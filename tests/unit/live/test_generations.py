@@ -20,10 +20,12 @@ from daemon.live import (
     Interrupted,
     ModelAudio,
     OutputTranscript,
-    ToolCall as ToolCallEvent,
     ToolCancelled,
     ToolResult,
     TurnComplete,
+)
+from daemon.live import (
+    ToolCall as ToolCallEvent,
 )
 from daemon.live.models import DEFAULT_MODEL, PREVIEW_MODEL
 
