@@ -94,6 +94,14 @@ class Plan:
     """groundingMetadata of a searched answer."""
     call_mid_speech: bool = False
     """Non-blocking calls go out while the interim is being spoken."""
+    interim_from_reply: bool = False
+    """The interim is the (scripted) reply said before any result."""
+
+    def said_first(self) -> str:
+        """What the model says at once when no call blocks."""
+        if self.interim_from_reply:
+            return _said_without_results(self.reply, self.interim)
+        return self.interim
 
 
 def new_call_id() -> str:
@@ -171,17 +179,19 @@ class DefaultBrain:
             calls, default_reply = [], lambda _responses: text
         else:
             calls, default_reply, interim = self._decide(utterance, functions, history)
-        mid_speech = False
-        if scripted is not None:
-            interim = scripted.interim if scripted.interim is not None else interim
-            mid_speech = scripted.call_mid_speech
+        mid_speech = scripted.call_mid_speech if scripted is not None else False
         reply = scripted.reply if scripted is not None and scripted.reply is not None else None
-        if reply is None:
-            return Plan(calls, default_reply, interim, grounding, mid_speech)
         if isinstance(reply, str):
             text = reply
-            return Plan(calls, lambda _responses: text, interim, grounding, mid_speech)
-        return Plan(calls, reply, interim, grounding, mid_speech)
+            reply = lambda _responses: text  # noqa: E731
+        if scripted is not None and scripted.interim is not None:
+            interim = scripted.interim
+        plan = Plan(calls, reply or default_reply, interim, grounding, mid_speech)
+        if reply is not None and (scripted is None or scripted.interim is None):
+            # A scripted answer is what the model says while its tools run (and, unless
+            # SILENT, once more when their results come), as a 3.8 model does.
+            plan.interim_from_reply = True
+        return plan
 
     @staticmethod
     def _scripted_call(call: ToolCall | dict[str, Any], by_name: dict[str, FunctionSpec]) -> PlannedCall:
@@ -291,6 +301,15 @@ class DefaultBrain:
         else:
             text = f"You said: {utterance.strip()}"
         return lambda _responses: text
+
+
+def _said_without_results(reply: Callable[[list[ToolResponseRecord]], str], fallback: str) -> str:
+    """What a scripted reply says before any result; the fallback if it needs one."""
+    try:
+        text = reply([])
+    except (IndexError, KeyError, TypeError, AttributeError):
+        return fallback
+    return text or fallback
 
 
 def _describe(response: Any) -> str | None:

@@ -160,10 +160,10 @@ class ModelTurn:
         call_frame = {"toolCall": {"functionCalls": self.record.tool_calls}}
         if not blocking and plan.call_mid_speech and view.options.audio:
             self._mid_speech_call = call_frame
-            return plan.interim
+            return plan.said_first()
         await view.send(call_frame)
         if not blocking:
-            return plan.interim
+            return plan.said_first()
         answered = await view.calls.responses(self._interrupt)
         if answered is None:
             raise Interrupted
