@@ -222,3 +222,28 @@ async def test_without_search_the_model_cannot_look_it_up(model, emu: LiveEmulat
     assert not recorder.of(Grounding)
     assert "cannot look that up" in text_of(recorder)
     assert "tools" not in emu.sessions[0].setup
+
+
+async def test_several_non_blocking_calls_in_flight(model, emu: LiveEmulator, open_session):
+    tool = SlowTool()
+    session, recorder = await open_session(
+        gemini={"model": model}, tools=[NOTE_TOOL], tool_handler=tool,
+        scheduling=lambda name, response: "WHEN_IDLE",
+    )  # fmt: skip
+    emu.script([
+        Turn(tool_calls=[ToolCall("note", {"text": "tea"}, id="a"),
+                         ToolCall("note", {"text": "jam"}, id="b")],
+             interim="Both noted in a moment.", reply=lambda rs: f"Saved {rs[0].response['result']}.")
+    ])  # fmt: skip
+
+    await session.send_text("note tea and jam")
+    await recorder.wait_for(TurnComplete)
+    await emu.wait_for(lambda: len(tool.calls) == 2, what="both calls running")
+    tool.release.set()
+    await recorder.wait_for(TurnComplete, where=turns_after(recorder, 0, 3))
+
+    assert sorted(r.id for r in emu.sessions[0].tool_responses) == ["a", "b"]
+    told = [t.results_for for t in emu.sessions[0].model_turns[1:]]
+    assert sorted(told) == [["a"], ["b"]]  # each result told once, in a turn of its own
+    said = text_of(recorder)
+    assert "Saved noted tea." in said and "Saved noted jam." in said
