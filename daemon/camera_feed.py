@@ -1,7 +1,8 @@
 """Camera frames into the Live session, rate-limited, only while a conversation is open.
 
 >>> feed = CameraFeed(camera, fps=1.0, send=session.send_jpeg)
->>> feed.start()            # conversation opened: frames flow (if continuous)
+>>> feed.start()            # conversation opened: frames flow (if continuous,
+...                         # or while while_speaking() says the user speaks)
 >>> await feed.grab_now()   # the look() tool: one fresh frame, now
 >>> await feed.stop()       # conversation closed: no more frames, camera idle
 
@@ -21,6 +22,7 @@ from typing import Protocol
 log = logging.getLogger(__name__)
 
 MAX_FPS = 1.0
+SPEECH_POLL_S = 0.1  # how soon a frame follows the start of the user's speech
 
 
 class JpegCamera(Protocol):
@@ -40,6 +42,7 @@ class CameraFeed:
         send: Callable[[bytes], Awaitable[None]],
         *,
         continuous: bool = True,
+        while_speaking: Callable[[], bool] | None = None,
     ) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be above 0, not {fps}")
@@ -47,6 +50,9 @@ class CameraFeed:
         self.fps = min(fps, MAX_FPS)
         self.interval = 1.0 / self.fps
         self.continuous = continuous
+        # Live 3.8 bills every frame sent as context (docs/live-protocol.md, "Model
+        # generations"): given this, the stream sends only while it says the user speaks.
+        self.while_speaking = while_speaking
         self._send = send
         self._open = False
         self._task: asyncio.Task[None] | None = None
@@ -64,7 +70,7 @@ class CameraFeed:
         if self._open:
             return
         self._open = True
-        if self.continuous:
+        if self.continuous or self.while_speaking is not None:
             self._task = asyncio.get_running_loop().create_task(self._stream(), name="camera-feed")
 
     async def stop(self) -> None:
@@ -93,8 +99,11 @@ class CameraFeed:
 
     async def _stream(self) -> None:
         while self._open:
+            if self.while_speaking is not None and not self.while_speaking():
+                await asyncio.sleep(min(self.interval, SPEECH_POLL_S))
+                continue
             try:
-                await self._send_one()
+                await self._send_one(streaming=True)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -104,7 +113,7 @@ class CameraFeed:
                 log.log(level, "camera frame failed (%d so far): %s", self._failures, exc)
                 await asyncio.sleep(self.interval)
 
-    async def _send_one(self) -> bytes | None:
+    async def _send_one(self, *, streaming: bool = False) -> bytes | None:
         loop = asyncio.get_running_loop()
         async with self._lock:
             if self._last_sent is not None:
@@ -113,6 +122,8 @@ class CameraFeed:
                     await asyncio.sleep(wait)
             if not self._open:
                 return None
+            if streaming and self.while_speaking is not None and not self.while_speaking():
+                return None  # the user stopped while the rate limit held the frame
             jpeg = await asyncio.to_thread(self.camera.capture_jpeg)
             if not self._open:
                 return None

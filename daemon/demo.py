@@ -161,10 +161,14 @@ def run_demo(out_dir: Path, command: str = "turn on the lamp") -> int:
         speaker_wav = out_dir / "speaker.wav"
         write_pcm_wav(speaker_wav, recording.pcm, recording.rate, recording.channels)
         heard = emulator.sessions[0].audio_seconds if emulator.sessions else 0.0
+        model = emulator.sessions[0].model if emulator.sessions else "none (no session)"
 
     lamp_on = bool(status.get("relays", {}).get("lamp"))
     print()
+    print(f"  model: {model} (emulated)")
     print(f"  lamp relay (mock GPIO 17): {'on' if lamp_on else 'off'}")
+    for line in _sources(status):
+        print(f"  {line}")
     print(f"  the emulator received {heard:.1f} s of microphone audio from the wake word on")
     print(f"  speaker output: {speaker_wav} ({recording.seconds:.1f} s)")
     print(f"  daemon log: {out_dir / 'daemon.log'}; exit code {code}")
@@ -173,6 +177,15 @@ def run_demo(out_dir: Path, command: str = "turn on the lamp") -> int:
         ok = ok and lamp_on
     print("\ndemo " + ("finished: the appliance works." if ok else "FAILED: see the log above."))
     return 0 if ok else 1
+
+
+def _sources(status: dict) -> list[str]:
+    """The grounded answer's search and sources, as `ctl status` reports them."""
+    return [
+        f"google search: {t['text']}"
+        for t in status.get("transcripts", [])
+        if isinstance(t, dict) and t.get("role") == "sources"
+    ]
 
 
 @contextlib.contextmanager

@@ -31,6 +31,7 @@ from daemon.config.schema import Config
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.live.events import (
     GenerationComplete,
+    Grounding,
     InputTranscript,
     Interrupted,
     ModelAudio,
@@ -50,6 +51,7 @@ timeline = logging.getLogger("speakerd.timeline")
 # Microphone level (RMS of int16 samples) that counts as the user speaking
 # during the follow-up window: about -40 dBFS, well above a quiet room.
 SPEECH_RMS = 330.0
+USER_SPEECH_HOLD_S = 1.0
 
 
 class Phase(enum.Enum):
@@ -119,6 +121,10 @@ class Conversation:
         # Mic audio in order; it waits here while the session opens, so nothing is lost.
         self._outbox: asyncio.Queue[bytes] = asyncio.Queue()
         self._speaking_until = 0.0  # clock time the half-duplex tail ends
+        self._last_speech_at = float("-inf")
+        # Tool calls the model made and the daemon has not answered: a non-blocking one
+        # may outlast the follow-up window, and its result is still to be told.
+        self._calls_running: set[str] = set()
         self._discarding = False  # the user stopped the model: drop the rest of its turn
         self._follow_up: Timer | None = None
         self._limit: Timer | None = None
@@ -142,9 +148,15 @@ class Conversation:
             return
         if not self._config.audio.barge_in and self.model_audible:
             return
-        if self._follow_up is not None and _rms(chunk) >= SPEECH_RMS:
-            self._restart_follow_up()  # the user is talking: the window starts again after
+        if _rms(chunk) >= SPEECH_RMS:
+            self._last_speech_at = self._clock.now()
+            if self._follow_up is not None:
+                self._restart_follow_up()  # the user is talking: the window starts again after
         self._outbox.put_nowait(chunk)
+
+    def user_speaking(self) -> bool:
+        """The microphone heard speech within the last second (the camera's cue on 3.8)."""
+        return self._clock.now() - self._last_speech_at < USER_SPEECH_HOLD_S
 
     async def opened(self) -> bool:
         """True once the session is open; False if the conversation ended first."""
@@ -313,12 +325,18 @@ class Conversation:
         elif isinstance(event, ToolCall):
             self._flush_user_text()
             timeline.info("tool call %s(%s)", event.name, _args(event.args))
+            self._calls_running.add(event.id)
             if self.phase is Phase.LISTENING:
                 self._set_phase(Phase.THINKING)
         elif isinstance(event, ToolResult):
             timeline.info("tool result %s -> %s", event.name, _args(event.response))
+            self._call_done(event.id)
         elif isinstance(event, ToolCancelled):
             timeline.info("tool calls cancelled: %s", ", ".join(event.ids))
+            for call_id in event.ids:
+                self._call_done(call_id)
+        elif isinstance(event, Grounding):
+            self._grounded(event)
         elif isinstance(event, Interrupted):
             self._speaker.flush()
             self._speaking_until = 0.0
@@ -340,6 +358,29 @@ class Conversation:
             self.failure = event
             timeline.info("session failed%s: %s", " (fatal)" if event.fatal else "", event.message)
             self.end(f"session failed: {event.message}")
+
+    def _call_done(self, call_id: str) -> None:
+        """The last running call is answered: the follow-up window counts from now."""
+        if call_id in self._calls_running:
+            self._calls_running.discard(call_id)
+            if not self._calls_running and self._follow_up is not None:
+                self._restart_follow_up()
+
+    def _follow_up_over(self, seconds: float) -> None:
+        if self._calls_running:  # a tool is still working for the user: keep listening
+            self._restart_follow_up()
+            return
+        self.end(f"no follow-up within {seconds:g} s")
+
+    def _grounded(self, event: Grounding) -> None:
+        """The model searched Google: the queries and sources go to the timeline and,
+        as a "sources" transcript, to `ctl status`."""
+        queries = "; ".join(event.queries) or "(no query given)"
+        sources = "; ".join(f"{s.title} <{s.uri}>" if s.uri else s.title for s in event.sources)
+        timeline.info("searched Google for: %s", queries)
+        for source in event.sources:
+            timeline.info("  source: %s %s", source.title, source.uri)
+        self._on_transcript(Transcript("sources", f"searched: {queries} | {sources or 'no pages'}"))
 
     def _answer_finished(self) -> None:
         """The server is done; listen again once the speaker is (in its own task, so
@@ -406,9 +447,7 @@ class Conversation:
         if not self.is_open:
             return
         seconds = self._config.conversation.follow_up_seconds
-        self._follow_up = self._clock.call_later(
-            seconds, self.end, f"no follow-up within {seconds:g} s"
-        )
+        self._follow_up = self._clock.call_later(seconds, self._follow_up_over, seconds)
 
     def _cancel_after_answer(self) -> None:
         if self._after_answer is not None and not self._after_answer.done():

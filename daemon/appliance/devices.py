@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from daemon.appliance.status_light import StatusLight
 from daemon.camera_feed import CameraFeed, FeedClosed
 from daemon.config.schema import Config
+from daemon.live.models import profile_for
 from daemon.tools import ToolRegistry, close_relays, open_relays
 from daemon.wakeword.listener import WakeWordListener
 from hardware.audio.microphone import Microphone
@@ -146,11 +147,17 @@ class Devices:
         """Frames flow only while a conversation is open."""
         if self.camera is None:
             return
+        continuous = self.config.camera.continuous
+        # Unset: 2.5 streams all along; on 3.8 every frame is billed context, so
+        # frames go only while the user speaks (and on look()).
+        every_frame_counts = profile_for(self.config.gemini.model).every_frame_counts
+        gated = continuous is None and every_frame_counts
         self._feed = CameraFeed(
             self.camera,
             self.config.camera.fps,
             conversation.send_frame,
-            continuous=self.config.camera.continuous,
+            continuous=bool(continuous) if continuous is not None else not every_frame_counts,
+            while_speaking=conversation.user_speaking if gated else None,
         )
         self._feed.start()
 

@@ -20,7 +20,7 @@ from daemon.appliance.control import ControlServer
 from daemon.appliance.devices import Devices
 from daemon.appliance.state import Change
 from daemon.config.schema import Config
-from daemon.live.connect_config import make_client
+from daemon.live.connect_config import make_client, setup_extras
 from daemon.live.session import LiveSession
 from daemon.systemd_notify import Notifier, WatchdogPinger
 
@@ -61,6 +61,8 @@ async def serve(
                 api_key,
                 tools=tools.declarations(),
                 tool_handler=tools.call,
+                scheduling=tools.scheduling,
+                extras=setup_extras(config),
                 client=client,
             )
 

@@ -17,6 +17,8 @@ from daemon.config import (
     load_config,
     resolve_api_key,
 )
+from daemon.config.model_rules import model_warnings
+from daemon.live.models import profile_for
 
 
 def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{path}: OK")
     for line in summary(config):
         print(f"  {line}")
+    for warning in model_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     try:
         resolve_api_key(config.gemini)
     except ApiKeyError as exc:
@@ -59,7 +63,8 @@ def summary(config: Config) -> list[str]:
     relays = ", ".join(f"{r.name} (pin {r.pin})" for r in config.relays) or "none"
     led_pins = ", ".join(f"{k} {v}" for k, v in leds.used_pins().items())
     return [
-        f"model {gemini.model}, voice {gemini.voice}, key from {api_key_source(gemini)}"
+        f"model {gemini.model} (Live {profile_for(gemini.model).generation}), voice {gemini.voice}, "
+        f"key from {api_key_source(gemini)}"
         + (f", service {gemini.base_url}" if gemini.base_url else ""),
         f"wake words {', '.join(wake.models)} (threshold {wake.threshold})",
         f"microphone {_device(config.audio.input_device)}, speaker {_device(config.audio.output_device)}, "

@@ -19,6 +19,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
+from daemon.config.model_rules import model_problems
 from daemon.config.schema import Config
 
 EX_CONFIG = 78
@@ -104,7 +105,8 @@ def parse_config(text: str, name: str = "config.yaml") -> Config:
         problems = [_problem_from_error(err, data, name) for err in exc.errors()]
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key))) from None
     problems = [
-        Problem(name, _line(data, loc), _dotted(loc), msg) for loc, msg in cross_checks(config)
+        Problem(name, _line(data, loc), _dotted(loc), msg)
+        for loc, msg in cross_checks(config) + model_problems(config)
     ]
     for key in ("api_key_file", "ca_file"):
         path = getattr(config.gemini, key)

@@ -15,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 
 from daemon.appliance.state import State
 from daemon.config.tools import ToolConfig
+from daemon.live.models import DEFAULT_MODEL
 from hardware.gpio.looks import Effect
 
-DEFAULT_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
+# A BCP-47 tag as the Live API takes it: th-TH, en-US, pt-BR, cmn-Hans-CN.
+_LANGUAGE = r"^[a-z]{2,3}(-[A-Z][a-z]{3})?(-([A-Z]{2}|[0-9]{3}))?$"
+MAX_VOCABULARY = 100
 
 # The prebuilt voices of the Live API; an unknown voice fails the setup.
 VOICES: tuple[str, ...] = (
@@ -72,7 +75,7 @@ class CompressionConfig(Section):
 
 class GeminiConfig(Section):
     model: str = DEFAULT_MODEL
-    """Live API model name (with or without the models/ prefix)."""
+    """Live API model: gemini-3.8-live (stable) or gemini-2.5-flash-native-audio-preview-12-2025."""
     voice: str = "Kore"
     """Prebuilt voice the model speaks with."""
     system_instruction: str = (
@@ -96,6 +99,20 @@ class GeminiConfig(Section):
     """Resume the conversation after a network drop or a server goAway."""
     compression: CompressionConfig = CompressionConfig()
     """Context-window compression."""
+    language: str | None = Field(None, pattern=_LANGUAGE)
+    """Language the user speaks, e.g. th-TH (speech and transcription); null: automatic."""
+    vocabulary: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(
+        default_factory=list, max_length=MAX_VOCABULARY
+    )
+    """Words transcription should favour (names, brands); relay names and the wake word are added. 3.8 only."""
+    google_search: bool = True
+    """Let the model search Google to answer (weather, news, scores, prices); sources go to the log."""
+    proactive_audio: bool | None = None
+    """The model may choose not to answer what was not meant for it. null: the model's default (always on for 3.8; false is refused there)."""
+    affective_dialog: bool | None = None
+    """Adapt the voice to the user's tone (2.5 only; 3.8 refuses it). null: off."""
+    thinking_budget: int | None = Field(None, ge=0, le=24576)
+    """Tokens the model may think before answering (2.5 only; 3.8 refuses it). null: the model's default."""
 
     @field_validator("voice")
     @classmethod
@@ -188,8 +205,10 @@ class CameraConfig(Section):
     """Send Pi Camera frames to the model during conversations."""
     fps: float = Field(1.0, gt=0.0, le=1.0)
     """Frames per second while a conversation is open (the Live API takes at most 1)."""
-    continuous: bool = True
-    """Stream frames all conversation long; false: only when the model calls look()."""
+    continuous: bool | None = None
+    """true: frames all conversation long; false: only when the model calls look(). null: the model's choice (2.5: all along; 3.8: while the user speaks and on look(), as every frame sent is billed context)."""
+    media_resolution: Literal["low", "medium", "high"] = "low"
+    """Detail the model sees in each frame (more detail costs more tokens per frame)."""
     resolution: tuple[
         Annotated[int, Field(ge=64, le=4096)], Annotated[int, Field(ge=64, le=4096)]
     ] = (

@@ -245,6 +245,8 @@ class ToolConfig(_Section):
     """Arguments the model passes, by name."""
     timeout: float = Field(10.0, gt=0.0, le=600.0)
     """Seconds before the call is stopped (a command is killed) and the model told."""
+    result: Literal["blocking", "when_idle", "interrupt", "silent"] | None = None
+    """blocking: the model waits for the result; when_idle: it talks on and tells the result after its sentence; interrupt: at once; silent: keeps it in mind. null: gpio inputs block, commands and HTTP calls are when_idle."""
     command: CommandAction | None = None
     """Run a program: {argv: [...], working_directory, environment}."""
     http: HttpAction | None = None
@@ -324,6 +326,7 @@ TOOLS_EXAMPLE = """\
   #       enum: [open, close]            # strings: enum, pattern, max_length
   #       description: open or close
   #   timeout: 30                        # seconds; a command is killed after it
+  #   result: when_idle                  # blocking, when_idle, interrupt or silent
   #   command:                           # a program, never a shell
   #     argv: [/usr/local/bin/garage, "--door", main, "{action}"]
   #     working_directory: /var/lib/speakerd

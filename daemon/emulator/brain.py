@@ -16,6 +16,8 @@ from typing import Any
 
 from .protocol import get
 from .records import ToolResponseRecord
+from .search import NO_SEARCH_REPLY, topic_of
+from .search import search as search_web
 
 Reply = str | Callable[[list[ToolResponseRecord]], str]
 
@@ -46,12 +48,18 @@ class Turn:
 
     said: the transcription of an audio turn (text turns keep their own text);
     tool_calls: None lets the default model decide, [] makes no call;
-    reply: None lets the default model answer; a callable gets the tool responses.
+    reply: None lets the default model answer; a callable gets the tool responses
+    (for non-blocking calls: said when their results come, as the service would);
+    interim: what the model says while non-blocking calls run;
+    call_mid_speech: non-blocking calls go out half-way through the interim, as a
+    3.8 model that decides to use a tool while it talks.
     """
 
     said: str | None = None
     reply: Reply | None = None
     tool_calls: list[ToolCall | dict[str, Any]] | None = None
+    interim: str | None = None
+    call_mid_speech: bool = False
 
 
 @dataclass
@@ -78,14 +86,31 @@ class PlannedCall:
 class Plan:
     calls: list[PlannedCall]
     reply: Callable[[list[ToolResponseRecord]], str]
+    """The answer once the blocking calls' responses are in (or a non-blocking
+    call's, in the turn its result starts)."""
+    interim: str = "One moment."
+    """Said at once when every call is non-blocking; the reply follows the results."""
+    grounding: dict[str, Any] | None = None
+    """groundingMetadata of a searched answer."""
+    call_mid_speech: bool = False
+    """Non-blocking calls go out while the interim is being spoken."""
+    interim_from_reply: bool = False
+    """The interim is the (scripted) reply said before any result."""
+
+    def said_first(self) -> str:
+        """What the model says at once when no call blocks."""
+        if self.interim_from_reply:
+            return _said_without_results(self.reply, self.interim)
+        return self.interim
 
 
 def new_call_id() -> str:
     return f"function-call-{next(_ids)}-{random.randrange(10**12):012d}"
 
 
-def functions_from_setup(setup: dict[str, Any]) -> list[FunctionSpec]:
-    """Function declarations of a setup, in either key spelling."""
+def functions_from_setup(setup: dict[str, Any], block_by_default: bool = True) -> list[FunctionSpec]:
+    """Function declarations of a setup, in either key spelling; a declaration
+    without `behavior` takes the model's default (2.5 blocks, 3.8 does not)."""
     specs: list[FunctionSpec] = []
     for tool in get(setup, "tools") or []:
         for decl in get(tool, "function_declarations") or []:
@@ -98,10 +123,15 @@ def functions_from_setup(setup: dict[str, Any]) -> list[FunctionSpec]:
                     description=str(get(decl, "description") or ""),
                     properties=dict(get(schema, "properties") or {}),
                     required=list(get(schema, "required") or []),
-                    blocking=str(get(decl, "behavior") or "").upper() != "NON_BLOCKING",
+                    blocking=_blocks(get(decl, "behavior"), block_by_default),
                 )
             )
     return specs
+
+
+def _blocks(behavior: Any, default: bool) -> bool:
+    value = str(behavior or "").upper()
+    return default if value in ("", "UNSPECIFIED") else value != "NON_BLOCKING"
 
 
 def _words(text: str) -> list[str]:
@@ -129,24 +159,39 @@ class DefaultBrain:
         history: list[tuple[str, str]],
         scripted: Turn | None = None,
         audio_only: bool = False,
+        search: bool = False,
     ) -> Plan:
         by_name = {spec.name: spec for spec in functions}
         calls: list[PlannedCall]
         default_reply: Callable[[list[ToolResponseRecord]], str]
+        interim = "One moment."
+        grounding: dict[str, Any] | None = None
+        topic = None if audio_only else topic_of(utterance)
         if scripted is not None and scripted.tool_calls is not None:
             calls = [self._scripted_call(call, by_name) for call in scripted.tool_calls]
             default_reply = _generic_reply
         elif audio_only:
             calls, default_reply = [], self._chat_reply(utterance, history, audio_only=True)
+        elif topic is not None and not self._switch_call(_words(utterance), functions):
+            found = search_web(utterance, topic) if search else None
+            grounding = found.metadata if found else None
+            text = found.reply if found else NO_SEARCH_REPLY
+            calls, default_reply = [], lambda _responses: text
         else:
-            calls, default_reply = self._decide(utterance, functions, history)
+            calls, default_reply, interim = self._decide(utterance, functions, history)
+        mid_speech = scripted.call_mid_speech if scripted is not None else False
         reply = scripted.reply if scripted is not None and scripted.reply is not None else None
-        if reply is None:
-            return Plan(calls, default_reply)
         if isinstance(reply, str):
             text = reply
-            return Plan(calls, lambda _responses: text)
-        return Plan(calls, reply)
+            reply = lambda _responses: text  # noqa: E731
+        if scripted is not None and scripted.interim is not None:
+            interim = scripted.interim
+        plan = Plan(calls, reply or default_reply, interim, grounding, mid_speech)
+        if reply is not None and (scripted is None or scripted.interim is None):
+            # A scripted answer is what the model says while its tools run (and, unless
+            # SILENT, once more when their results come), as a 3.8 model does.
+            plan.interim_from_reply = True
+        return plan
 
     @staticmethod
     def _scripted_call(call: ToolCall | dict[str, Any], by_name: dict[str, FunctionSpec]) -> PlannedCall:
@@ -160,18 +205,20 @@ class DefaultBrain:
 
     def _decide(
         self, utterance: str, functions: list[FunctionSpec], history: list[tuple[str, str]]
-    ) -> tuple[list[PlannedCall], Callable[[list[ToolResponseRecord]], str]]:
+    ) -> tuple[list[PlannedCall], Callable[[list[ToolResponseRecord]], str], str]:
+        """Calls, the reply once results are in, and what is said while they run."""
         words = _words(utterance)
         switch = self._switch_call(words, functions)
         if switch is not None:
             call, target, state = switch
-            return [call], _switch_reply(target, state)
+            reply = _switch_reply(target, state)
+            return [call], reply, reply([])  # "Okay, the lamp is on.", while it switches
         for spec in functions:
             tokens = [t for t in _words(spec.name) if t not in _UTILITY_WORDS and len(t) >= 3]
             if tokens and any(t in words for t in tokens) and not spec.required:
                 call = PlannedCall(new_call_id(), spec.name, {}, spec.blocking)
-                return [call], _generic_reply
-        return [], self._chat_reply(utterance, history)
+                return [call], _generic_reply, "Let me check."
+        return [], self._chat_reply(utterance, history), "One moment."
 
     def _switch_call(
         self, words: list[str], functions: list[FunctionSpec]
@@ -254,6 +301,15 @@ class DefaultBrain:
         else:
             text = f"You said: {utterance.strip()}"
         return lambda _responses: text
+
+
+def _said_without_results(reply: Callable[[list[ToolResponseRecord]], str], fallback: str) -> str:
+    """What a scripted reply says before any result; the fallback if it needs one."""
+    try:
+        text = reply([])
+    except (IndexError, KeyError, TypeError, AttributeError):
+        return fallback
+    return text or fallback
 
 
 def _describe(response: Any) -> str | None:

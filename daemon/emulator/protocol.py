@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.http11 import Request
 
+from daemon.live import models as profiles
+
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
 CLOSE_POLICY = 1008
@@ -30,21 +32,9 @@ NO_CREDENTIALS = (
 )
 SESSION_NOT_FOUND = "session not found"
 
-#: Live-capable model names the emulator answers for (without the "models/" prefix).
-KNOWN_MODELS: tuple[str, ...] = (
-    "gemini-2.5-flash-native-audio-preview-12-2025",
-    "gemini-2.5-flash-native-audio-preview-09-2025",
-    "gemini-2.5-flash-native-audio-latest",
-    "gemini-2.5-flash-preview-native-audio-dialog",
-    "gemini-2.5-flash-exp-native-audio-thinking-dialog",
-    "gemini-live-2.5-flash-preview",
-    "gemini-live-2.5-flash-preview-native-audio",
-    "gemini-live-2.5-flash-preview-native-audio-09-2025",
-    "gemini-2.5-flash-live-preview",
-    "gemini-2.0-flash-live-001",
-    "gemini-2.0-flash-live-preview-04-09",
-    "gemini-2.0-flash-exp",
-)
+#: Live-capable model names the emulator answers for (without the "models/" prefix);
+#: what each accepts comes from its profile (daemon/live/models.py).
+KNOWN_MODELS: tuple[str, ...] = profiles.KNOWN_MODELS
 DEFAULT_MODEL = KNOWN_MODELS[0]
 
 #: Prebuilt voices of the Live API (docs/live-protocol.md); anything else fails the setup.
@@ -205,10 +195,37 @@ def validate_setup(setup: Any, models: tuple[str, ...], version: str) -> None:
             f"models/{model} is not found for API version {version}, or is not supported for"
             " bidiGenerateContent. Call ListModels to see the list of available models.",
         )
+    refused = profiles.profile_for(model).refused_setup_field(model_fields(setup))
+    if refused is not None:
+        raise ProtocolError(
+            CLOSE_INVALID,
+            f"{refused} is not supported by models/{model}. Request contains an invalid argument.",
+        )
     voice = voice_name(setup)
     if voice is not None and voice not in KNOWN_VOICES:
         raise ProtocolError(CLOSE_INVALID, f"Request contains an invalid argument. Voice {voice}"
                             " is not supported.")
+
+
+def model_fields(setup: dict[str, Any]) -> dict[str, object]:
+    """The setup fields whose support differs between models, by dotted name."""
+    found: dict[str, object] = {}
+    generation = get(setup, "generation_config") or {}
+    for key in ("enable_affective_dialog", "thinking_config"):
+        if has(generation, key):
+            found[f"generation_config.{key}"] = get(generation, key)
+    proactivity = get(setup, "proactivity") or {}
+    if has(proactivity, "proactive_audio"):
+        found["proactivity.proactive_audio"] = get(proactivity, "proactive_audio")
+    for key in ("input_audio_transcription", "output_audio_transcription"):
+        if has(get(setup, key) or {}, "custom_vocabulary"):
+            found["transcription.custom_vocabulary"] = get(get(setup, key), "custom_vocabulary")
+    return found
+
+
+def uses_google_search(setup: dict[str, Any]) -> bool:
+    """The setup declares the Google Search tool."""
+    return any(has(tool, "google_search") for tool in get(setup, "tools") or [])
 
 
 def voice_name(setup: dict[str, Any]) -> str | None:

@@ -49,6 +49,10 @@ class ModelTurnRecord:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     audio_bytes_sent: int = 0
+    results_for: list[str] = field(default_factory=list)
+    """The turn the model started itself to tell these non-blocking calls' results."""
+    grounding: dict[str, Any] | None = None
+    """The groundingMetadata sent with the answer (Google Search)."""
 
 
 @dataclass
@@ -65,6 +69,8 @@ class SessionRecord:
     frames: list[FrameRecord] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     tool_responses: list[ToolResponseRecord] = field(default_factory=list)
+    silent_results: list[str] = field(default_factory=list)
+    """Non-blocking results with scheduling SILENT: kept in context, never spoken."""
     user_turns: list[UserTurnRecord] = field(default_factory=list)
     model_turns: list[ModelTurnRecord] = field(default_factory=list)
     handles_issued: list[str] = field(default_factory=list)

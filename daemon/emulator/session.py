@@ -15,6 +15,8 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
+from daemon.live.models import profile_for
+
 from . import protocol as p
 from .activity import DEFAULT_SILENCE_MS, EnergyDetector
 from .brain import FunctionSpec, functions_from_setup
@@ -22,7 +24,7 @@ from .context import History, SessionContext
 from .faults import fire
 from .records import FrameRecord, SessionRecord, ToolResponseRecord, UserTurnRecord
 from .speaking import ModelTurn, TurnOptions, TurnView, UserInput
-from .tool_calls import PendingCalls
+from .tool_calls import BackgroundCalls, PendingCalls, Running
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ class Session:
         self.turns: asyncio.Queue[UserInput] = asyncio.Queue()
         self.model_turn: ModelTurn | None = None
         self.calls = PendingCalls()
+        self.background = BackgroundCalls()
+        self.search = False
         self.detector: EnergyDetector | None = None
         self.interrupts_allowed = True
         self.manual_speech_seconds: float | None = None
@@ -182,7 +186,9 @@ class Session:
         self.record.setup = body
         self.record.model = p.model_name(body)
         self.record.voice = p.voice_name(body)
-        self.functions = functions_from_setup(body)
+        profile = profile_for(self.record.model)
+        self.functions = functions_from_setup(body, profile.tools_block_by_default)
+        self.search = p.uses_google_search(body)
         self._configure_activity(p.get(body, "realtime_input_config") or {})
         handle = p.get(p.get(body, "session_resumption") or {}, "handle")
         if handle:
@@ -226,13 +232,15 @@ class Session:
                 await turn.run()
             finally:
                 self.model_turn = None
-            self.history.append(("user", user_input.record.transcription))
+            if user_input.follow_up is None:
+                self.history.append(("user", user_input.record.transcription))
             self.history.append(("model", turn.record.reply))
             await self._offer_handle()
 
     def _turn_view(self, options: TurnOptions) -> TurnView:
         return TurnView(
-            send=self.send, reach=self.reach, calls=self.calls, history=list(self.history),
+            send=self.send, reach=self.reach, calls=self.calls, background=self.background,
+            search=self.search, history=list(self.history),
             functions=self.functions, options=options, brain=self.context.brain,
             settings=self.context.settings,
         )
@@ -366,7 +374,25 @@ class Session:
                 response=p.get(item, "response"), scheduling=scheduling,
             )
             self.record.tool_responses.append(record)
-            self.calls.answer(record)
+            running = self.background.take(call_id)
+            if running is not None:
+                self._background_result(running, record)
+            else:
+                self.calls.answer(record)
+
+    def _background_result(self, running: Running, record: ToolResponseRecord) -> None:
+        """A non-blocking call's result: kept silently, said after the current speech
+        (WHEN_IDLE, the default), or said now, cutting the model off (INTERRUPT)."""
+        scheduling = str(record.scheduling or "WHEN_IDLE").upper()
+        log.info("session %d: result of %s, scheduling %s", self.index, record.name, scheduling)
+        if scheduling == "SILENT":
+            self.record.silent_results.append(record.id)
+            self.history.append(("tool", f"{record.name}: {record.response}"))
+            return
+        if scheduling == "INTERRUPT" and self.model_turn is not None:
+            self.model_turn.interrupt()
+        told = UserTurnRecord(f"(result of {record.name})", "tool")
+        self.turns.put_nowait(UserInput(told, None, False, [record], running.follow_up))
 
     # ---- turns -----------------------------------------------------------------
     def barge_in(self) -> bool:

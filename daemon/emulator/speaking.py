@@ -20,7 +20,7 @@ from .brain import DefaultBrain, FunctionSpec, Turn
 from .context import EmulatorSettings, History
 from .records import ModelTurnRecord, ToolResponseRecord, UserTurnRecord
 from .speech import OUTPUT_MIME, OUTPUT_RATE, synthesize
-from .tool_calls import PendingCalls
+from .tool_calls import BackgroundCalls, PendingCalls
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,9 @@ class UserInput:
     record: UserTurnRecord
     scripted: Turn | None
     audio_only: bool
+    results: list[ToolResponseRecord] | None = None
+    """A turn the model starts itself, to tell non-blocking results (no user input)."""
+    follow_up: Callable[[list[ToolResponseRecord]], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,9 @@ class TurnView:
     """Fire the faults due at a moment ("next_turn", "mid_turn"); raises if one
     ended the connection."""
     calls: PendingCalls
+    background: BackgroundCalls
+    search: bool
+    """The setup declared Google Search."""
     history: History
     """The conversation before this turn (a copy)."""
     functions: list[FunctionSpec]
@@ -86,6 +92,8 @@ class ModelTurn:
         self._interrupt = asyncio.Event()
         self._spoken_words = 0
         self._audio_seconds = 0.0
+        self._mid_speech_call: dict[str, Any] | None = None
+        """A toolCall frame to send half-way through the speech."""
 
     def interrupt(self) -> None:
         self._interrupt.set()
@@ -119,27 +127,48 @@ class ModelTurn:
     async def _speak_turn(self) -> None:
         view = self.view
         user = self.input.record
-        if user.source == "audio" and view.options.transcribe_input:
-            await view.send({"serverContent": {"inputTranscription": {"text": user.transcription}}})
-        plan = view.brain.plan(
-            user.transcription, view.functions, list(view.history),
-            self.input.scripted, audio_only=self.input.audio_only,
-        )
-        responses: list[ToolResponseRecord] = []
-        if plan.calls:
-            self.record.tool_calls = [call.wire() for call in plan.calls]
-            view.calls.expect(call for call in plan.calls if call.blocking)
-            await view.send({"toolCall": {"functionCalls": self.record.tool_calls}})
-            answered = await view.calls.responses(self._interrupt)
-            if answered is None:
-                raise Interrupted
-            responses = answered
-            view.calls.clear()
-        reply = plan.reply(responses)
+        if self.input.follow_up is not None:
+            results = self.input.results or []
+            self.record.results_for = [r.id for r in results]
+            reply = self.input.follow_up(results)
+        else:
+            reply = await self._answer(user)
         self.record.reply = reply
         await self._say(reply)
         await view.send({"serverContent": {"generationComplete": True}})
         await view.send(self._turn_complete())
+
+    async def _answer(self, user: UserTurnRecord) -> str:
+        """Plan, search, call tools: what to say to the user's turn. Blocking calls are
+        waited for; non-blocking ones run on while the model says `interim`."""
+        view = self.view
+        if user.source == "audio" and view.options.transcribe_input:
+            await view.send({"serverContent": {"inputTranscription": {"text": user.transcription}}})
+        plan = view.brain.plan(
+            user.transcription, view.functions, list(view.history),
+            self.input.scripted, audio_only=self.input.audio_only, search=view.search,
+        )
+        if plan.grounding is not None:
+            self.record.grounding = plan.grounding
+            await view.send({"serverContent": {"groundingMetadata": plan.grounding}})
+        if not plan.calls:
+            return plan.reply([])
+        self.record.tool_calls = [call.wire() for call in plan.calls]
+        blocking = [call for call in plan.calls if call.blocking]
+        view.calls.expect(blocking)
+        view.background.start((c for c in plan.calls if not c.blocking), plan.reply)
+        call_frame = {"toolCall": {"functionCalls": self.record.tool_calls}}
+        if not blocking and plan.call_mid_speech and view.options.audio:
+            self._mid_speech_call = call_frame
+            return plan.said_first()
+        await view.send(call_frame)
+        if not blocking:
+            return plan.said_first()
+        answered = await view.calls.responses(self._interrupt)
+        if answered is None:
+            raise Interrupted
+        view.calls.clear()
+        return plan.reply(answered)
 
     async def _say(self, reply: str) -> None:
         view = self.view
@@ -157,6 +186,9 @@ class ModelTurn:
         for index, chunk in enumerate(chunks):
             if index == len(chunks) // 2:
                 await view.reach("mid_turn")
+                if self._mid_speech_call is not None:
+                    await view.send(self._mid_speech_call)
+                    self._mid_speech_call = None
             await self._wait(0)
             await view.send({"serverContent": {"modelTurn": {"parts": [
                 {"inlineData": {"mimeType": OUTPUT_MIME, "data": p.encode_b64(chunk)}}

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from .brain import PlannedCall
 from .records import ToolResponseRecord
@@ -54,3 +55,34 @@ class PendingCalls:
     def clear(self) -> None:
         self._waiting.clear()
         self._answers.clear()
+
+
+@dataclass
+class Running:
+    """A non-blocking call the model did not wait for, and what it says of the result."""
+
+    call: PlannedCall
+    follow_up: Callable[[list[ToolResponseRecord]], str]
+
+
+class BackgroundCalls:
+    """Non-blocking calls of this session: they outlive the turn that made them (a
+    barge-in does not cancel them), and each result is used as its `scheduling`
+    says (docs/live-protocol.md, "Blocking and non-blocking functions")."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, Running] = {}
+
+    def start(
+        self, calls: Iterable[PlannedCall], follow_up: Callable[[list[ToolResponseRecord]], str]
+    ) -> None:
+        for call in calls:
+            self._running[call.id] = Running(call, follow_up)
+
+    def take(self, call_id: str) -> Running | None:
+        """The running call this response answers (it is then no longer running)."""
+        return self._running.pop(call_id, None)
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self._running)

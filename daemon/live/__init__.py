@@ -1,36 +1,33 @@
-"""The daemon's side of the Gemini Live API: one LiveSession per conversation."""
+"""The daemon's side of the Gemini Live API: one LiveSession per conversation.
 
-from daemon.live.errors import FatalSessionError, SessionError
-from daemon.live.events import (
-    GenerationComplete,
-    InputTranscript,
-    Interrupted,
-    ModelAudio,
-    OutputTranscript,
-    SessionEvent,
-    SessionFailed,
-    SessionStateChanged,
-    ToolCall,
-    ToolCancelled,
-    ToolResult,
-    TurnComplete,
-)
-from daemon.live.session import LiveSession
+Names are imported on first use, so that `daemon.live.models` (read by the
+config check) does not pull in the SDK, and the config schema can import it.
+"""
 
-__all__ = [
-    "FatalSessionError",
-    "GenerationComplete",
-    "InputTranscript",
-    "Interrupted",
-    "LiveSession",
-    "ModelAudio",
-    "OutputTranscript",
-    "SessionError",
-    "SessionEvent",
-    "SessionFailed",
-    "SessionStateChanged",
-    "ToolCall",
-    "ToolCancelled",
-    "ToolResult",
-    "TurnComplete",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "FatalSessionError": "daemon.live.errors",
+    "SessionError": "daemon.live.errors",
+    "LiveSession": "daemon.live.session",
+    **{
+        name: "daemon.live.events"
+        for name in (
+            "GenerationComplete", "Grounding", "Source", "InputTranscript", "Interrupted", "ModelAudio",
+            "OutputTranscript", "SessionEvent", "SessionFailed", "SessionStateChanged",
+            "ToolCall", "ToolCancelled", "ToolResult", "TurnComplete",
+        )
+    },
+}  # fmt: skip
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'daemon.live' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
 from google import genai
 from google.genai import types
 
-from daemon.config.schema import GeminiConfig
+from daemon.config.schema import Config, GeminiConfig, model_name
 from daemon.live.errors import FatalSessionError
+from daemon.live.models import ModelProfile, profile_for
 
 INPUT_AUDIO_MIME = "audio/pcm;rate=16000"
 # A Wi-Fi that vanishes sends no FIN: only a missing pong reveals it. websockets'
@@ -47,32 +49,98 @@ def function_declarations(tools: Sequence[Mapping[str, Any]]) -> list[types.Func
     return declarations
 
 
+@dataclass(frozen=True)
+class SetupExtras:
+    """What the setup needs from outside the gemini: section (decided at run time)."""
+
+    vocabulary: tuple[str, ...] = ()
+    """Added to gemini.vocabulary: the relay names and the wake word."""
+    media_resolution: str | None = None
+    """low/medium/high when the camera sends frames; None: not sent."""
+
+
+NO_EXTRAS = SetupExtras()
+
+
+def setup_extras(config: Config) -> SetupExtras:
+    """The relay names and wake words (as spoken) help transcription; the camera's detail."""
+    words = [relay.name.replace("_", " ") for relay in config.relays]
+    words += [model_name(m).replace("_", " ") for m in config.wake_word.models]
+    return SetupExtras(
+        vocabulary=tuple(dict.fromkeys(w for w in words if w)),
+        media_resolution=config.camera.media_resolution if config.camera.enabled else None,
+    )
+
+
+def vocabulary_for(config: GeminiConfig, extras: SetupExtras) -> list[str]:
+    """The owner's words first, then the run-time ones; no duplicates, none empty."""
+    return list(
+        dict.fromkeys(w.strip() for w in (*config.vocabulary, *extras.vocabulary) if w.strip())
+    )
+
+
+def _transcription(
+    config: GeminiConfig, profile: ModelProfile, vocabulary: list[str]
+) -> types.AudioTranscriptionConfig | None:
+    if not config.transcription:
+        return None
+    return types.AudioTranscriptionConfig(
+        language_codes=[config.language] if config.language else None,
+        custom_vocabulary=vocabulary if vocabulary and profile.custom_vocabulary else None,
+    )
+
+
 def build_connect_config(
     config: GeminiConfig,
     declarations: Sequence[types.FunctionDeclaration] = (),
     *,
     resumption_handle: str | None = None,
+    extras: SetupExtras = NO_EXTRAS,
 ) -> types.LiveConnectConfig:
-    """The LiveConnectConfig for one connection (resuming when a handle is given)."""
+    """The LiveConnectConfig for one connection (resuming when a handle is given).
+
+    Only fields the model's profile accepts are sent (docs/live-protocol.md,
+    "Model generations"); the config check has already refused the others.
+    """
+    profile = profile_for(config.model)
+    vocabulary = vocabulary_for(config, extras)
+    tools = [types.Tool(function_declarations=list(declarations))] if declarations else []
+    if config.google_search and profile.google_search:
+        tools.append(types.Tool(google_search=types.GoogleSearch()))
     return types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO],
         speech_config=types.SpeechConfig(
             voice_config=types.VoiceConfig(
                 prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=config.voice)
-            )
+            ),
+            language_code=config.language,
+        ),
+        media_resolution=(
+            f"MEDIA_RESOLUTION_{extras.media_resolution.upper()}"
+            if extras.media_resolution
+            else None
+        ),
+        proactivity=(
+            types.ProactivityConfig(proactive_audio=config.proactive_audio)
+            if config.proactive_audio is not None and profile.proactive_audio_optional
+            else None
+        ),
+        enable_affective_dialog=(
+            True if config.affective_dialog and profile.affective_dialog else None
+        ),
+        thinking_config=(
+            types.ThinkingConfig(thinking_budget=config.thinking_budget)
+            if config.thinking_budget is not None and profile.thinking_config
+            else None
         ),
         system_instruction=(
             types.Content(role="user", parts=[types.Part(text=config.system_instruction)])
             if config.system_instruction.strip()
             else None
         ),
-        tools=[types.Tool(function_declarations=list(declarations))] if declarations else None,
-        input_audio_transcription=types.AudioTranscriptionConfig()
-        if config.transcription
-        else None,
-        output_audio_transcription=(
-            types.AudioTranscriptionConfig() if config.transcription else None
-        ),
+        tools=tools or None,
+        input_audio_transcription=_transcription(config, profile, vocabulary),
+        output_audio_transcription=_transcription(config, profile, []),
         realtime_input_config=types.RealtimeInputConfig(
             automatic_activity_detection=types.AutomaticActivityDetection(
                 disabled=False, silence_duration_ms=config.silence_duration_ms

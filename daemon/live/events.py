@@ -63,6 +63,22 @@ class ToolCancelled:
 
 
 @dataclass(frozen=True)
+class Source:
+    """A page a grounded answer drew on."""
+
+    title: str
+    uri: str
+
+
+@dataclass(frozen=True)
+class Grounding:
+    """The model searched Google for this answer: what it asked and what it read."""
+
+    queries: tuple[str, ...]
+    sources: tuple[Source, ...]
+
+
+@dataclass(frozen=True)
 class Interrupted:
     """The user spoke over the model: drop queued playback now."""
 
@@ -104,6 +120,7 @@ SessionEvent = (
     | ToolCall
     | ToolResult
     | ToolCancelled
+    | Grounding
     | Interrupted
     | GenerationComplete
     | TurnComplete

@@ -32,6 +32,10 @@ def content_events(
                 log.debug("model text part ignored (audio session): %.80s", part.text)
     if content.output_transcription is not None and content.output_transcription.text:
         out.append(ev.OutputTranscript(content.output_transcription.text))
+    if content.grounding_metadata is not None:
+        grounding = grounding_event(content.grounding_metadata)
+        if grounding is not None:
+            out.append(grounding)
     if content.interrupted:
         out.append(ev.Interrupted())
     if content.generation_complete:
@@ -40,6 +44,20 @@ def content_events(
         counts = usage.model_dump(exclude_none=True, mode="json") if usage else None
         out.append(ev.TurnComplete(counts or None))
     return out
+
+
+def grounding_event(metadata: types.GroundingMetadata) -> ev.Grounding | None:
+    """Queries and web sources of a grounded answer (docs/live-protocol.md,
+    "Model generations"); None when the frame names neither."""
+    queries = tuple(q for q in metadata.web_search_queries or [] if q)
+    sources = tuple(
+        ev.Source(chunk.web.title or chunk.web.domain or chunk.web.uri or "", chunk.web.uri or "")
+        for chunk in metadata.grounding_chunks or []
+        if chunk.web is not None and (chunk.web.uri or chunk.web.title)
+    )
+    if not queries and not sources:
+        return None
+    return ev.Grounding(queries, sources)
 
 
 def rate_of(mime_type: str) -> int:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import websockets
@@ -25,8 +25,10 @@ from daemon.live.backoff import Backoff
 from daemon.live.connect_config import (
     CLOSE_TIMEOUT_S,
     INPUT_AUDIO_MIME,
+    NO_EXTRAS,
     PING_INTERVAL_S,
     PING_TIMEOUT_S,
+    SetupExtras,
     build_connect_config,
     function_declarations,
     make_client,
@@ -40,6 +42,7 @@ from daemon.live.errors import (
     is_close_error,
 )
 from daemon.live.messages import content_events
+from daemon.live.models import profile_for
 from daemon.live.outbox import Outbox, Outgoing
 from daemon.live.redact import forget_secret, register_secret, scrub
 from daemon.live.tool_calls import ToolHandler, run_tool
@@ -62,6 +65,8 @@ class LiveSession:
         *,
         tools: Sequence[dict[str, Any]] = (),
         tool_handler: ToolHandler | None = None,
+        scheduling: Callable[[str, dict[str, Any]], str | None] | None = None,
+        extras: SetupExtras = NO_EXTRAS,
         ssl_context: ssl.SSLContext | None = None,
         client: Any = None,
         setup_timeout_s: float = 10.0,
@@ -75,6 +80,10 @@ class LiveSession:
         self._api_key = api_key
         self._declarations = function_declarations(tools)
         self._tool_handler = tool_handler
+        # When a non-blocking tool's result is used (docs/live-protocol.md, "Blocking
+        # and non-blocking functions"); None: the server's default, WHEN_IDLE.
+        self._scheduling = scheduling if profile_for(config.model).response_scheduling else None
+        self._extras = extras
         self._ssl_context = ssl_context
         self._keepalive = {
             "ping_interval_s": ping_interval_s,
@@ -170,7 +179,9 @@ class LiveSession:
         """Connect and complete the setup handshake, or raise a classified SessionError."""
         self._connections_opened += 1
         number = self._connections_opened
-        config = build_connect_config(self._config, self._declarations, resumption_handle=handle)
+        config = build_connect_config(
+            self._config, self._declarations, resumption_handle=handle, extras=self._extras
+        )
         manager = self._client.aio.live.connect(model=self._config.model, config=config)
         log.info("connection %d: opening%s", number, " (resuming)" if handle else "")
         try:
@@ -286,9 +297,12 @@ class LiveSession:
                 log.warning("result of %s (%s) not sent: its connection is gone", name, call_id)
                 return
             try:
+                scheduling = self._scheduling(name, response) if self._scheduling else None
                 await conn.sdk.send_tool_response(
                     function_responses=[
-                        types.FunctionResponse(id=call_id, name=name, response=response)
+                        types.FunctionResponse(
+                            id=call_id, name=name, response=response, scheduling=scheduling
+                        )
                     ]
                 )
             except (websockets.ConnectionClosed, OSError):

@@ -23,6 +23,9 @@ def appliance_tools(context: Any) -> list[Tool]:
             "Set the loudness of this speaker, in percent of full volume.",
             set_volume,
             {"percent": Param("INTEGER", "0 (silent) to 100 (loudest).", minimum=0, maximum=100)},
+            # As set_relay: one confirmation, said while the volume changes.
+            blocking=False,
+            scheduling="SILENT",
         ),
         Tool(
             "end_conversation",

@@ -53,6 +53,7 @@ def owner_tools(
                     describe(config.description, config.gpio_input),
                     gpio_handler(gpio),
                     timeout=config.timeout,
+                    **_result_behavior(config, default="blocking"),
                 )
             )
             continue
@@ -83,7 +84,18 @@ def _action_tool(config: ToolConfig) -> Tool:
         with_defaults,
         params,
         timeout=config.timeout + BACKSTOP,
+        **_result_behavior(config, default="when_idle"),
     )
+
+
+def _result_behavior(config: ToolConfig, default: str) -> dict[str, Any]:
+    """Tool's blocking and scheduling from `result:`. A pin reads in a millisecond and
+    its value is the answer, so it blocks; a command or HTTP call may take seconds,
+    so the model goes on talking and tells the result when it comes."""
+    result = config.result or default
+    if result == "blocking":
+        return {"blocking": True}
+    return {"blocking": False, "scheduling": result.upper()}
 
 
 def to_param(config: ParameterConfig, refuse: Any = None) -> Param:

@@ -129,6 +129,11 @@ class ToolRegistry:
             return _error(f"{name} failed: {exc or type(exc).__name__}")
         return {"result": _jsonable(result)}
 
+    def scheduling(self, name: str, response: Mapping[str, Any]) -> str | None:
+        """The `scheduling` of this tool's response (None: blocking, or no such tool)."""
+        tool = self._tools.get(name)
+        return tool.response_scheduling(response) if tool is not None else None
+
     def validate(self, name: str, args: Any) -> str | None:
         """What is wrong with this call (unknown tool, bad arguments), or None if nothing."""
         try:

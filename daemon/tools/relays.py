@@ -91,6 +91,11 @@ def relay_tools(
                 "name": Param("STRING", "Which relay.", enum=names, noun="relay"),
                 "state": Param("STRING", "on, off, or toggle to flip it.", enum=STATES),
             },
+            # The model says "okay, the lamp is on" while the relay switches (a few
+            # ms); a second confirmation when the result comes would be one too many.
+            # Only a failure is spoken (errors are WHEN_IDLE).
+            blocking=False,
+            scheduling="SILENT",
         ),
         Tool(
             "get_relays",

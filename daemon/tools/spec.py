@@ -15,6 +15,10 @@ from typing import Any, Literal
 
 DEFAULT_TIMEOUT = 5.0  # seconds; a tool that takes longer gets an error result
 
+Scheduling = Literal["INTERRUPT", "WHEN_IDLE", "SILENT"]
+"""When the model uses a non-blocking tool's result: at once, after its current
+sentence, or never aloud (docs/live-protocol.md, "Blocking and non-blocking functions")."""
+
 ParamType = Literal["STRING", "INTEGER", "NUMBER", "BOOLEAN"]
 _TYPE_WORDS = {"STRING": "a string", "INTEGER": "an integer", "NUMBER": "a number",
                "BOOLEAN": "true or false"}  # fmt: skip
@@ -129,10 +133,20 @@ class Tool:
     """Called with the checked arguments as keywords; returns a JSON-able result."""
     params: Mapping[str, Param] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
+    blocking: bool = True
+    """The model waits for the result before it says more. Stated in every
+    declaration, because the models' defaults differ (2.5 blocks, 3.8 does not)."""
+    scheduling: Scheduling = "WHEN_IDLE"
+    """Non-blocking tools: when the model uses a successful result. An error is
+    always WHEN_IDLE, so the user hears that something did not work."""
 
     def declaration(self) -> dict[str, Any]:
         """A google.genai FunctionDeclaration as a plain dict."""
-        declaration: dict[str, Any] = {"name": self.name, "description": self.description}
+        declaration: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "behavior": "BLOCKING" if self.blocking else "NON_BLOCKING",
+        }
         if self.params:
             declaration["parameters"] = {
                 "type": "OBJECT",
@@ -140,6 +154,12 @@ class Tool:
                 "required": [name for name, p in self.params.items() if p.required],
             }
         return declaration
+
+    def response_scheduling(self, response: Mapping[str, Any]) -> Scheduling | None:
+        """The `scheduling` to send with this response; None for a blocking tool."""
+        if self.blocking:
+            return None
+        return "WHEN_IDLE" if "error" in response else self.scheduling
 
     def signature(self) -> str:
         """name(arg: allowed, ...), for error messages that show a correct call."""

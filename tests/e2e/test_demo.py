@@ -27,6 +27,7 @@ def test_demo_runs_the_whole_appliance_and_exits_0(tmp_path: Path) -> None:
         "model said: Okay, the lamp is on.",
         "state listening -> idle",
         "lamp relay (mock GPIO 17): on",
+        "model: gemini-3.8-live (emulated)",
     ):
         assert step in out, f"{step!r} missing from:\n{out}"
     assert out.index("wake word") < out.index("user said") < out.index("model said")
@@ -36,3 +37,23 @@ def test_demo_runs_the_whole_appliance_and_exits_0(tmp_path: Path) -> None:
     # The answer was played, not silence: at least half a second of it is clearly audible.
     assert np.count_nonzero(np.abs(samples) > 1000) / rate > 0.5
     assert "speaker.wav" in out
+
+
+def test_demo_answers_a_question_from_google_search_with_its_sources(tmp_path: Path) -> None:
+    question = "will it rain in Bangkok tomorrow"
+    result = subprocess.run(
+        [sys.executable, "-m", "daemon", "demo", "--out", str(tmp_path), "--say", question],
+        capture_output=True, text=True, cwd=REPO, timeout=240,
+    )  # fmt: skip
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    for step in (
+        f"user said: {question}",
+        f"searched Google for: {question}",  # the timeline
+        "source: Bangkok weather forecast https://weather.example/forecast/bangkok",
+        "model said: The forecast for Bangkok says showers are likely",
+        # ctl status, as the demo prints it
+        f"google search: searched: {question} | Bangkok weather forecast "
+        "<https://weather.example/forecast/bangkok>",
+    ):
+        assert step in out, f"{step!r} missing from:\n{out}"

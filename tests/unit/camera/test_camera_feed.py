@@ -132,3 +132,22 @@ async def test_a_failing_capture_does_not_stop_the_feed(picam):
 def test_fps_must_be_positive(camera):
     with pytest.raises(ValueError, match="fps"):
         CameraFeed(camera, fps=0, send=Session().send)
+
+
+async def test_gated_by_speech_frames_flow_only_while_the_user_speaks(camera):
+    """Live 3.8 bills every frame: by default the feed sends only while the user talks."""
+    session = Session()
+    speaking = False
+    feed = CameraFeed(camera, fps=1.0, send=session.send, continuous=False,
+                      while_speaking=lambda: speaking)  # fmt: skip
+    feed.start()
+    await asyncio.sleep(0.5)
+    assert session.frames == []  # a quiet room: no frames
+    speaking = True
+    await session.next_frame()
+    speaking = False
+    await asyncio.sleep(1.5)
+    assert len(session.frames) == 1  # silence again: no more
+    await feed.grab_now()  # look() still sends one
+    assert len(session.frames) == 2
+    await feed.stop()

@@ -10,7 +10,11 @@ import websockets
 from google import genai
 from google.genai import errors, types
 
-from daemon.emulator import DEFAULT_MODEL, LiveEmulator
+from daemon.emulator import LiveEmulator
+from daemon.live.models import PREVIEW_MODEL
+
+# These tests speak to the 2.5 preview; tests/unit/live/test_generations.py covers both.
+DEFAULT_MODEL = PREVIEW_MODEL
 
 FAST = 50.0  # reply audio at 50x real time where timing is not the point
 RELAY_TOOL = types.Tool(

@@ -8,9 +8,9 @@ import pytest
 import websockets
 from google.genai import errors
 
-from daemon.emulator import DEFAULT_MODEL, LiveEmulator
+from daemon.emulator import LiveEmulator
 
-from .helpers import close_code_after, connect, raw_connect, receive_turn
+from .helpers import DEFAULT_MODEL, close_code_after, connect, raw_connect, receive_turn
 
 SETUP = {"setup": {"model": f"models/{DEFAULT_MODEL}"}}
 

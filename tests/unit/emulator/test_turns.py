@@ -57,7 +57,7 @@ async def test_reply_audio_is_24khz_pcm_in_20_to_40_ms_chunks(emu: LiveEmulator)
 
 
 async def test_audio_turn_is_detected_transcribed_and_answered(emu: LiveEmulator) -> None:
-    emu.script([Turn(said="what is the weather like")])
+    emu.script([Turn(said="what is on the shopping list")])
     async with connect(emu, realtime_input_config={
         "automatic_activity_detection": {"silence_duration_ms": 300}
     }) as session:
@@ -67,8 +67,8 @@ async def test_audio_turn_is_detected_transcribed_and_answered(emu: LiveEmulator
     trace = kinds(messages)
     assert trace[0] == "input_transcription"
     assert trace[-2:] == ["generation_complete", "turn_complete"]
-    assert input_text(messages) == "what is the weather like"
-    assert output_text(messages) == "You said: what is the weather like"
+    assert input_text(messages) == "what is on the shopping list"
+    assert output_text(messages) == "You said: what is on the shopping list"
     assert len(model_audio(messages)) > 24000  # at least half a second of 24 kHz speech
     record = emu.sessions[0]
     assert record.audio_seconds == 1.6

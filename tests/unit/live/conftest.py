@@ -20,6 +20,7 @@ API_KEY = "AIzaSyD-test-key-0123456789abcdefghijk"
 RELAY_TOOL = {
     "name": "set_relay",
     "description": "Switch a named relay on or off.",
+    "behavior": "BLOCKING",  # stated, as the daemon's registry does: the models' defaults differ
     "parameters": {
         "type": "OBJECT",
         "properties": {"name": {"type": "STRING"}, "on": {"type": "BOOLEAN"}},

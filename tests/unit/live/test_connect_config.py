@@ -56,6 +56,7 @@ def test_switches_in_the_config_turn_features_off():
             session_resumption=False,
             compression={"enabled": False},
             silence_duration_ms=900,
+            google_search=False,
         ),
         resumption_handle="h-1",
     )

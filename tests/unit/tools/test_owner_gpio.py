@@ -48,6 +48,7 @@ def test_the_model_is_told_the_possible_answers(pins):
     assert declarations["back_door"] == {
         "name": "back_door",
         "description": "Whether the back door is open or closed. Answers 'closed' or 'open'.",
+        "behavior": "BLOCKING",  # a pin reads at once, and its value is the answer
     }
     registry.close()
 
