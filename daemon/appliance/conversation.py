@@ -408,6 +408,7 @@ class Conversation:
             self._flush_user_text()
             self._flush_model_text(cut_off=True)
             self._discarding = False
+            self._calls_running.clear()  # their results cannot reach the server any more
             self._set_phase(Phase.RECONNECTING)
             self._on_fault(event.detail)
         elif event.state == "open" and self.phase is Phase.RECONNECTING:
