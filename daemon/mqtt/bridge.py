@@ -1,11 +1,12 @@
 """The MQTT client: state out on every change, commands in, never on the audio path.
 
 The appliance only ever calls `_put()`, which stores the latest value of each
-state topic and, while connected, drops a message into a bounded outbox; a
-writer task on the connection empties it. So a broker that is down, refuses
-the login, fails TLS or answers slowly costs the appliance nothing: messages
-wait in the outbox or are dropped (the full state is sent again on every
-connection). Commands take the appliance's own paths (the ones the button,
+state topic and, while connected, marks it for sending; a writer task on the
+connection sends what is marked. A state that changes faster than the broker
+takes it is sent once, at its latest value; events beyond a few are dropped.
+So a broker that is down, refuses the login, fails TLS or answers slowly
+costs the appliance nothing and holds no growing backlog (the full state is
+sent again on every connection). Commands take the appliance's own paths (the ones the button,
 `ctl` and the model's tools take), so the state keeps one owner.
 """
 
@@ -18,6 +19,7 @@ import logging
 import random
 import ssl
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +40,7 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 60.0
-OUTBOX_SIZE = 256  # messages waiting for a slow broker; beyond, the oldest state is re-sent later
+EVENTS_WAITING = 32  # events (wake word, button) kept for a slow broker; older ones are dropped
 PUBLISH_TIMEOUT = 10.0
 QOS = 1
 
@@ -60,7 +62,9 @@ class MqttBridge:
         self._tools = tools
         self._relays = {r.name: r.description for r in appliance.config.relays}
         self._latest: dict[str, str] = {}  # retained state, by topic: re-sent on every connection
-        self._outbox: asyncio.Queue[tuple[str, str, bool]] = asyncio.Queue(OUTBOX_SIZE)
+        self._unsent: dict[str, str] = {}  # state not yet sent on this connection (latest wins)
+        self._events: deque[tuple[str, str]] = deque(maxlen=EVENTS_WAITING)
+        self._something_to_send = asyncio.Event()
         self._client: aiomqtt.Client | None = None
         self._task: asyncio.Task[None] | None = None
         self._commands: set[asyncio.Task[Any]] = set()
@@ -157,8 +161,8 @@ class MqttBridge:
         """One connection: subscribe, announce everything, then serve both directions."""
         await client.subscribe([(topic, QOS) for topic in self._handlers])
         await client.subscribe(self._ha_status_topic, QOS)
-        while not self._outbox.empty():  # what waited is in _latest (or was a stale event)
-            self._outbox.get_nowait()
+        self._unsent.clear()  # _publish_all sends it; events of the outage are stale
+        self._events.clear()
         await self._publish_all(client)
         self.connected.set()
         writer = asyncio.create_task(self._write(client), name="mqtt-writer")
@@ -180,8 +184,15 @@ class MqttBridge:
 
     async def _write(self, client: aiomqtt.Client) -> None:
         while True:
-            topic, payload, retain = await self._outbox.get()
-            await client.publish(topic, payload, qos=QOS, retain=retain)
+            await self._something_to_send.wait()
+            self._something_to_send.clear()
+            while self._events or self._unsent:
+                if self._events:
+                    topic, payload = self._events.popleft()
+                    await client.publish(topic, payload, qos=QOS, retain=False)
+                else:
+                    topic = next(iter(self._unsent))
+                    await client.publish(topic, self._unsent.pop(topic), qos=QOS, retain=True)
 
     @property
     def _ha_status_topic(self) -> str:
@@ -195,10 +206,12 @@ class MqttBridge:
             self._latest[topic] = payload
         if not self.connected.is_set():
             return  # events of an outage are stale by the time it ends; state is re-sent
-        try:
-            self._outbox.put_nowait((topic, payload, retain))
-        except asyncio.QueueFull:
-            log.debug("MQTT: outbox full (slow broker); %s waits for the next connection", topic)
+        if retain:
+            self._unsent.pop(topic, None)  # keep the order of changes: it moves to the end
+            self._unsent[topic] = payload
+        else:
+            self._events.append((topic, payload))
+        self._something_to_send.set()
 
     def _state_changed(self, change: Change) -> None:
         topics = self.identity.topics

@@ -103,6 +103,7 @@ async def running_speaker(mqtt: dict[str, Any], **sections: Any) -> AsyncIterato
 
 @pytest.fixture
 def mqtt_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.set_level(logging.DEBUG, logger="daemon.mqtt")
+    # set_level also sets the capturing handler's level: the lowest goes last.
     caplog.set_level(logging.INFO, logger="speakerd.timeline")
+    caplog.set_level(logging.DEBUG, logger="daemon.mqtt")
     return caplog
