@@ -192,3 +192,11 @@ async def test_bad_payloads_are_refused_and_change_nothing(broker, mqtt_log) -> 
 async def someone_clears(broker) -> None:
     async with recording(broker, "none") as someone:
         await someone.publish(f"{BASE}/relay/lamp/set", "", retain=True)
+
+
+async def test_a_clean_stop_says_offline_and_keeps_it(broker) -> None:
+    async with running_speaker(broker.section()) as speaker:
+        await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
+    async with recording(broker, f"{BASE}/availability") as ha:  # Home Assistant, later
+        message = await ha.wait_for(f"{BASE}/availability")
+    assert message.payload == b"offline" and message.retain
