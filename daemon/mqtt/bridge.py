@@ -165,14 +165,24 @@ class MqttBridge:
         self._events.clear()
         await self._publish_all(client)
         self.connected.set()
-        writer = asyncio.create_task(self._write(client), name="mqtt-writer")
+        # Either side failing (the broker gone, a publish unanswered) ends the connection.
+        sides = {
+            asyncio.create_task(self._read(client), name="mqtt-reader"),
+            asyncio.create_task(self._write(client), name="mqtt-writer"),
+        }
         try:
-            async for message in client.messages:
-                self._received(message)
+            done, _ = await asyncio.wait(sides, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await writer
+            for side in sides:
+                side.cancel()
+            await asyncio.gather(*sides, return_exceptions=True)
+        for side in done:
+            side.result()  # raises what ended it
+        raise aiomqtt.MqttError("the broker ended the connection")
+
+    async def _read(self, client: aiomqtt.Client) -> None:
+        async for message in client.messages:
+            self._received(message)
 
     async def _publish_all(self, client: aiomqtt.Client) -> None:
         topics = self.identity.topics
@@ -281,6 +291,7 @@ class MqttBridge:
                 "MQTT: refused a retained command on %s (publish commands without retain)", topic
             )
             return
+        log.info("MQTT: command on %s", topic)
         self._spawn(handler(payload), topic)
 
     def _spawn(self, coro: Awaitable[None], topic: str) -> None:

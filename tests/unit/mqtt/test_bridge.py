@@ -200,3 +200,16 @@ async def test_a_clean_stop_says_offline_and_keeps_it(broker) -> None:
     async with recording(broker, f"{BASE}/availability") as ha:  # Home Assistant, later
         message = await ha.wait_for(f"{BASE}/availability")
     assert message.payload == b"offline" and message.retain
+
+
+async def test_home_assistant_coming_back_gets_the_discovery_again(broker, mqtt_log) -> None:
+    """HA's birth message (`online` on <prefix>/status) after its restart without a broker one."""
+    async with running_speaker(broker.section()) as speaker:
+        await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
+        async with recording(broker, DISCOVERY) as ha:
+            await ha.wait_for(DISCOVERY)
+            ha.clear()
+            await ha.publish("homeassistant/status", "online")
+            again = await ha.wait_for(DISCOVERY)
+    assert json.loads(again.payload)["device"]["name"] == "Kitchen speaker"
+    assert any("Home Assistant is back" in r.getMessage() for r in mqtt_log.records)
