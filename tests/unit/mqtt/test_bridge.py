@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from daemon.live.errors import SessionError
 from daemon.live.events import InputTranscript, OutputTranscript, TurnComplete
 from tests.support.mosquitto import recording
 from tests.unit.appliance.rig import WAKE
@@ -213,3 +214,28 @@ async def test_home_assistant_coming_back_gets_the_discovery_again(broker, mqtt_
             again = await ha.wait_for(DISCOVERY)
     assert json.loads(again.payload)["device"]["name"] == "Kitchen speaker"
     assert any("Home Assistant is back" in r.getMessage() for r in mqtt_log.records)
+
+
+async def test_button_events_and_the_last_error(broker) -> None:
+    async with running_speaker(broker.section()) as speaker:
+        await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
+        async with recording(broker, f"{BASE}/#") as ha:
+            speaker.appliance.button_pressed()  # as gpiozero's thread hands it to the loop
+            press = await ha.wait_for(f"{BASE}/event/button")
+            speaker.sessions[-1].fail_to_open(SessionError("no network"))
+            error = await ha.wait_for(f"{BASE}/last_error")
+            ha.clear()
+            speaker.appliance.button_held()
+            hold = await ha.wait_for(f"{BASE}/event/button")
+            await ha.wait_for(f"{BASE}/state", "muted")
+            await speaker.appliance.mute(False)
+            ha.clear()
+            await speaker.appliance.wake()  # `ctl wake` is not a press of the button
+            await ha.wait_for(f"{BASE}/state", "wake")
+            assert ha.payloads(f"{BASE}/event/button") == []
+        async with recording(broker, f"{BASE}/last_error") as later:  # kept for HA's restart
+            kept = await later.wait_for(f"{BASE}/last_error")
+    assert kept.retain and kept.payload == error.payload
+    assert json.loads(press.payload) == {"event_type": "press"} and not press.retain
+    assert json.loads(hold.payload) == {"event_type": "hold"}
+    assert "no network" in json.loads(error.payload)["text"]
