@@ -20,8 +20,8 @@ ON, OFF, PRESS = "ON", "OFF", "PRESS"
 WAKE_WORD_EVENTS = ("detected",)
 BUTTON_EVENTS = ("press", "hold")
 # Home Assistant keeps at most 255 characters of a sensor state: the full text
-# stays in the attributes.
-TRANSCRIPT_TEMPLATE = "{{ value_json.text[:255] }}"
+# stays in the attributes (transcripts, the last error).
+TEXT_TEMPLATE = "{{ value_json.text[:255] }}"
 
 
 def version() -> str:
@@ -66,7 +66,7 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
         *(
             component(
                 f"{role}_transcript", "sensor", title, state_topic=topics.transcript(role),
-                value_template=TRANSCRIPT_TEMPLATE, json_attributes_topic=topics.transcript(role),
+                value_template=TEXT_TEMPLATE, json_attributes_topic=topics.transcript(role),
                 icon=icon,
             )
             for role, title, icon in (
@@ -89,7 +89,7 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
         ),
         component(
             "last_error", "sensor", "Last error", state_topic=topics.last_error,
-            value_template=TRANSCRIPT_TEMPLATE, json_attributes_topic=topics.last_error,
+            value_template=TEXT_TEMPLATE, json_attributes_topic=topics.last_error,
             entity_category="diagnostic", icon="mdi:alert-circle-outline",
         ),
     ]  # fmt: skip
