@@ -38,6 +38,10 @@ FAILURE_BACKOFF_SECONDS = (0.0, 5.0, 15.0, 60.0)
 CLOSE_WAIT_SECONDS = 5.0
 
 SessionFactory = Callable[[], Any]  # () -> daemon.live.LiveSession
+# What the state machine does not carry, told to listeners (MQTT) as (kind, fields):
+# transcript (role, text, at), relay (name, is_on), volume (percent),
+# wake_word (model, score), button (action: press or hold), error (message).
+Listener = Callable[[str, dict[str, Any]], None]
 
 _PHASE_STATE = {
     Phase.OPENING: State.WAKE,
@@ -68,7 +72,8 @@ class Appliance:
         self._conversation_task: asyncio.Task[None] | None = None
         self._muted = False
         self._transcripts: deque[Transcript] = deque(maxlen=10)
-        self.last_error: str | None = None
+        self._listeners: list[Listener] = []
+        self._last_error: str | None = None
         self._fatal: str | None = None
         self._fatal_until = 0.0
         self._failures_in_a_row = 0
@@ -123,6 +128,7 @@ class Appliance:
                 "wake word %s (score %.2f) at %.2f s",
                 detection.model, detection.score, detection.time,
             )  # fmt: skip
+            self._tell("wake_word", model=detection.model, score=detection.score)
             self._open("wake word", first_audio=wake_word.audio_since_wake(detection))
 
     # -- conversations -----------------------------------------------------------------
@@ -149,7 +155,7 @@ class Appliance:
             first_audio=first_audio,
             first_text=first_text,
             on_phase=self._conversation_moved,
-            on_transcript=self._transcripts.append,
+            on_transcript=self._transcript_arrived,
             on_fault=self._conversation_fault,
         )
         self._conversation = conversation
@@ -277,6 +283,11 @@ class Appliance:
         """Idle: start talking. Model talking: stop it. Listening: end the conversation.
 
         Returns why a wake was refused, or None."""
+        self._tell("button", action="press")
+        return self._press()
+
+    def _press(self) -> str | None:
+        """The button's action, also taken by `ctl wake` and MQTT's "start conversation"."""
         if self._muted:
             return "muted: unmute first"
         conversation = self._conversation
@@ -290,6 +301,7 @@ class Appliance:
         return None
 
     def button_held(self) -> None:
+        self._tell("button", action="hold")
         self._spawn(self.mute(not self._muted))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -302,9 +314,11 @@ class Appliance:
 
     def relay_changed(self, name: str, is_on: bool) -> None:
         timeline.info("relay %s switched %s", name, "on" if is_on else "off")
+        self._tell("relay", name=name, is_on=is_on)
 
     def set_volume(self, percent: int) -> None:
         self.devices.speaker.set_volume(percent)
+        self._tell("volume", percent=percent)
 
     def end_conversation(self) -> None:
         if self._conversation is not None:
@@ -334,7 +348,7 @@ class Appliance:
         }
 
     async def wake(self) -> dict[str, Any]:
-        refusal = self.button_pressed()
+        refusal = self._press()
         if refusal is not None:
             return {"error": f"wake refused: {refusal}", "state": str(self.machine.state)}
         return {"message": "ok", "state": str(self.machine.state)}
@@ -377,6 +391,31 @@ class Appliance:
         return {"message": "stopped"}
 
     # -- observers ---------------------------------------------------------------------
+
+    def listen(self, listener: Listener) -> None:
+        """Be told what the state machine does not carry (see Listener); MQTT uses it."""
+        self._listeners.append(listener)
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    @last_error.setter
+    def last_error(self, message: str | None) -> None:
+        self._last_error = message
+        if message is not None:
+            self._tell("error", message=message)
+
+    def _transcript_arrived(self, transcript: Transcript) -> None:
+        self._transcripts.append(transcript)
+        self._tell("transcript", role=transcript.role, text=transcript.text, at=transcript.at)
+
+    def _tell(self, kind: str, **fields: Any) -> None:
+        for listener in self._listeners:
+            try:
+                listener(kind, fields)
+            except Exception:  # a broker glitch must not stop the appliance
+                log.exception("appliance listener %r failed on %s", listener, kind)
 
     def _log_state(self, change: Change) -> None:
         if change.old is not change.new:

@@ -22,6 +22,7 @@ from daemon.appliance.state import Change
 from daemon.config.schema import Config
 from daemon.live.connect_config import make_client, setup_extras
 from daemon.live.session import LiveSession
+from daemon.mqtt import MqttBridge
 from daemon.systemd_notify import Notifier, WatchdogPinger
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,10 @@ async def serve(
         watchdog.start()
         notifier.ready(status="idle: listening for the wake word")
         log.info("ready: listening for %s", ", ".join(config.wake_word.models))
+        # The broker is never waited for: the bridge connects (and retries) on its own.
+        mqtt = MqttBridge(config.mqtt, appliance, tools) if config.mqtt.enabled else None
+        if mqtt is not None:
+            mqtt.start()
         if on_ready is not None:
             on_ready(appliance)
         try:
@@ -89,6 +94,8 @@ async def serve(
             notifier.stopping()
             await watchdog.stop()
             await control.stop()
+            if mqtt is not None:
+                await mqtt.stop()
     finally:
         await devices.close()
     log.info("stopped")

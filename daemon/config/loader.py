@@ -115,6 +115,13 @@ def parse_config(text: str, name: str = "config.yaml") -> Config:
             problems.append(
                 Problem(name, _line(data, loc), _dotted(loc), f"file {path} does not exist")
             )
+    if config.mqtt.enabled:
+        for key, path in config.mqtt.files().items():
+            if not path.is_file():
+                loc = ("mqtt", *key.split("."))
+                problems.append(
+                    Problem(name, _line(data, loc), _dotted(loc), f"file {path} does not exist")
+                )
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key)))
     return config

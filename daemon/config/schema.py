@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from daemon.appliance.state import State
+from daemon.config.mqtt import MqttConfig
 from daemon.config.tools import ToolConfig
 from daemon.live.models import DEFAULT_MODEL
 from hardware.gpio.looks import Effect
@@ -368,3 +369,5 @@ class Config(Section):
     """Conversation timing."""
     control: ControlConfig = ControlConfig()
     """Local control socket."""
+    mqtt: MqttConfig = MqttConfig()
+    """Home Assistant over MQTT (off by default)."""

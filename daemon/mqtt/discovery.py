@@ -1,0 +1,110 @@
+"""The Home Assistant discovery message: one device, every entity in one payload.
+
+Device discovery (`<prefix>/device/<node_id>/config`, retained) lets Home
+Assistant create or update the whole speaker at once; each component carries
+the fields its platform requires (`platform`, `unique_id`, and its topics).
+Commands use Home Assistant's default payloads (ON/OFF, PRESS) so nothing
+needs templates on the Home Assistant side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import metadata
+from typing import Any
+
+from daemon.appliance.state import State
+from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
+
+ON, OFF, PRESS = "ON", "OFF", "PRESS"
+WAKE_WORD_EVENTS = ("detected",)
+BUTTON_EVENTS = ("press", "hold")
+# Home Assistant keeps at most 255 characters of a sensor state: the full text
+# stays in the attributes (transcripts, the last error).
+TEXT_TEMPLATE = "{{ value_json.text[:255] }}"
+
+
+def version() -> str:
+    try:
+        return metadata.version("speakerd")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str, Any]:
+    """The retained config message; `relays` maps each relay's name to its description."""
+    topics = identity.topics
+    node = identity.node_id
+
+    def component(key: str, platform: str, name: str, **fields: Any) -> tuple[str, dict]:
+        return key, {"platform": platform, "unique_id": f"{node}_{key}", "name": name, **fields}
+
+    entries = [
+        component(
+            "state", "sensor", "State", state_topic=topics.state,
+            device_class="enum", options=[s.value for s in State], icon="mdi:speaker-message",
+        ),
+        *(
+            component(
+                f"relay_{name}", "switch", description or name.replace("_", " ").capitalize(),
+                command_topic=topics.relay(name, "set"), state_topic=topics.relay(name, "state"),
+                payload_on=ON, payload_off=OFF,
+            )
+            for name, description in relays.items()
+        ),
+        component(
+            "mute", "switch", "Mute", command_topic=topics.control("mute", "set"),
+            state_topic=topics.control("mute", "state"), payload_on=ON, payload_off=OFF,
+            icon="mdi:microphone-off", entity_category="config",
+        ),
+        component(
+            "volume", "number", "Volume", command_topic=topics.control("volume", "set"),
+            state_topic=topics.control("volume", "state"), min=0, max=100, step=1,
+            mode="slider", unit_of_measurement="%", icon="mdi:volume-high",
+            entity_category="config",
+        ),
+        *(
+            component(
+                f"{role}_transcript", "sensor", title, state_topic=topics.transcript(role),
+                value_template=TEXT_TEMPLATE, json_attributes_topic=topics.transcript(role),
+                icon=icon,
+            )
+            for role, title, icon in (
+                ("user", "Last user transcript", "mdi:account-voice"),
+                ("model", "Last model transcript", "mdi:robot"),
+            )
+        ),
+        component(
+            "start", "button", "Start conversation", command_topic=topics.start,
+            payload_press=PRESS, icon="mdi:microphone-message",
+        ),
+        component("announce", "notify", "Announce", command_topic=topics.announce),
+        component(
+            "wake_word", "event", "Wake word", state_topic=topics.event("wake_word"),
+            event_types=list(WAKE_WORD_EVENTS), icon="mdi:account-voice",
+        ),
+        component(
+            "button", "event", "Button", state_topic=topics.event("button"),
+            event_types=list(BUTTON_EVENTS), device_class="button",
+        ),
+        component(
+            "last_error", "sensor", "Last error", state_topic=topics.last_error,
+            value_template=TEXT_TEMPLATE, json_attributes_topic=topics.last_error,
+            entity_category="diagnostic", icon="mdi:alert-circle-outline",
+        ),
+    ]  # fmt: skip
+    return {
+        "device": {
+            "identifiers": [node],
+            "name": identity.name,
+            "manufacturer": "speakerd",
+            "model": "speakerd smart speaker",
+            "sw_version": version(),
+        },
+        "origin": {"name": "speakerd", "sw_version": version()},
+        "availability_topic": topics.availability,
+        "payload_available": ONLINE,
+        "payload_not_available": OFFLINE,
+        "qos": 1,
+        "components": dict(entries),
+    }
