@@ -53,8 +53,10 @@ class Entry:
             what = self.label or duration_words(self.seconds or 0)
             return f"the {what} timer"
         if self.label:
-            return f"the reminder to {self.label}" if _is_reminder(self.label) else (
-                f"the {self.label} alarm"
+            return (
+                f"the reminder to {self.label}"
+                if _is_reminder(self.label)
+                else (f"the {self.label} alarm")
             )
         return f"the {self.at} alarm"
 
@@ -130,7 +132,7 @@ def parse_date(text: str) -> date:
 
 
 def parse_weekdays(text: str) -> list[int]:
-    """"monday, wednesday" / "weekdays" / "weekends" / "daily" -> [0, 2] ..."""
+    """ "monday, wednesday" / "weekdays" / "weekends" / "daily" -> [0, 2] ..."""
     days: set[int] = set()
     for word in re.split(r"[,;/]|\band\b", text.lower()):
         word = word.strip()

@@ -186,9 +186,7 @@ class Timers:
         if not self._entries:
             return
         delay = min(_due(e) for e in self._entries) - self._wall()
-        self._handle = self._clock.call_later(
-            max(0.0, min(delay, LOOK_AGAIN_SECONDS)), self._look
-        )
+        self._handle = self._clock.call_later(max(0.0, min(delay, LOOK_AGAIN_SECONDS)), self._look)
 
     def _look(self) -> None:
         self._handle = None

@@ -51,11 +51,14 @@ def test_a_timer_rings_after_its_seconds_and_is_gone(tmp_path):
 
 
 def test_list_is_soonest_first_with_time_left(tmp_path):
-    timers, clock, _, _ = make(tmp_path, NOON)
+    timers, _clock, _, _ = make(tmp_path, NOON)
     timers.set_timer(600, "pasta")
     timers.set_timer(65)
     listed = timers.list()
-    assert [(t["label"], t["left"]) for t in listed] == [("", "1 min 05 s"), ("pasta", "10 min 00 s")]
+    assert [(t["label"], t["left"]) for t in listed] == [
+        ("", "1 min 05 s"),
+        ("pasta", "10 min 00 s"),
+    ]
 
 
 def test_cancel_by_label_id_and_all(tmp_path):
@@ -148,7 +151,7 @@ def test_a_wall_clock_jump_is_followed_within_a_minute(tmp_path):
 
 
 def test_pending_timers_survive_a_restart(tmp_path):
-    timers, clock, _, wall = make(tmp_path, NOON)
+    timers, _clock, _, _wall = make(tmp_path, NOON)
     timers.set_timer(300, "tea")
     timers.set_alarm("07:00", weekdays="weekdays", label="wake up")
     saved = json.loads((tmp_path / "timers.json").read_text())
@@ -167,19 +170,20 @@ def test_missed_while_down_rings_at_start_and_says_late_older_dropped(tmp_path, 
     caplog.set_level(logging.INFO)
     # Down from 12:00 until 13:01:30: tea is 1 h 00 min 30 s late (dropped), eggs 59 min 30 s.
     back = datetime(2026, 6, 1, 13, 1, 30, tzinfo=BERLIN)
-    again, clock, rings, _ = make(tmp_path, back)
+    again, _clock, rings, _ = make(tmp_path, back)
     assert [r.entry.label for r in rings[0]] == ["eggs"]
     assert rings[0][0].spoken() == (
         "your eggs timer is done (this is 59 min 30 s late: speakerd was not running)"
     )
     assert any("tea timer fell due" in m and "dropped" in m for m in caplog.messages)
     assert [t["label"] for t in again.list()] == ["wake up"]  # still tomorrow's
-    third, _, rings3, _ = make(tmp_path, back)
+    _third, _, rings3, _ = make(tmp_path, back)
     assert rings3 == []  # a missed ring is rung once, not at every start
 
 
-@pytest.mark.parametrize("content", [b"{not json", b'{"version": 1, "entries": [{"id": 1}]}',
-                                     b"\xff\xfe", b"[]"])
+@pytest.mark.parametrize(
+    "content", [b"{not json", b'{"version": 1, "entries": [{"id": 1}]}', b"\xff\xfe", b"[]"]
+)
 def test_a_corrupt_file_is_moved_aside_and_the_timers_run(tmp_path, caplog, content):
     (tmp_path / "timers.json").write_bytes(content)
     caplog.set_level(logging.ERROR)
