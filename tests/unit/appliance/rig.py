@@ -261,9 +261,7 @@ class CtlRequest:
 class Rig:
     """One appliance on a virtual clock, in an event loop of its own."""
 
-    def __init__(
-        self, config: dict[str, Any] | None = None, *, state_dir: Any = None
-    ) -> None:
+    def __init__(self, config: dict[str, Any] | None = None, *, state_dir: Any = None) -> None:
         """`state_dir`: give the appliance timers kept there (the real state file)."""
         self.loop = asyncio.new_event_loop()
         self.clock = VirtualClock()

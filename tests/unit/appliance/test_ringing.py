@@ -40,9 +40,7 @@ def test_a_timer_set_by_the_model_rings_is_announced_and_the_button_stops_it(rig
     assert alarms(rig) == 1
     assert "chime" not in rig.devices.speaker.sounds  # an announcement is not a wake
     rig.open_session()
-    assert rig.sessions[-1].texts == [
-        "Say briefly, in one short sentence: your tea timer is done."
-    ]
+    assert rig.sessions[-1].texts == ["Say briefly, in one short sentence: your tea timer is done."]
     rig.hear(b"\x00\x20" * 640)  # the user talks over the ring: not sent while it rings
     assert rig.sessions[-1].audio == []
     rig.emit(ModelAudio(b"\0" * 960))
