@@ -49,9 +49,8 @@ class Ringing:
     def due(self, rings: list[Ring]) -> None:
         self.rings += rings
         timeline.info("ringing: %s", "; ".join(r.spoken() for r in rings))
-        if not self._ringer.ringing:
-            self.started_at = self._clock.now()
-        self._ringer.start()  # already ringing: one ring for all
+        self.started_at = self._clock.now()
+        self._ringer.start()  # already ringing: one ring for all, for ring_seconds from now
         self._on_change("ringing: " + ", ".join(r.entry.name() for r in rings))
 
     def stop(self, how: str) -> bool:

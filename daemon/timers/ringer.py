@@ -55,11 +55,14 @@ class Ringer:
         return self._limit is not None
 
     def start(self) -> None:
-        """Ring now (a second start while ringing changes nothing: one ring for all)."""
-        if self.ringing:
-            return
+        """Ring now; while already ringing, one ring for all, given ring_seconds afresh
+        (the newest timer deserves as long as the first)."""
+        was_ringing = self.ringing
+        if self._limit is not None:
+            self._limit.cancel()
         self._limit = self._clock.call_later(self._ring_seconds, self._timed_out)
-        self._tick()
+        if not was_ringing:
+            self._tick()
 
     def stop(self) -> None:
         for handle in (self._repeat, self._limit):

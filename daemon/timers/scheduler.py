@@ -164,7 +164,11 @@ class Timers:
         if which.lower() == "all":
             gone = list(self._entries)
         else:
-            key = which.lower().removesuffix(" timer").removesuffix(" alarm").strip()
+            key = " ".join(which.lower().split())
+            for prefix in ("the ", "my "):
+                key = key.removeprefix(prefix)
+            for suffix in (" timer", " alarm", " reminder"):
+                key = key.removesuffix(suffix)
             gone = [e for e in self._entries if e.id == which or e.label.lower() == key]
         if not gone:
             names = ", ".join(f"{e.id} ({e.label or e.kind})" for e in self._entries) or "none"

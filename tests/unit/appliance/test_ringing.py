@@ -162,3 +162,16 @@ def test_the_tools_return_errors_the_model_can_relay(rig):
     assert rig.run(registry.call("list_timers", {}))["result"]["timers"] == []
     ok = rig.run(registry.call("set_alarm", {"time": "18:00", "label": "call mom"}))
     assert ok["result"]["rings_at"].endswith("18:00:00 CEST")
+
+
+def test_a_timer_due_while_another_rings_joins_the_ring_and_gets_its_full_time(rig):
+    rig.appliance.timers.set_timer(2, "tea")
+    rig.appliance.timers.set_timer(40, "eggs")
+    rig.advance(2)
+    rig.fail_to_open(fatal=False)
+    rig.advance(38)
+    assert [r.startswith("your eggs") for r in rig.appliance.status()["ringing"]] == [False, True]
+    rig.advance(59)  # 60 s from the second, not the first
+    assert rig.appliance.machine.state is State.RINGING
+    rig.advance(1.1)
+    assert rig.appliance.machine.state is State.IDLE

@@ -66,7 +66,7 @@ def test_cancel_by_label_id_and_all(tmp_path):
     tea = timers.set_timer(60, "tea")
     timers.set_timer(60, "eggs")
     timers.set_timer(90)
-    assert timers.cancel("Tea timer")["cancelled"] == ["the tea timer"]
+    assert timers.cancel("the Tea timer")["cancelled"] == ["the tea timer"]
     with pytest.raises(TimerError, match="no timer or alarm 'tea'; pending: "):
         timers.cancel("tea")
     assert tea["id"] not in [t["id"] for t in timers.list()]
