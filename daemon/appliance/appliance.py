@@ -12,7 +12,8 @@ Nothing else writes the state machine.
 
 Ringing (a timer or alarm fell due) shows over everything else, because it is
 what the button, the wake word and `ctl stop` act on first: each of them stops
-the ring and does nothing more. A ring does not end an open conversation.
+the ring and does nothing more (the wake word is listened for while it rings,
+even during a conversation). A ring does not end an open conversation.
 While muted a ring still sounds (mute closes the microphone, not the speaker);
 it is stopped by the button or `ctl stop`, and not announced. When online it
 is announced through a Live session ("Say briefly: your tea timer is done");
@@ -141,8 +142,14 @@ class Appliance:
         conversation = self._conversation
         announcing = self.ringing.active and conversation is self._announcement
         if conversation is not None and conversation.is_open and not announcing:
-            wake_word.record(chunk)
+            if not self.ringing.active:
+                wake_word.record(chunk)
+                conversation.feed_mic(chunk)
+                return
+            # Ringing during a conversation: it goes on, and the wake word stops the ring.
             conversation.feed_mic(chunk)
+            if await wake_word.process(chunk) is not None:
+                self._stop_ringing("wake word")
             return
         detection = await wake_word.process(chunk)
         if detection is not None:

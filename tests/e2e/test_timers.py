@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from daemon.emulator import EmulatorThread
 from daemon.sim.alsa_files import Recording
 from daemon.sim.pulse import PulseAudioHarness
 from tests.e2e.conftest import (
     DaemonProcess,
+    Speech,
     appliance_config,
     async_wait_until,
     in_process_daemon,
@@ -66,9 +68,20 @@ async def test_a_timer_set_by_voice_rings_about_then_and_the_button_stops_it(
             assert 3.0 <= rang_after <= 10.0, rang_after  # 3 s after it was set, plus the turn
             assert daemon.state == "ringing"
             assert "your tea timer is done" in daemon.appliance.status()["ringing"][0]
+            prompt = "Say briefly, in one short sentence: your tea timer is done."
+            await async_wait_until(
+                lambda: any(prompt in session.texts for session in emu.sessions), 10,
+                "the announcement to reach the model",
+            )  # fmt: skip
+            await async_wait_until(
+                lambda: any(t["role"] == "model" and t["text"] == "Your tea timer is done."
+                            for t in daemon.appliance.status()["transcripts"]), 15,
+                "the model to say what rang",
+            )  # fmt: skip
             await async_wait_until(
                 lambda: alarm_seconds(speaker.snapshot()) >= 1.0, 10, "the alarm to repeat"
             )
+            assert daemon.state == "ringing"  # the announcement did not stop it
 
             await press(daemon.pins.pin(BUTTON))
             await async_wait_until(lambda: daemon.state != "ringing", 5, "the ring to stop")
@@ -114,3 +127,32 @@ def test_a_pending_timer_rings_after_the_daemon_is_killed_and_started_again(
         assert daemon.terminate() == 0
     finally:
         daemon.close()
+
+
+@pytest.mark.parametrize("in_conversation", [False, True], ids=["idle", "in-conversation"])
+async def test_the_wake_word_stops_a_ring_and_nothing_else(
+    pulse: PulseAudioHarness, emu: EmulatorThread, workdir: Path, speech: Speech,
+    in_conversation: bool,
+) -> None:
+    # A short follow-up: the conversation that set the timer is over when it rings;
+    # a long one: it rings during that conversation, which must go on.
+    follow_up = 30.0 if in_conversation else 0.5
+    config = appliance_config(
+        workdir, emu, timers={"announce": False}, conversation={"follow_up_seconds": follow_up}
+    )
+    async with in_process_daemon(pulse, config) as daemon:
+        assert daemon.appliance is not None
+        code, out = await daemon.ctl("say", "set a timer for 6 seconds called eggs")
+        assert code == 0, out
+        await daemon.wait_state("ringing", 20)
+        conversation = daemon.appliance.conversation
+        assert conversation is not None and conversation.is_open == in_conversation
+        sessions = len(emu.sessions)
+        await daemon.speak(pulse, speech.wav())  # "hey jarvis"
+        await async_wait_until(lambda: daemon.state != "ringing", 5, "the ring to stop")
+        await asyncio.sleep(1.0)
+        assert daemon.appliance.status()["ringing"] == []
+        assert len(emu.sessions) == sessions, "stopping the ring opened a conversation"
+        assert conversation.is_open == in_conversation, "the ring's stop ended the conversation"
+        if not in_conversation:
+            assert daemon.state == "idle"
