@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser.add_argument("--socket", type=Path, help="control socket (default: from the config)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON reply")
     commands = parser.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
-    commands.add_parser("status", help="state, mute, relays, last transcripts, uptime, last error")
+    commands.add_parser("status", help="state, mute, relays, timers, last transcripts, uptime, last error")
     commands.add_parser("wake", help="as the button: start a conversation, or end the open one")
     say = commands.add_parser("say", help="send text into the conversation (opens one when idle)")
     say.add_argument("text", nargs="+")
