@@ -7,8 +7,18 @@ Conversation, which then receives the audio from the end of the wake word on.
 Everything that happens (a wake word, the button, a `ctl` request, a
 conversation's phase, a failure, a device error, a timer) is reported here,
 and the state the user sees is derived in one place, `_show()`, from what is
-true now: muted, the open conversation's phase, an error on display. Nothing
-else writes the state machine.
+true now: ringing, muted, the open conversation's phase, an error on display.
+Nothing else writes the state machine.
+
+Ringing (a timer or alarm fell due) shows over everything else, because it is
+what the button, the wake word and `ctl stop` act on first: each of them stops
+the ring and does nothing more (the wake word is listened for while it rings,
+even during a conversation). A ring does not end an open conversation.
+While muted a ring still sounds (mute closes the microphone, not the speaker);
+it is stopped by the button or `ctl stop`, and not announced. When online it
+is announced through a Live session ("Say briefly: your tea timer is done");
+while it rings that announcement only speaks: the microphone feeds the wake
+word (to stop the ring), not the session. Offline the sound alone rings.
 """
 
 from __future__ import annotations
@@ -23,8 +33,10 @@ from typing import Any
 from daemon.appliance.clock import Clock, LoopClock, Timer
 from daemon.appliance.conversation import Conversation, Phase, Transcript
 from daemon.appliance.devices import Devices
+from daemon.appliance.ringing import Ringing
 from daemon.appliance.state import Change, State, StateMachine
 from daemon.config.schema import Config
+from daemon.timers import Ring, TimerError, Timers
 from hardware.audio.status import AudioStatus
 
 log = logging.getLogger(__name__)
@@ -62,6 +74,7 @@ class Appliance:
         new_session: SessionFactory,
         *,
         clock: Clock | None = None,
+        timers: Timers | None = None,
     ) -> None:
         self.config = config
         self.devices = devices
@@ -82,6 +95,15 @@ class Appliance:
         self._audio_errors: dict[str, str] = {}
         self._stopping = asyncio.Event()
         self._background: set[asyncio.Future[Any]] = set()
+        self.timers = timers
+        self._announcement: Conversation | None = None
+        self.ringing = Ringing(
+            config.timers,
+            self.clock,
+            devices.speaker.play_sound,
+            on_change=self._show,
+            model_talking=self._model_talking,
+        )
         self.machine.observe(self._log_state)
 
     @property
@@ -94,7 +116,12 @@ class Appliance:
     async def run(self) -> None:
         """Route microphone audio until shutdown(); returns after a clean shutdown."""
         audio = asyncio.create_task(self._route_audio(), name="route-audio")
+        if self.timers is not None:
+            self.timers.start(self._timers_due)
         await self._stopping.wait()
+        if self.timers is not None:
+            self.timers.close()
+        self.ringing.close()
         audio.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await audio
@@ -118,9 +145,16 @@ class Appliance:
             return
         wake_word = self.devices.wake_word
         conversation = self._conversation
-        if conversation is not None and conversation.is_open:
-            wake_word.record(chunk)
+        announcing = self.ringing.active and conversation is self._announcement
+        if conversation is not None and conversation.is_open and not announcing:
+            if not self.ringing.active:
+                wake_word.record(chunk)
+                conversation.feed_mic(chunk)
+                return
+            # Ringing during a conversation: it goes on, and the wake word stops the ring.
             conversation.feed_mic(chunk)
+            if await wake_word.process(chunk) is not None:
+                self._stop_ringing("wake word")
             return
         detection = await wake_word.process(chunk)
         if detection is not None:
@@ -129,7 +163,8 @@ class Appliance:
                 detection.model, detection.score, detection.time,
             )  # fmt: skip
             self._tell("wake_word", model=detection.model, score=detection.score)
-            self._open("wake word", first_audio=wake_word.audio_since_wake(detection))
+            if not self._stop_ringing("wake word"):
+                self._open("wake word", first_audio=wake_word.audio_since_wake(detection))
 
     # -- conversations -----------------------------------------------------------------
 
@@ -204,6 +239,12 @@ class Appliance:
             self._failures_in_a_row = 0
             self._show(reason)
             return
+        if conversation is self._announcement:
+            # Offline, or the key is refused: the ring alone tells the user; a wake
+            # will find out (and show) what is wrong.
+            timeline.info("not announced: %s", failure.message)
+            self._show(reason)
+            return
         self.last_error = failure.message
         self.devices.play_error_sound()
         now = self.clock.now()
@@ -240,7 +281,9 @@ class Appliance:
     def _show(self, reason: str) -> None:
         """Derive the state from what is true now; the only writer of the machine."""
         conversation = self._conversation
-        if self._muted:
+        if self.ringing.active:
+            state = State.RINGING
+        elif self._muted:
             state = State.MUTED
         elif conversation is not None and conversation.is_open:
             state = _PHASE_STATE[conversation.phase]
@@ -282,12 +325,14 @@ class Appliance:
     def button_pressed(self) -> str | None:
         """Idle: start talking. Model talking: stop it. Listening: end the conversation.
 
-        Returns why a wake was refused, or None."""
+        Ringing: stop the ring, nothing more. Returns why a wake was refused, or None."""
         self._tell("button", action="press")
         return self._press()
 
     def _press(self) -> str | None:
         """The button's action, also taken by `ctl wake` and MQTT's "start conversation"."""
+        if self._stop_ringing("button"):
+            return None
         if self._muted:
             return "muted: unmute first"
         conversation = self._conversation
@@ -345,7 +390,30 @@ class Appliance:
                 else None
             ),
             "last_error": self.last_error,
+            "ringing": [ring.spoken() for ring in self.ringing.rings],
+            "timers": self.timers.list() if self.timers is not None else [],
         }
+
+    async def list_timers(self) -> dict[str, Any]:
+        """`ctl timers`: each pending timer and alarm with the time left."""
+        if self.timers is None:
+            return {"error": "timers are not available"}
+        listed = self.timers.list()
+        lines = [
+            f"{t['id']}  {t['label'] or t['kind']}  in {t['left']}  ({t['rings_at']})"
+            for t in listed
+        ]
+        return {"message": "\n".join(lines) or "no timers or alarms", "timers": listed}
+
+    async def cancel_timer(self, which: str) -> dict[str, Any]:
+        """`ctl cancel LABEL|ID|all`."""
+        if self.timers is None:
+            return {"error": "timers are not available"}
+        try:
+            result = self.timers.cancel(which)
+        except TimerError as exc:
+            return {"error": str(exc)}
+        return {"message": "cancelled " + ", ".join(result["cancelled"]), **result}
 
     async def wake(self) -> dict[str, Any]:
         refusal = self._press()
@@ -384,11 +452,50 @@ class Appliance:
         return {"message": "muted" if on else "unmuted", "muted": on}
 
     async def stop(self) -> dict[str, Any]:
-        """`ctl stop`: end the conversation (the daemon keeps running)."""
+        """`ctl stop`: stop a ring, else end the conversation (the daemon keeps running)."""
+        if self._stop_ringing("ctl stop"):
+            return {"message": "stopped ringing"}
         if self._conversation is None or not self._conversation.is_open:
             return {"message": "no conversation open"}
         await self._close_conversation("stopped from the control socket")
         return {"message": "stopped"}
+
+    # -- timers ------------------------------------------------------------------------
+
+    def _timers_due(self, rings: list[Ring]) -> None:
+        """Timers or alarms fell due: ring (once for all) and say what rang."""
+        self.ringing.due(rings)
+        self._announce("; ".join(ring.spoken() for ring in rings))
+
+    def _announce(self, what: str) -> None:
+        if not self.config.timers.announce or self._muted:
+            return
+        prompt = f"Say briefly, in one short sentence: {what}."
+        conversation = self._conversation
+        if conversation is not None and conversation.is_open:
+            self._spawn(conversation.say(prompt))  # heard without ending the conversation
+            return
+        refusal = self._refusal()
+        if refusal is not None:
+            timeline.info("not announced (%s): the sound alone rings", refusal)
+            return
+        opened = self._open("timer", first_text=prompt)
+        if isinstance(opened, Conversation):
+            self._announcement = opened
+
+    def _stop_ringing(self, how: str) -> bool:
+        if not self.ringing.stop(how):
+            return False
+        conversation = self._conversation
+        if conversation is None or not conversation.is_open:
+            self.devices.speaker.flush()  # cut the beep now; a conversation's voice stays
+        return True
+
+    def _model_talking(self) -> bool:
+        conversation = self._conversation
+        return conversation is not None and conversation.is_open and (
+            conversation.phase is Phase.SPEAKING
+        )
 
     # -- observers ---------------------------------------------------------------------
 

@@ -29,9 +29,11 @@ class Controls(Protocol):
     async def say(self, text: str) -> dict[str, Any]: ...
     async def mute(self, on: bool) -> dict[str, Any]: ...
     async def stop(self) -> dict[str, Any]: ...
+    async def list_timers(self) -> dict[str, Any]: ...
+    async def cancel_timer(self, which: str) -> dict[str, Any]: ...
 
 
-COMMANDS = ("status", "wake", "say", "mute", "stop")
+COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel")
 
 
 class RequestError(ValueError):
@@ -94,6 +96,10 @@ class ControlServer:
                 result = await controls.say(request["text"])
             elif cmd == "mute":
                 result = await controls.mute(request["on"])
+            elif cmd == "timers":
+                result = await controls.list_timers()
+            elif cmd == "cancel":
+                result = await controls.cancel_timer(request["what"])
             else:
                 result = await controls.stop()
             return {"ok": "error" not in result, **result}  # a refusal is not ok
@@ -118,6 +124,8 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         raise RequestError('say needs "text": a non-empty string')
     if cmd == "mute" and not isinstance(request.get("on"), bool):
         raise RequestError('mute needs "on": true or false')
+    if cmd == "cancel" and not (isinstance(request.get("what"), str) and request["what"].strip()):
+        raise RequestError('cancel needs "what": a label, an id or "all"')
     return cmd, request
 
 

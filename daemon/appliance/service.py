@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from daemon.appliance.appliance import Appliance
+from daemon.appliance.clock import LoopClock
 from daemon.appliance.control import ControlServer
 from daemon.appliance.devices import Devices
 from daemon.appliance.state import Change
@@ -24,6 +25,7 @@ from daemon.live.connect_config import make_client, setup_extras
 from daemon.live.session import LiveSession
 from daemon.mqtt import MqttBridge
 from daemon.systemd_notify import Notifier, WatchdogPinger
+from daemon.timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +69,13 @@ async def serve(
                 client=client,
             )
 
-        appliance = Appliance(config, devices, new_session)
+        clock = LoopClock()
+        timers = Timers(
+            clock,
+            config.timers.state_dir,
+            missed_grace_seconds=config.timers.missed_grace_seconds,
+        )
+        appliance = Appliance(config, devices, new_session, clock=clock, timers=timers)
         tools = devices.attach(appliance)
         appliance.machine.observe(devices.status_light)
         appliance.machine.observe(lambda change: _tell_systemd(notifier, change))

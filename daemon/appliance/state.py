@@ -23,6 +23,7 @@ class State(enum.StrEnum):
     SPEAKING = "speaking"
     MUTED = "muted"
     ERROR = "error"
+    RINGING = "ringing"
 
 
 @dataclass(frozen=True)

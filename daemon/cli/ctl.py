@@ -22,13 +22,16 @@ def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     parser.add_argument("--socket", type=Path, help="control socket (default: from the config)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON reply")
     commands = parser.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
-    commands.add_parser("status", help="state, mute, relays, last transcripts, uptime, last error")
+    commands.add_parser("status", help="state, mute, relays, timers, last transcripts, uptime, last error")
     commands.add_parser("wake", help="as the button: start a conversation, or end the open one")
     say = commands.add_parser("say", help="send text into the conversation (opens one when idle)")
     say.add_argument("text", nargs="+")
     mute = commands.add_parser("mute", help="close or open the microphone")
     mute.add_argument("on", choices=["on", "off"])
-    commands.add_parser("stop", help="stop the model talking and end the conversation")
+    commands.add_parser("stop", help="stop a ringing timer, else end the conversation")
+    commands.add_parser("timers", help="pending timers and alarms, with the time left")
+    cancel = commands.add_parser("cancel", help="cancel a timer or alarm: LABEL, ID or all")
+    cancel.add_argument("what", nargs="+")
     parser.set_defaults(func=run)
 
 
@@ -39,6 +42,8 @@ def run(args: argparse.Namespace) -> int:
         payload["text"] = " ".join(args.text)
     elif args.ctl_command == "mute":
         payload["on"] = args.on == "on"
+    elif args.ctl_command == "cancel":
+        payload["what"] = " ".join(args.what)
     try:
         reply = asyncio.run(request(socket, payload))
     except (FileNotFoundError, ConnectionRefusedError):
@@ -50,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
     except (TimeoutError, ConnectionError) as exc:
         print(f"no reply from speakerd on {socket}: {exc or 'timed out'}", file=sys.stderr)
         return 1
-    if not reply.get("ok"):
+    failed = args.ctl_command in ("timers", "cancel") and reply.get("error")
+    if not reply.get("ok") or failed:
         print(f"error: {reply.get('error')}", file=sys.stderr)
         return 2
     print(

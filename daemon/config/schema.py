@@ -257,6 +257,7 @@ DEFAULT_LOOKS: dict[State, tuple[LedLook, str]] = {
     State.SPEAKING: (LedLook(effect="on", color="green"), "The model is talking."),
     State.MUTED: (LedLook(effect="on", color="red"), "Microphone closed, wake word off."),
     State.ERROR: (LedLook(effect="blink", color="orange"), "Something is wrong (network, device, key)."),
+    State.RINGING: (LedLook(effect="blink", color="yellow"), "A timer or alarm is ringing (press the button to stop it)."),
 }  # fmt: skip
 if set(DEFAULT_LOOKS) != set(State):
     raise RuntimeError(f"DEFAULT_LOOKS must give every state a look: {set(State) - set(DEFAULT_LOOKS)}")
@@ -341,6 +342,21 @@ class ConversationConfig(Section):
     """Close any conversation after this long."""
 
 
+class TimersConfig(Section):
+    state_dir: Path = Path("/var/lib/speakerd")
+    """Where timers and alarms are kept across restarts (the unit's StateDirectory=)."""
+    sound: str = "alarm"
+    """Sound while ringing: `alarm` (built in) or a path to a WAV file."""
+    pause_seconds: float = Field(1.2, ge=0.2, le=30.0)
+    """Silence between two plays of the sound."""
+    ring_seconds: float = Field(600.0, ge=5.0, le=3600.0)
+    """Stop ringing by itself after this long."""
+    missed_grace_seconds: float = Field(3600.0, ge=0.0, le=7 * 24 * 3600.0)
+    """A timer that fell due while speakerd was down rings at start-up if at most this late."""
+    announce: bool = True
+    """Say what rang through a Live session when online (offline: the sound only)."""
+
+
 class ControlConfig(Section):
     socket: Path = Path("/run/speakerd/control.sock")
     """Unix socket for `speakerd ctl` (mode 0660)."""
@@ -367,6 +383,8 @@ class Config(Section):
     """Your own tools: commands, HTTP calls and GPIO inputs the model can use."""
     conversation: ConversationConfig = ConversationConfig()
     """Conversation timing."""
+    timers: TimersConfig = TimersConfig()
+    """Timers, alarms and reminders."""
     control: ControlConfig = ControlConfig()
     """Local control socket."""
     mqtt: MqttConfig = MqttConfig()

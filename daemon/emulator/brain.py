@@ -1,8 +1,9 @@
 """The emulated model: scripted turns for tests, a small rule-based default for demos.
 
 The default understands switching things on and off by calling the declared
-function that fits (e.g. `set_relay(name, state)`), waits for the tool
-response, and says what it said. Anything else gets a short spoken answer.
+function that fits (e.g. `set_relay(name, state)`), setting, listing and
+cancelling timers and alarms (timer_words.py), waits for the tool response,
+and says what it said. Anything else gets a short spoken answer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import timer_words
 from .protocol import get
 from .records import ToolResponseRecord
 from .search import NO_SEARCH_REPLY, topic_of
@@ -208,6 +210,13 @@ class DefaultBrain:
     ) -> tuple[list[PlannedCall], Callable[[list[ToolResponseRecord]], str], str]:
         """Calls, the reply once results are in, and what is said while they run."""
         words = _words(utterance)
+        timer = timer_words.plan(utterance, {spec.name for spec in functions})
+        if timer is not None:
+            call, reply = timer
+            if call is None:
+                return [], reply
+            blocking = next((f.blocking for f in functions if f.name == call[0]), True)
+            return [PlannedCall(new_call_id(), call[0], call[1], blocking)], reply
         switch = self._switch_call(words, functions)
         if switch is not None:
             call, target, state = switch

@@ -1,6 +1,6 @@
 """The model's local tools: declared from the config, called with checked arguments.
 
-One module per tool group (relays, clock, appliance, camera, and the owner's
+One module per tool group (relays, clock, appliance, camera, timers, and the owner's
 own from the config: command, http_request, gpio_input, put together by
 owner.py); registry.py puts them together for the Live session.
 """

@@ -29,6 +29,7 @@ from daemon.tools.context import ToolContext
 from daemon.tools.owner import OwnerTools, owner_tools
 from daemon.tools.relays import relay_tools
 from daemon.tools.spec import ArgumentError, Tool
+from daemon.tools.timers import timer_tools
 from hardware.gpio.relays import Relay
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class ToolRegistry:
         open_inputs: bool | None = None,
     ) -> ToolRegistry:
         """The tools this device offers: its relays, clock, volume, end, look with a
-        camera, and the owner's own tools (config.tools).
+        camera, timers (when the context has them), and the owner's own tools (config.tools).
 
         ``relays`` are the open relays by name; None describes the configured
         relays without opening them (for listing). A configured relay missing
@@ -77,6 +78,7 @@ class ToolRegistry:
             *time_tools(clock),
             *appliance_tools(context),
             *camera_tools(context, camera_available and config.camera.enabled),
+            *timer_tools(getattr(context, "timers", None)),
         ]
         owned = owner_tools(
             config.tools,

@@ -1,4 +1,4 @@
-"""Short local sounds: a wake chime and an error buzz made in code, or any WAV file.
+"""Short local sounds: a wake chime, an error buzz and an alarm made in code, or any WAV file.
 
 Generated rather than shipped so that the appliance always has them, at any
 device rate, with no asset files to lose.
@@ -11,7 +11,7 @@ import numpy as np
 from hardware.audio.convert import resample
 from hardware.audio.wav import read_wav
 
-BUILT_IN = ("chime", "buzz")
+BUILT_IN = ("chime", "buzz", "alarm")
 
 
 def _envelope(length: int, rate: int, attack_s: float, release_s: float) -> np.ndarray:
@@ -44,6 +44,16 @@ def buzz(rate: int) -> np.ndarray:
     return np.concatenate([note, gap, note])
 
 
+def alarm(rate: int) -> np.ndarray:
+    """Four quick bright beeps (A5/A6 mix), about 0.9 s: "a timer is done". Repeated
+    with pauses while ringing; a pattern no voice or chime is mistaken for."""
+    t = np.arange(int(0.12 * rate), dtype=np.float32) / rate
+    tone = np.sin(2 * np.pi * 880.0 * t) + 0.5 * np.sin(2 * np.pi * 1760.0 * t)
+    beep = (0.3 * tone * _envelope(len(t), rate, 0.004, 0.02)).astype(np.float32)
+    gap = np.zeros(int(0.1 * rate), dtype=np.float32)
+    return np.concatenate([beep, gap, beep, gap, beep, gap, beep])
+
+
 def load_sound(name_or_path: str, rate: int) -> np.ndarray:
     """A built-in sound by name, or a WAV file by path, as mono float32 at `rate`.
 
@@ -53,5 +63,7 @@ def load_sound(name_or_path: str, rate: int) -> np.ndarray:
         return chime(rate)
     if name_or_path == "buzz":
         return buzz(rate)
+    if name_or_path == "alarm":
+        return alarm(rate)
     samples, file_rate = read_wav(name_or_path)
     return resample(samples, file_rate, rate)

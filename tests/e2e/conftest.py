@@ -170,6 +170,7 @@ def appliance_config(workdir: Path, emulator: EmulatorThread, **sections: Any) -
         "button": {"pin": 23, "hold_seconds": 0.6},
         "relays": RELAYS,
         "control": {"socket": str(workdir / "ctl.sock")},
+        "timers": {"state_dir": str(workdir / "state")},
     }
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):

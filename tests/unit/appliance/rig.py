@@ -16,12 +16,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from daemon.appliance.appliance import Appliance
 from daemon.appliance.conversation import Conversation
 from daemon.appliance.state import Change, State
 from daemon.config.schema import Config
 from daemon.live.errors import FatalSessionError, SessionError
+from daemon.timers import Timers
 from daemon.wakeword.detector import Detection
 from hardware.audio.status import AudioStatus
 
@@ -29,6 +31,7 @@ SETUP_TIMEOUT = 10.0  # like LiveSession's: a session that never answers fails t
 SILENCE = bytes(1280)  # 40 ms of 16 kHz silence
 SPEECH = (b"\x00\x20\x00\xe0") * 320  # 40 ms, loud (RMS 8192): the user talking
 WAKE = b"WAKE" * 320  # what the scripted wake word "hears" as the wake word
+WALL_START = 1_780_000_000.0  # the wall clock (Unix seconds) when a rig starts: 2026-05-28
 
 
 class VirtualClock:
@@ -41,6 +44,10 @@ class VirtualClock:
 
     def now(self) -> float:
         return self._now
+
+    def wall(self) -> float:
+        """Unix seconds, moving with the virtual clock (what time.time() is to the loop)."""
+        return WALL_START + self._now - 1000.0
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> _Timer:
         timer = _Timer(callback, args)
@@ -254,7 +261,8 @@ class CtlRequest:
 class Rig:
     """One appliance on a virtual clock, in an event loop of its own."""
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
+    def __init__(self, config: dict[str, Any] | None = None, *, state_dir: Any = None) -> None:
+        """`state_dir`: give the appliance timers kept there (the real state file)."""
         self.loop = asyncio.new_event_loop()
         self.clock = VirtualClock()
         self.config = Config.model_validate(config or {})
@@ -264,6 +272,11 @@ class Rig:
         self.led: list[State] = []
         self.status_lines: list[str] = []
         self.requests: list[CtlRequest] = []
+        self.timers = (
+            None
+            if state_dir is None
+            else Timers(self.clock, state_dir, wall=self.clock.wall, zone=ZoneInfo("Europe/Berlin"))
+        )
         self.appliance: Appliance = self.run(self._build())
         self.appliance.machine.observe(lambda change: self.led.append(change.new))
         self.appliance.machine.observe(self._tell_systemd)
@@ -271,7 +284,13 @@ class Rig:
         self.settle()
 
     async def _build(self) -> Appliance:
-        return Appliance(self.config, self.devices, self._new_session, clock=self.clock)  # type: ignore[arg-type]
+        return Appliance(
+            self.config,
+            self.devices,  # type: ignore[arg-type]
+            self._new_session,
+            clock=self.clock,
+            timers=self.timers,
+        )
 
     def _new_session(self) -> ScriptedSession:
         session = ScriptedSession(self.clock)
@@ -297,7 +316,12 @@ class Rig:
             self.conversations.append(conversation)
 
     def advance(self, seconds: float) -> None:
-        self.clock.advance(seconds)
+        """Move time on; timers fire on the loop, as the loop's own call_later does."""
+
+        async def on_the_loop() -> None:
+            self.clock.advance(seconds)
+
+        self.loop.run_until_complete(on_the_loop())
         self.settle()
 
     def press(self) -> None:

@@ -39,6 +39,14 @@ class RecordingControls:
     async def stop(self) -> dict[str, Any]:
         raise RuntimeError("boom")
 
+    async def list_timers(self) -> dict[str, Any]:
+        self.calls.append(("timers", None))
+        return {"message": "1  tea  in 2 min 00 s", "timers": []}
+
+    async def cancel_timer(self, which: str) -> dict[str, Any]:
+        self.calls.append(("cancel", which))
+        return {"message": f"cancelled the {which} timer"}
+
 
 @pytest.fixture
 async def server(tmp_path: Path):
@@ -61,7 +69,12 @@ async def test_commands_reach_the_appliance(server) -> None:
     assert (await request(control.path, {"cmd": "say", "text": "turn on the lamp"}))["ok"]
     assert (await request(control.path, {"cmd": "mute", "on": True}))["muted"] is True
     assert (await request(control.path, {"cmd": "wake"}))["ok"]
-    assert controls.calls == [("say", "turn on the lamp"), ("mute", True), ("wake", None)]
+    assert (await request(control.path, {"cmd": "timers"}))["message"].startswith("1  tea")
+    assert (await request(control.path, {"cmd": "cancel", "what": "tea"}))["ok"]
+    assert controls.calls == [
+        ("say", "turn on the lamp"), ("mute", True), ("wake", None),
+        ("timers", None), ("cancel", "tea"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -74,6 +87,7 @@ async def test_commands_reach_the_appliance(server) -> None:
         (b'{"cmd": "say", "text": "  "}\n', 'say needs "text"'),
         (b'{"cmd": "mute", "on": "yes"}\n', 'mute needs "on": true or false'),
         (b'{"cmd": "stop"}\n', "internal error: RuntimeError"),
+        (b'{"cmd": "cancel"}\n', 'cancel needs "what": a label, an id or "all"'),
     ],
 )
 async def test_bad_requests_get_an_error_and_the_connection_stays_usable(

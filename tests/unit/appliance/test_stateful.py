@@ -2,11 +2,15 @@
 
 Hypothesis drives the real Appliance and Conversation through the wake word,
 the button (press and hold), every `ctl` command, every session event and
-failure, the speaker draining, audio devices failing and time passing, and
+failure, the speaker draining, audio devices failing, timers being set,
+cancelled, falling due and ringing (alone, together, during a conversation,
+while muted) and time passing, and
 after every step checks what a user would notice: one conversation at most,
 the LED, STATUS= and `ctl status` agreeing with what is really happening, the
 microphone going where the state says, every `ctl` request answered in bounded
-time, and nothing left running after shutdown.
+time, a ring stopped by the button, the wake word or `ctl stop` and never
+longer than timers.ring_seconds, no timer left pending past its time, and
+nothing left running after shutdown.
 
 CI runs the "ci" profile (fixed seed); `HYPOTHESIS_PROFILE=long scripts/test
 tests/unit/appliance/test_stateful.py` explores much further.
@@ -15,8 +19,11 @@ tests/unit/appliance/test_stateful.py` explores much further.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -42,6 +49,7 @@ from tests.unit.appliance.rig import SETUP_TIMEOUT, SILENCE, SPEECH, WAKE, Rig
 # A ctl request must be answered within this much (virtual) time: the setup
 # time-out of a session that never answers, plus a margin.
 CTL_ANSWER_BOUND = SETUP_TIMEOUT + 1.0
+RING_SECONDS = 20.0
 
 settings.register_profile(
     "ci",
@@ -85,10 +93,28 @@ _PHASE_STATES = {
 class ApplianceInterleavings(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.rig = Rig({"conversation": {"follow_up_seconds": 4, "max_seconds": 60}})
+        self.state_dir = Path(tempfile.mkdtemp(prefix="speakerd-timers-"))
+        self.rig = Rig(
+            {
+                "conversation": {"follow_up_seconds": 4, "max_seconds": 60},
+                "timers": {"ring_seconds": RING_SECONDS},
+            },
+            state_dir=self.state_dir,
+        )
 
     def teardown(self) -> None:
         self.rig.stop()
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    @property
+    def _ringing(self) -> bool:
+        return self.rig.appliance.ringing.active
+
+    @property
+    def _mic_stops_the_ring(self) -> bool:
+        """While it rings the wake word is listened for (even during a conversation),
+        unless muted."""
+        return not self.rig.appliance.status()["muted"]
 
     # -- what can happen ------------------------------------------------------------------
 
@@ -98,7 +124,10 @@ class ApplianceInterleavings(RuleBasedStateMachine):
 
     @rule()
     def wake_word(self) -> None:
+        stops = self._ringing and self._mic_stops_the_ring
         self.rig.hear(WAKE)
+        if stops:
+            assert not self._ringing, "the wake word did not stop the ring"
 
     @rule(loud=st.booleans())
     def microphone(self, loud: bool) -> None:
@@ -106,7 +135,11 @@ class ApplianceInterleavings(RuleBasedStateMachine):
 
     @rule()
     def button_press(self) -> None:
+        was_ringing, sessions = self._ringing, len(self.rig.sessions)
         self.rig.press()
+        if was_ringing:
+            assert not self._ringing, "the button did not stop the ring"
+            assert len(self.rig.sessions) == sessions, "stopping a ring opened a conversation"
 
     @rule()
     def button_hold(self) -> None:
@@ -126,7 +159,26 @@ class ApplianceInterleavings(RuleBasedStateMachine):
 
     @rule()
     def ctl_stop(self) -> None:
+        was_ringing = self._ringing
         self.rig.ctl("stop")
+        if was_ringing:
+            assert not self._ringing, "ctl stop did not stop the ring"
+
+    @rule(seconds=st.sampled_from([1.0, 3.0, 3.2, 10.0, 100.0]), named=st.booleans())
+    def set_timer(self, seconds: float, named: bool) -> None:
+        timers = self.rig.appliance.timers
+        assert timers is not None
+        label = f"t{len(timers.list())}" if named else ""
+        if len(timers.list()) < 6 and not any(t["label"] == label for t in timers.list()):
+            timers.set_timer(seconds, label)
+
+    @rule()
+    def ctl_timers(self) -> None:
+        self.rig.ctl("list_timers")
+
+    @rule(which=st.sampled_from(["all", "t0", "1"]))
+    def ctl_cancel(self, which: str) -> None:
+        self.rig.ctl("cancel_timer", which)
 
     @rule()
     def ctl_status(self) -> None:
@@ -210,7 +262,10 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         is_open = conversation is not None and conversation.is_open
         muted = appliance.status()["muted"]
         assert rig.devices.microphone.paused == muted
-        if muted:
+        if self._ringing:
+            assert state is State.RINGING
+            assert appliance.status()["ringing"], "ringing, but ctl status does not say what"
+        elif muted:
             assert state is State.MUTED and not is_open
         elif is_open:
             assert conversation is not None
@@ -229,16 +284,43 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         rig.hear(SILENCE)
         scored_now = rig.devices.wake_word.scored
         sent_now = sum(len(s.audio) for s in rig.sessions)
-        if state in (State.IDLE, State.ERROR) and (conversation is None or not conversation.is_open):
+        if state in (State.IDLE, State.ERROR) and (
+            conversation is None or not conversation.is_open
+        ):
             assert scored_now == scored + 1, "idle, but the wake word was not scored"
             assert sent_now == sent, "idle, but audio left the device"
-        elif state is State.MUTED:
+        elif state is State.MUTED or (state is State.RINGING and rig.appliance.status()["muted"]):
             assert scored_now == scored and sent_now == sent, "muted, but the microphone was used"
+        elif state is State.RINGING and self._mic_stops_the_ring:
+            assert scored_now == scored + 1, (
+                "ringing, but the wake word (to stop it) was not scored"
+            )
+            if conversation is not None and conversation is rig.appliance._announcement:
+                assert sent_now == sent, "ringing, but the announcement got the microphone"
+            elif (
+                conversation is not None
+                and conversation.phase is Phase.LISTENING
+                and conversation.mic_is_sent
+            ):
+                assert sent_now > sent, "a ring cut the conversation off the microphone"
         elif state is State.LISTENING:
             assert conversation is not None
             assert scored_now == scored
             if conversation.mic_is_sent:
                 assert sent_now > sent, "listening, but the microphone did not reach the session"
+
+    @invariant()
+    def a_ring_ends_in_time_and_no_timer_is_left_behind(self) -> None:
+        rig = self.rig
+        if self._ringing:
+            event(
+                f"ringing ({rig.appliance.machine.state}, muted={rig.appliance.status()['muted']}, "
+                f"conversation open={rig.appliance.status()['session_uptime'] is not None})"
+            )
+            assert rig.clock.now() - rig.appliance.ringing.started_at <= RING_SECONDS
+        timers = rig.appliance.timers
+        assert timers is not None
+        assert all(t["seconds_left"] > 0 for t in timers.list()), "a due timer did not ring"
 
     @invariant()
     def every_ctl_request_is_answered_in_bounded_time(self) -> None:
