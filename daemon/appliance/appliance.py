@@ -30,9 +30,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from daemon.appliance.clock import Clock, LoopClock, Timer
+from daemon.appliance.clock import Clock, LoopClock
 from daemon.appliance.conversation import Conversation, Phase, Transcript
 from daemon.appliance.devices import Devices
+from daemon.appliance.failures import FailureBook
 from daemon.appliance.ringing import Ringing
 from daemon.appliance.state import Change, State, StateMachine
 from daemon.config.schema import Config
@@ -42,11 +43,6 @@ from hardware.audio.status import AudioStatus
 log = logging.getLogger(__name__)
 timeline = logging.getLogger("speakerd.timeline")
 
-FATAL_RETRY_SECONDS = 300.0  # after a fatal error, a wake tries again this much later
-ERROR_SHOWN_SECONDS = 2.0  # how long the error LED stays after a recovered fault
-# After conversations that failed one after another, a wake waits this long
-# (doubling per further failure) so a broken service is not hammered.
-FAILURE_BACKOFF_SECONDS = (0.0, 5.0, 15.0, 60.0)
 CLOSE_WAIT_SECONDS = 5.0
 
 SessionFactory = Callable[[], Any]  # () -> daemon.live.LiveSession
@@ -87,11 +83,7 @@ class Appliance:
         self._transcripts: deque[Transcript] = deque(maxlen=10)
         self._listeners: list[Listener] = []
         self._last_error: str | None = None
-        self._fatal: str | None = None
-        self._fatal_until = 0.0
-        self._failures_in_a_row = 0
-        self._retry_after = 0.0
-        self._error_shown: Timer | None = None
+        self.failures = FailureBook(self.clock, self._show)
         self._audio_errors: dict[str, str] = {}
         self._stopping = asyncio.Event()
         self._background: set[asyncio.Future[Any]] = set()
@@ -126,8 +118,7 @@ class Appliance:
         with contextlib.suppress(asyncio.CancelledError):
             await audio
         await self._close_conversation("the daemon is stopping")
-        if self._error_shown is not None:
-            self._error_shown.cancel()
+        self.failures.hide()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
@@ -179,7 +170,7 @@ class Appliance:
             timeline.info("wake refused (%s): %s", source, refusal)
             self.devices.play_error_sound()
             return refusal
-        self._clear_error()
+        self.failures.hide()
         if first_text is None:
             self.devices.play_wake_sound()
         conversation = Conversation(
@@ -203,20 +194,7 @@ class Appliance:
         """Why a wake cannot open a conversation now, or None when it can."""
         if self._muted:
             return "muted: unmute first"
-        now = self.clock.now()
-        if self._fatal is not None:
-            if now < self._fatal_until:
-                return (
-                    f"cannot talk to Gemini: {self._fatal}; "
-                    f"next try in {self._fatal_until - now:.0f} s"
-                )
-            self._fatal = None  # a few minutes on: try once more (the key may work now)
-        if now < self._retry_after:
-            return (
-                f"{self._failures_in_a_row} conversations failed in a row "
-                f"(last: {self.last_error}); next try in {self._retry_after - now:.0f} s"
-            )
-        return None
+        return self.failures.refusal()
 
     def _conversation_moved(self, conversation: Conversation) -> None:
         """A conversation reports a new phase; only the current one is listened to."""
@@ -236,7 +214,7 @@ class Appliance:
         self.devices.wake_word.reset()
         failure = conversation.failure
         if failure is None:
-            self._failures_in_a_row = 0
+            self.failures.succeeded()
             self._show(reason)
             return
         if conversation is self._announcement:
@@ -247,20 +225,7 @@ class Appliance:
             return
         self.last_error = failure.message
         self.devices.play_error_sound()
-        now = self.clock.now()
-        if failure.fatal:
-            self._fatal = failure.message
-            self._fatal_until = now + FATAL_RETRY_SECONDS
-            log.error(
-                "cannot talk to Gemini: %s. Fix the key or the config and restart speakerd "
-                "(until then a wake tries again at most every %d minutes)",
-                failure.message, FATAL_RETRY_SECONDS // 60,
-            )  # fmt: skip
-        else:
-            self._failures_in_a_row += 1
-            step = min(self._failures_in_a_row, len(FAILURE_BACKOFF_SECONDS)) - 1
-            self._retry_after = now + FAILURE_BACKOFF_SECONDS[step]
-            self._display_error()
+        self.failures.failed(failure)
         self._show(f"failed: {failure.message}")
 
     def _conversation_fault(self, detail: str) -> None:
@@ -287,26 +252,11 @@ class Appliance:
             state = State.MUTED
         elif conversation is not None and conversation.is_open:
             state = _PHASE_STATE[conversation.phase]
-        elif self._fatal is not None or self._error_shown is not None or self._audio_errors:
+        elif self.failures.showing or self._audio_errors:
             state = State.ERROR
         else:
             state = State.IDLE
         self.machine.set(state, reason)
-
-    def _display_error(self) -> None:
-        """Show the error state for a moment after a recovered fault."""
-        if self._error_shown is not None:
-            self._error_shown.cancel()
-        self._error_shown = self.clock.call_later(ERROR_SHOWN_SECONDS, self._error_display_over)
-
-    def _error_display_over(self) -> None:
-        self._error_shown = None
-        self._show("error shown")
-
-    def _clear_error(self) -> None:
-        if self._error_shown is not None:
-            self._error_shown.cancel()
-            self._error_shown = None
 
     # -- device health -----------------------------------------------------------------
 
@@ -379,7 +329,7 @@ class Appliance:
         return {
             "state": str(self.machine.state),
             "muted": self._muted,
-            "fatal": self._fatal is not None,
+            "fatal": self.failures.fatal is not None,
             "relays": {name: relay.is_on for name, relay in self.devices.relays.items()},
             "transcripts": [
                 {"role": t.role, "text": t.text, "at": t.at} for t in self._transcripts

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from daemon.appliance.appliance import ERROR_SHOWN_SECONDS
+from daemon.appliance.failures import ERROR_SHOWN_SECONDS
 from daemon.appliance.state import State
 from daemon.live.events import (
     InputTranscript,
