@@ -7,6 +7,7 @@ Field descriptions double as the documentation of config/speakerd.yaml.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +27,12 @@ VOICES: tuple[str, ...] = (
 
 # Wake-word models shipped by scripts/fetch-models (openWakeWord v0.5.1).
 BUNDLED_WAKE_WORDS: tuple[str, ...] = ("hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
+
+# Sounds made in code (hardware/audio/sounds.py); anything else is a WAV path.
+BUILT_IN_SOUNDS: tuple[str, ...] = ("chime", "buzz")
+
+# A Unix socket address holds 108 bytes, the last one the closing NUL.
+MAX_SOCKET_PATH_BYTES = 107
 
 # The appliance states that LEDs (and STATUS=) show.
 APPLIANCE_STATES: tuple[str, ...] = (
@@ -321,6 +328,22 @@ class ConversationConfig(Section):
 class ControlConfig(Section):
     socket: Path = Path("/run/speakerd/control.sock")
     """Unix socket for `speakerd ctl` (mode 0660)."""
+
+    @field_validator("socket")
+    @classmethod
+    def _bindable(cls, value: Path) -> Path:
+        if "\0" in str(value):
+            raise ValueError("a socket path cannot contain a NUL character")
+        try:
+            size = len(os.fsencode(value))
+        except UnicodeError:
+            raise ValueError("the socket path is not valid Unicode text") from None
+        if size > MAX_SOCKET_PATH_BYTES:
+            raise ValueError(
+                f"the socket path is {size} bytes long; "
+                f"a Unix socket path has at most {MAX_SOCKET_PATH_BYTES}"
+            )
+        return value
 
 
 class Config(Section):
