@@ -29,6 +29,10 @@ from hardware.audio.status import AudioStatus, Backoff, StatusCallback
 log = logging.getLogger(__name__)
 
 
+# How long an attempt to open the device may take before the thread counts as stuck.
+RETRY_GRACE_SECONDS = 10.0
+
+
 class MicrophoneStopped(Exception):
     """read() after stop(): no more audio will come."""
 
@@ -78,6 +82,7 @@ class Microphone:
         self._wake = threading.Event()
         self._started = threading.Event()
         self._in_error = False
+        self._last_attempt_at = 0.0
         self._logged_path: tuple[str, StreamFormat] | None = None
 
     # -- the asyncio face -------------------------------------------------
@@ -125,6 +130,16 @@ class Microphone:
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def retrying(self) -> bool:
+        """The device is missing or failed, and the capture thread is alive and retrying it
+        (its last attempt is no older than the longest backoff): an error state, not a hang."""
+        thread = self._thread
+        if not self._in_error or thread is None or not thread.is_alive():
+            return False
+        since = time.monotonic() - self._last_attempt_at
+        return since < self._backoff.maximum + RETRY_GRACE_SECONDS
 
     def drain(self) -> int:
         """Throw away the chunks waiting in the queue (e.g. audio captured while muted)."""
@@ -218,6 +233,7 @@ class Microphone:
                 try:
                     data = stream.read(frames, exception_on_overflow=False)
                 except (OSError, ValueError) as exc:
+                    self._last_attempt_at = time.monotonic()
                     self._failed(
                         f"microphone {self.device_name!r} stopped delivering audio ({exc})"
                     )
@@ -246,6 +262,7 @@ class Microphone:
         self._call_on_loop(self._deliver, chunk)
 
     def _open(self) -> tuple[pyaudio.Stream, CaptureConverter] | None:
+        self._last_attempt_at = time.monotonic()
         try:
             if self._in_error:
                 host.rescan()  # a device plugged in since PortAudio started
