@@ -91,7 +91,7 @@ class GeminiConfig(Section):
     api_key_env: str = Field("GEMINI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Environment variable that holds the API key."""
     api_key_file: Path | None = None
-    """File holding the API key (read when set; takes precedence over api_key_env)."""
+    """File holding the API key (owner root, group speakerd, mode 0640; takes precedence over api_key_env)."""
     base_url: str | None = None
     """Override the service URL (a proxy, or the local emulator: https://127.0.0.1:PORT)."""
     ca_file: Path | None = None
