@@ -245,9 +245,19 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         raise RequestError(f"unknown cmd {shown}; allowed: {', '.join(COMMANDS)}")
     if cmd == "say" and not (isinstance(request.get("text"), str) and request["text"].strip()):
         raise RequestError('say needs "text": a non-empty string')
+    if cmd == "say" and not _is_unicode(request["text"]):
+        raise RequestError('say needs "text" in Unicode; it holds a lone surrogate like \\ud800')
     if cmd == "mute" and not isinstance(request.get("on"), bool):
         raise RequestError('mute needs "on": true or false')
     return cmd, request
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _scrubbed(value: Any) -> Any:
