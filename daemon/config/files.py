@@ -10,6 +10,7 @@ device but deserve a look (a key file others can read).
 from __future__ import annotations
 
 import os
+import ssl
 import stat
 import wave
 from pathlib import Path
@@ -36,11 +37,9 @@ def file_problems(config: Config) -> list[tuple[Loc, str]]:
         if problem:
             found.append((("gemini", "api_key_file"), problem))
     if gemini.ca_file is not None:
-        try:
-            read_small_file(gemini.ca_file, MAX_CA_FILE, "certificate file")
-        except ReadError as exc:
-            what = "does not exist" if exc.missing else exc.message
-            found.append((("gemini", "ca_file"), f"{gemini.ca_file} {what}"))
+        problem = ca_file_problem(gemini.ca_file)
+        if problem:
+            found.append((("gemini", "ca_file"), problem))
     for key in ("wake_sound", "error_sound"):
         sound = getattr(config.audio, key)
         if sound is not None and sound not in BUILT_IN_SOUNDS:
@@ -51,6 +50,19 @@ def file_problems(config: Config) -> list[tuple[Loc, str]]:
     if problem:
         found.append((("control", "socket"), problem))
     return found
+
+
+def ca_file_problem(path: Path) -> str | None:
+    """Why `path` is no PEM certificate the TLS client can trust (what run would refuse)."""
+    try:
+        data = read_small_file(path, MAX_CA_FILE, "certificate file")
+    except ReadError as exc:
+        return f"{path} {'does not exist' if exc.missing else exc.message}"
+    try:
+        ssl.create_default_context().load_verify_locations(cadata=data.decode("ascii"))
+    except (UnicodeDecodeError, ssl.SSLError, ValueError):
+        return f"{path} is not a PEM certificate (-----BEGIN CERTIFICATE----- ...)"
+    return None
 
 
 def key_file_problem(path: Path) -> str | None:

@@ -238,3 +238,12 @@ def test_a_readable_key_file_mode_is_what_the_docs_say(tmp_path: Path) -> None:
     text = (REPO / "config" / "speakerd.yaml").read_text()
     assert "only root can read" not in text
     assert "group speakerd" in text and "0640" in text
+
+
+def test_a_ca_file_that_is_not_a_pem_certificate_is_refused(tmp_path: Path) -> None:
+    """`speakerd run` refuses it (exit 78) when it builds the TLS client: say so first."""
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("-----BEGIN CERTIFICATE-----\nnonsense\n-----END CERTIFICATE-----\n")
+    path = write(tmp_path, f"gemini:\n  ca_file: {not_pem}\n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:2: gemini.ca_file: ") and "not a PEM certificate" in problem
