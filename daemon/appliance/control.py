@@ -56,12 +56,13 @@ class ControlSocketError(Exception):
 
 
 class _Connection:
-    __slots__ = ("busy", "last_active", "writer")
+    __slots__ = ("busy", "last_active", "task", "writer")
 
     def __init__(self, writer: asyncio.StreamWriter) -> None:
         self.writer = writer
         self.last_active = time.monotonic()
         self.busy = False
+        self.task = asyncio.current_task()
 
 
 class ControlServer:
@@ -136,8 +137,14 @@ class ControlServer:
     async def stop(self) -> None:
         if self._server:
             self._server.close()
+            # A request still waiting on the appliance (a `say` while the session
+            # opens) is cancelled here, not left for the loop's teardown.
+            handlers = [c.task for c in self._connections if c.task is not None]
             for connection in list(self._connections):
                 connection.writer.close()
+                if connection.task is not None:
+                    connection.task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
@@ -166,6 +173,10 @@ class ControlServer:
                 connection.busy = False
                 connection.last_active = time.monotonic()
         except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        except asyncio.CancelledError:
+            # Ending normally: asyncio's stream callback (3.11) logs a traceback for
+            # a cancelled connection task. Cancelled only when the server stops.
             pass
         finally:
             self._connections.discard(connection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 import stat
@@ -285,3 +286,30 @@ async def test_ctl_says_the_daemon_is_busy_when_its_queue_is_full(tmp_path: Path
         for client in held:
             client.close()
         listener.close()
+
+
+def test_stopping_with_a_request_in_flight_logs_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `say` waits for the session to open; SIGTERM then must not log tracebacks, neither
+    when the server stops nor when asyncio.run (as `speakerd run`) tears the loop down."""
+
+    class Slow(RecordingControls):
+        async def say(self, text: str) -> dict[str, Any]:
+            await asyncio.Event().wait()  # the session never opens
+            return {}
+
+    async def daemon() -> bytes:
+        control = ControlServer(tmp_path / "c.sock", Slow())
+        await control.start()
+        reader, writer = await asyncio.open_unix_connection(str(control.path))
+        writer.write(b'{"cmd": "say", "text": "hello"}\n')
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        await control.stop()
+        received = await asyncio.wait_for(reader.read(), 5)
+        writer.close()
+        return received
+
+    assert asyncio.run(daemon()) == b""  # closed, no reply
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
