@@ -21,8 +21,8 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import ScalarNode
 
-MAX_BYTES = 256 * 1024
-MAX_NODES = 5000
+MAX_BYTES = 64 * 1024
+MAX_NODES = 2000
 MAX_DEPTH = 32
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
