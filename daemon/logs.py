@@ -12,17 +12,30 @@ import os
 import sys
 from pathlib import Path
 
+from daemon.safe_text import printable
+
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"
+MAX_MESSAGE = 4000  # characters of one log message; a megabyte `say` is not a log line
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each message one visible line: text from outside (`ctl say`, transcripts, server
+    errors) can neither forge a log line with a newline nor hide in escape codes.
+    Tracebacks keep their lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = printable(record.message, MAX_MESSAGE)
+        return super().formatMessage(record)
 
 
 def setup_logging(verbose: bool = False) -> logging.Handler:
     handler = journal_handler()
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
+        handler.setFormatter(OneLineFormatter(PLAIN_FORMAT))
     else:
-        handler.setFormatter(logging.Formatter("%(message)s"))  # the rest are fields
+        handler.setFormatter(OneLineFormatter("%(message)s"))  # the rest are fields
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     return handler
 

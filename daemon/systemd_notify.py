@@ -2,9 +2,11 @@
 
 The unit is `Type=notify` with `WatchdogSec=`: systemd waits for READY=1 before it
 calls the service started, and restarts it when the WATCHDOG=1 pings stop. The
-pings must mean "the appliance still hears", not merely "the process exists", so
-`WatchdogPinger` pings only while a liveness check (the capture thread delivered
-audio recently) holds: a wedged microphone thread or event loop gets a restart.
+pings mean "the daemon still turns", not merely "the process exists": they come
+from the event loop and only while a liveness check holds (the capture thread
+delivered audio recently, or is retrying a missing device), so a blocked loop or
+a wedged thread gets a restart. They never mean "a microphone is present": a
+restart cannot plug one in, so a missing device is an error state, not a death.
 
 Pure Python (one datagram per message, as sd_notify(3) does), so it needs no
 libsystemd binding and is a silent no-op outside systemd.
@@ -121,7 +123,7 @@ class WatchdogPinger:
         notifier: Notifier,
         is_alive: Callable[[], bool],
         interval: float | None = None,
-        reason: str = "the microphone stopped delivering audio",
+        reason: str = "the liveness check failed",
     ) -> None:
         self._notifier = notifier
         self._is_alive = is_alive

@@ -3,22 +3,35 @@
 Each request is one JSON object on a line, each reply one JSON object on a
 line: {"ok": true, ...} or {"ok": false, "error": "..."}. A bad request gets an
 error reply and the connection stays usable; nothing here can stop the daemon.
+
+Whoever can reach the socket can also hold it open: connections are capped
+(the longest idle one makes room for a new one, so `ctl status` always gets
+in), idle ones are closed, and floods are logged once, not per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
+import socket
 import stat
+import time
 from pathlib import Path
 from typing import Any, Protocol
+
+from daemon.live.redact import scrub_free_text
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024
+MAX_CONNECTIONS = 16
+IDLE_SECONDS = 30.0
+# An internal error is logged with its traceback at most this often per kind.
+TRACEBACK_EVERY_SECONDS = 300.0
 
 
 class Controls(Protocol):
@@ -40,49 +53,157 @@ class RequestError(ValueError):
     """The request is malformed; the message tells the caller what is allowed."""
 
 
+class ControlSocketError(Exception):
+    """No control socket can be made; the message says why and what to do (exit 78)."""
+
+
+class _Connection:
+    __slots__ = ("busy", "last_active", "task", "writer")
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.last_active = time.monotonic()
+        self.busy = False
+        self.task = asyncio.current_task()
+
+
 class ControlServer:
-    def __init__(self, path: Path, controls: Controls) -> None:
+    def __init__(
+        self,
+        path: Path,
+        controls: Controls,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+        idle_timeout: float = IDLE_SECONDS,
+    ) -> None:
         self.path = path
         self._controls = controls
         self._server: asyncio.AbstractServer | None = None
+        self._max_connections = max_connections
+        self._idle_timeout = idle_timeout
+        self._connections: set[_Connection] = set()
+        self._flooded = False
+        self._error_logged_at: dict[str, float] = {}
+        self.evicted = 0
+        """Connections closed to make room for newer ones (for the log and the tests)."""
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
 
     async def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            if stat.S_ISSOCK(self.path.lstat().st_mode):
-                self.path.unlink()  # left by a daemon that was killed
-        self._server = await asyncio.start_unix_server(
-            self._serve, path=str(self.path), limit=MAX_REQUEST
-        )
-        os.chmod(self.path, 0o660)
-        log.info("control socket %s", self.path)
+        """Listen at `path`; ControlSocketError when that cannot or must not be done.
+
+        The parent directory is not created (systemd's RuntimeDirectory= makes
+        /run/speakerd): making directories at a configured path, as root, is
+        how a typo turns into a stray tree. A socket left by a killed daemon is
+        replaced; one a live daemon answers on is not.
+        """
+        path = self.path
+        if not path.parent.is_dir():
+            raise ControlSocketError(
+                f"cannot create the control socket {path}: the directory {path.parent} "
+                "does not exist (under systemd, RuntimeDirectory=speakerd makes /run/speakerd); "
+                "create it or set control.socket"
+            )
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            info = None
+        except OSError as exc:
+            raise ControlSocketError(f"cannot use {path}: {exc.strerror or exc}") from None
+        if info is not None:
+            if not stat.S_ISSOCK(info.st_mode):
+                raise ControlSocketError(
+                    f"{path} exists and is not a socket; remove it or set control.socket"
+                )
+            if daemon_answers(path):
+                raise ControlSocketError(
+                    f"another speakerd is already running and answering on {path}; "
+                    "stop it first (systemctl stop speakerd)"
+                )
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()  # left by a daemon that was killed
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._serve, path=str(path), limit=MAX_REQUEST, backlog=64
+            )
+            os.chmod(path, 0o660)
+        except (OSError, ValueError) as exc:
+            await self.stop()
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise ControlSocketError(f"cannot create the control socket {path}: {reason}") from None
+        _ACCEPT_ERRORS.install()
+        log.info("control socket %s", path)
 
     async def stop(self) -> None:
         if self._server:
             self._server.close()
+            # A request still waiting on the appliance (a `say` while the session
+            # opens) is cancelled here, not left for the loop's teardown.
+            handlers = [c.task for c in self._connections if c.task is not None]
+            for connection in list(self._connections):
+                connection.writer.close()
+                if connection.task is not None:
+                    connection.task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 1.0)
             self._server = None
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(writer)
+        self._make_room()
+        self._connections.add(connection)
         try:
             while True:
                 try:
-                    line = await reader.readline()
+                    line = await asyncio.wait_for(reader.readline(), self._idle_timeout)
                 except (ValueError, asyncio.LimitOverrunError):
                     await _reply(writer, {"ok": False, "error": "request longer than 64 KiB"})
                     break
+                except TimeoutError:
+                    break  # idle: the slot is worth more to the next `ctl`
                 if not line:
                     break
                 if not line.strip():
                     continue
+                connection.busy = True
                 await _reply(writer, await self.handle_line(line))
+                connection.busy = False
+                connection.last_active = time.monotonic()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # Ending normally: asyncio's stream callback (3.11) logs a traceback for
+            # a cancelled connection task. Cancelled only when the server stops.
+            pass
         finally:
+            self._connections.discard(connection)
+            if len(self._connections) < self._max_connections // 2:
+                self._flooded = False
             writer.close()
+
+    def _make_room(self) -> None:
+        """At the cap, close the longest idle connection: a new `ctl` always gets in."""
+        if len(self._connections) < self._max_connections:
+            return
+        idle = [c for c in self._connections if not c.busy]
+        if not idle:
+            return
+        oldest = min(idle, key=lambda c: c.last_active)
+        self._connections.discard(oldest)
+        oldest.writer.close()
+        self.evicted += 1
+        if not self._flooded:
+            self._flooded = True
+            log.warning(
+                "control socket: %d connections open; closing the longest idle ones "
+                "to make room (logged once per flood)",
+                self._max_connections,
+            )
 
     async def handle_line(self, line: bytes) -> dict[str, Any]:
         try:
@@ -102,12 +223,25 @@ class ControlServer:
                 result = await controls.cancel_timer(request["what"])
             else:
                 result = await controls.stop()
-            return {"ok": "error" not in result, **result}  # a refusal is not ok
+            return _scrubbed({"ok": "error" not in result, **result})  # a refusal is not ok
         except RequestError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:
-            log.exception("control request failed")
+            self._log_internal_error(exc)
             return {"ok": False, "error": f"internal error: {type(exc).__name__}"}
+
+    def _log_internal_error(self, exc: Exception) -> None:
+        """A traceback the first time, one line after that: a client cannot flood the log."""
+        kind = type(exc).__name__
+        now = time.monotonic()
+        if (
+            now - self._error_logged_at.get(kind, -TRACEBACK_EVERY_SECONDS)
+            >= TRACEBACK_EVERY_SECONDS
+        ):
+            self._error_logged_at[kind] = now
+            log.exception("control request failed")
+        else:
+            log.debug("control request failed again: %s", kind)
 
 
 def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
@@ -115,13 +249,21 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         request = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestError(f"not a JSON object: {exc}") from None
+    except (ValueError, RecursionError):  # a 5000-digit number, nesting 10,000 deep
+        raise RequestError(
+            "not a JSON object this server reads (nested too deep or a number too long)"
+        ) from None
     if not isinstance(request, dict):
         raise RequestError('a request is a JSON object like {"cmd": "status"}')
     cmd = request.get("cmd")
     if cmd not in COMMANDS:
-        raise RequestError(f"unknown cmd {cmd!r}; allowed: {', '.join(COMMANDS)}")
+        shown = repr(cmd)
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        raise RequestError(f"unknown cmd {shown}; allowed: {', '.join(COMMANDS)}")
     if cmd == "say" and not (isinstance(request.get("text"), str) and request["text"].strip()):
         raise RequestError('say needs "text": a non-empty string')
+    if cmd == "say" and not _is_unicode(request["text"]):
+        raise RequestError('say needs "text" in Unicode; it holds a lone surrogate like \\ud800')
     if cmd == "mute" and not isinstance(request.get("on"), bool):
         raise RequestError('mute needs "on": true or false')
     if cmd == "cancel" and not (isinstance(request.get("what"), str) and request["what"].strip()):
@@ -129,14 +271,85 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
     return cmd, request
 
 
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _scrubbed(value: Any) -> Any:
+    """The reply with any secret removed from its strings (transcripts, errors)."""
+    if isinstance(value, str):
+        return scrub_free_text(value)
+    if isinstance(value, dict):
+        return {k: _scrubbed(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(v) for v in value]
+    return value
+
+
 async def _reply(writer: asyncio.StreamWriter, reply: dict[str, Any]) -> None:
-    writer.write(json.dumps(reply).encode() + b"\n")
+    writer.write(json.dumps(reply, default=str).encode("utf-8", "backslashreplace") + b"\n")
     await writer.drain()
 
 
+class _AcceptErrorFilter(logging.Filter):
+    """asyncio logs "socket.accept() out of system resource" with a traceback each time
+    accept() fails for want of file descriptors; say it once a minute instead."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = -60.0
+        self.suppressed = 0
+
+    def install(self) -> None:
+        logger = logging.getLogger("asyncio")
+        if self not in logger.filters:
+            logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "out of system resource" not in str(record.msg):
+            return True
+        now = time.monotonic()
+        if now - self._last < 60.0:
+            self.suppressed += 1
+            return False
+        self._last = now
+        record.msg = (
+            "control socket: accept() failed, out of file descriptors "
+            "(%d similar messages suppressed; logged at most once a minute)"
+        )
+        record.args = (self.suppressed,)
+        record.exc_info = None
+        self.suppressed = 0
+        return True
+
+
+_ACCEPT_ERRORS = _AcceptErrorFilter()
+
+
+def daemon_answers(path: Path, timeout: float = 1.0) -> bool:
+    """True when a process accepts connections at `path` (a full queue counts: it lives)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(str(path))
+        except (BlockingIOError, TimeoutError):
+            return True
+        except OSError:
+            return False  # refused: a stale file; missing; not a socket
+    return True
+
+
 async def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-    """One request, one reply: what `speakerd ctl` and the tests use."""
-    reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(str(path)), timeout)
+    """One request, one reply: what `speakerd ctl` and the tests use.
+
+    Raises TimeoutError when the daemon's queue of new connections stays full.
+    """
+    sock = await _connect(path, timeout)
+    reader, writer = await asyncio.open_unix_connection(sock=sock, limit=MAX_REQUEST * 16)
     try:
         writer.write(json.dumps(payload).encode() + b"\n")
         await writer.drain()
@@ -146,3 +359,24 @@ async def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) ->
         return json.loads(line)
     finally:
         writer.close()
+
+
+async def _connect(path: Path, timeout: float) -> socket.socket:
+    """Connect, retrying while the listen queue is full (EAGAIN on a Unix socket)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            try:
+                sock.connect(str(path))
+                return sock
+            except BlockingIOError as exc:
+                if exc.errno != errno.EAGAIN or time.monotonic() > deadline:
+                    raise TimeoutError(
+                        "its queue of new connections stayed full; try again"
+                    ) from None
+                await asyncio.sleep(0.05)
+    except BaseException:
+        sock.close()
+        raise

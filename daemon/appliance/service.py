@@ -1,8 +1,10 @@
 """`speakerd run` as a process: start-up order, systemd, signals, clean shutdown.
 
-READY=1 goes out only when the wake-word models are loaded and the microphone
-is open, so `systemctl start` means "it is listening". SIGTERM closes the
-conversation, puts every relay in its safe state and turns the LEDs off.
+READY=1 goes out once the wake-word models are loaded and the first attempt to
+open the microphone is done, so `systemctl start` means "it is listening" (or
+showing why it cannot: a missing microphone is the error state, retried until
+it is plugged in). SIGTERM closes the conversation, puts every relay in its
+safe state and turns the LEDs off.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from daemon.timers import Timers
 
 log = logging.getLogger(__name__)
 
-# The watchdog counts the audio path alive while chunks arrived this recently.
+# With the microphone open, the capture thread counts as turning while chunks
+# arrived this recently.
 AUDIO_ALIVE_SECONDS = 5.0
 
 
@@ -84,7 +87,11 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, appliance.shutdown)
         await devices.microphone.start()
-        watchdog = WatchdogPinger(notifier, lambda: _audio_alive(appliance, devices))
+        watchdog = WatchdogPinger(
+            notifier,
+            lambda: _capture_turning(appliance, devices),
+            reason="the microphone thread is stuck: no audio and no retries",
+        )
         watchdog.start()
         notifier.ready(status="idle: listening for the wake word")
         log.info("ready: listening for %s", ", ".join(config.wake_word.models))
@@ -110,10 +117,17 @@ async def serve(
     return 0
 
 
-def _audio_alive(appliance: Appliance, devices: Devices) -> bool:
-    if appliance.status()["muted"]:
-        return True  # the microphone is closed on purpose
-    last = devices.microphone.last_chunk_at
+def _capture_turning(appliance: Appliance, devices: Devices) -> bool:
+    """The watchdog's question: do the loop and the capture thread still turn?
+
+    Not "is there a microphone": a restart cannot plug one in, and systemd
+    gives up after 10 restarts, leaving the speaker dead even once it is
+    back. A missing or failed device is the error state, retried in-process.
+    """
+    microphone = devices.microphone
+    if appliance.status()["muted"] or microphone.retrying:
+        return True  # closed on purpose, or missing and being retried
+    last = microphone.last_chunk_at
     return last is not None and time.monotonic() - last < AUDIO_ALIVE_SECONDS
 
 

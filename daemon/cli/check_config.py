@@ -6,19 +6,22 @@ import argparse
 import sys
 from pathlib import Path
 
-from daemon.cli.common import add_config_arg
+from daemon.cli.common import add_config_arg, print_problems
 from daemon.config import (
     EX_CONFIG,
     ApiKeyError,
     Config,
     ConfigError,
+    Problem,
     api_key_source,
     default_config_path,
     load_config,
     resolve_api_key,
 )
+from daemon.config.files import file_warnings
 from daemon.config.model_rules import model_warnings
 from daemon.live.models import profile_for
+from daemon.safe_text import printable
 
 
 def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
@@ -34,27 +37,53 @@ def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     path: Path = args.path or args.config or default_config_path()
+    shown = printable(path, 300)
     try:
         config = load_config(path)
+        models_problem = _wake_word_models(config)
+        # Files the config names are its problem; where bundled models are found
+        # depends on the service's environment ($SPEAKERD_MODELS_DIR): a warning.
+        if models_problem and _names_model_files(config):
+            raise ConfigError([Problem(str(path), None, "wake_word", models_problem)])
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        count = len(exc.problems)
+        print_problems(exc)
+        count = exc.total
         print(
-            f"{path}: {count} problem{'s' if count != 1 else ''}; nothing was started",
+            f"{shown}: {count} problem{'s' if count != 1 else ''}; nothing was started",
             file=sys.stderr,
         )
         return EX_CONFIG
-    print(f"{path}: OK")
+    print(f"{shown}: OK")
     for line in summary(config):
-        print(f"  {line}")
-    for warning in model_warnings(config):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"  {printable(line, 300)}")
+    warnings = file_warnings(config) + model_warnings(config)
     try:
         resolve_api_key(config.gemini)
     except ApiKeyError as exc:
-        print(f"warning: {exc}; `speakerd run` will refuse to start", file=sys.stderr)
+        if not exc.permission_denied:  # file_warnings says so already
+            warnings.append(f"{exc}; `speakerd run` will refuse to start")
+    if models_problem:
+        warnings.append(models_problem)
+    for warning in warnings:
+        print(f"warning: {printable(warning, 500)}", file=sys.stderr)
     return 0
+
+
+def _names_model_files(config: Config) -> bool:
+    wake = config.wake_word
+    return wake.models_dir is not None or any(m.endswith(".onnx") for m in wake.models)
+
+
+def _wake_word_models(config: Config) -> str | None:
+    from daemon.wakeword.models import WakeWordModelError, resolve_models
+
+    try:
+        resolve_models(config.wake_word)
+    except WakeWordModelError as exc:
+        return f"{exc}; `speakerd run` would refuse to start"
+    except (OSError, ValueError) as exc:
+        return f"the wake-word models cannot be checked: {exc}"
+    return None
 
 
 def summary(config: Config) -> list[str]:

@@ -29,6 +29,11 @@ def load_config_or_exit(args: argparse.Namespace) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
+        print_problems(exc)
         raise SystemExit(EX_CONFIG) from None
+
+
+def print_problems(error: ConfigError) -> None:
+    """One line per problem on stderr (each already escaped and bounded by Problem)."""
+    for problem in error.problems:
+        print(problem, file=sys.stderr)

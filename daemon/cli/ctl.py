@@ -10,6 +10,7 @@ from pathlib import Path
 
 from daemon.appliance.control import request
 from daemon.cli.common import add_config_arg, load_config_or_exit
+from daemon.safe_text import printable
 
 
 def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
@@ -21,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
     add_config_arg(parser)
     parser.add_argument("--socket", type=Path, help="control socket (default: from the config)")
     parser.add_argument("--json", action="store_true", help="print the raw JSON reply")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="give up after this long"
+    )
     commands = parser.add_subparsers(dest="ctl_command", metavar="COMMAND", required=True)
     commands.add_parser("status", help="state, mute, relays, timers, last transcripts, uptime, last error")
     commands.add_parser("wake", help="as the button: start a conversation, or end the open one")
@@ -45,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     elif args.ctl_command == "cancel":
         payload["what"] = " ".join(args.what)
     try:
-        reply = asyncio.run(request(socket, payload))
+        reply = asyncio.run(request(socket, payload, timeout=max(args.timeout, 0.1)))
     except (FileNotFoundError, ConnectionRefusedError):
         print(f"speakerd is not running (no control socket at {socket})", file=sys.stderr)
         return 1
@@ -55,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
     except (TimeoutError, ConnectionError) as exc:
         print(f"no reply from speakerd on {socket}: {exc or 'timed out'}", file=sys.stderr)
         return 1
-    failed = args.ctl_command in ("timers", "cancel") and reply.get("error")
-    if not reply.get("ok") or failed:
-        print(f"error: {reply.get('error')}", file=sys.stderr)
+    except (OSError, ValueError) as exc:  # ValueError: a reply that is not JSON
+        print(f"cannot talk to speakerd on {socket}: {printable(exc)}", file=sys.stderr)
+        return 1
+    if not isinstance(reply, dict):
+        print(f"speakerd on {socket} sent a reply that is not an object", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(f"error: {printable(reply.get('error'), 1000)}", file=sys.stderr)
         return 2
     print(
         json.dumps(reply, indent=2) if args.json or args.ctl_command == "status" else _short(reply)
@@ -66,4 +75,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _short(reply: dict[str, object]) -> str:
-    return str(reply.get("message") or reply.get("state") or "ok")
+    return printable(reply.get("message") or reply.get("state") or "ok", 1000)

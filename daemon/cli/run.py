@@ -7,9 +7,12 @@ import asyncio
 import logging
 import sys
 
+from daemon.appliance.control import ControlSocketError, daemon_answers
 from daemon.cli.common import add_config_arg, load_config_or_exit
 from daemon.config import EX_CONFIG, ApiKeyError, resolve_api_key
+from daemon.config.files import file_warnings
 from daemon.live.errors import FatalSessionError
+from daemon.safe_text import printable
 from daemon.wakeword.models import WakeWordModelError
 
 log = logging.getLogger(__name__)
@@ -30,13 +33,26 @@ def run(args: argparse.Namespace) -> int:
     from daemon.appliance.service import serve  # heavy imports only for this command
 
     config = load_config_or_exit(args)
+    for warning in file_warnings(config):
+        log.warning("%s", warning)
+    # Before the models load and the pins are claimed: a second daemon must not
+    # take over the first one's socket (nor restart-loop trying).
+    if daemon_answers(config.control.socket):
+        return _refuse(
+            f"another speakerd is already running and answering on {config.control.socket}; "
+            "stop it first (systemctl stop speakerd)"
+        )
     try:
         api_key = resolve_api_key(config.gemini)
     except ApiKeyError as exc:
-        print(f"speakerd: {exc}", file=sys.stderr)
-        return EX_CONFIG
+        return _refuse(str(exc))
     try:
         return asyncio.run(serve(config, api_key))
-    except (WakeWordModelError, FatalSessionError) as exc:
-        print(f"speakerd: {exc}", file=sys.stderr)
-        return EX_CONFIG
+    except (WakeWordModelError, FatalSessionError, ControlSocketError) as exc:
+        return _refuse(str(exc))
+
+
+def _refuse(reason: str) -> int:
+    """Exit 78: systemd's RestartPreventExitStatus=78 keeps it from retrying in a loop."""
+    print(f"speakerd: {printable(reason, 1000)}", file=sys.stderr)
+    return EX_CONFIG

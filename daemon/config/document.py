@@ -22,7 +22,9 @@ HEADER = """\
 # Every key is shown with its default. Set only what differs; a file with just
 # `{}` is valid. Check an edited file with: speakerd check-config PATH
 # The API key never goes here: put GEMINI_API_KEY=... in /etc/speakerd/env
-# (mode 0600), or point gemini.api_key_file at a file only root can read.
+# (owner root, mode 0600: systemd reads it before dropping privileges), or point
+# gemini.api_key_file at a file the service reads itself as user speakerd:
+# owner root, group speakerd, mode 0640 (speakerd warns when others can read it).
 """
 
 RELAY_EXAMPLE = """\

@@ -10,22 +10,28 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
+from daemon.config.files import file_problems
 from daemon.config.model_rules import model_problems
+from daemon.config.reading import ReadError, decode_utf8, parse_yaml, read_small_file
 from daemon.config.schema import Config
+from daemon.safe_text import printable
 
 EX_CONFIG = 78
 DEFAULT_PATH = Path("/etc/speakerd/config.yaml")
 
 Loc = tuple[str | int, ...]
+
+# Enough to fix a file by; 200k unknown keys must not print 37 MB.
+MAX_PROBLEMS = 20
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -38,16 +44,27 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        # Every part may carry the owner's (or an attacker's) text: escape, bound.
+        where = printable(self.file, 300) + (f":{self.line}" if self.line else "")
+        message = printable(self.message, 500)
+        return (
+            f"{where}: {printable(self.key, 120)}: {message}" if self.key else f"{where}: {message}"
+        )
 
 
 class ConfigError(Exception):
     """The file cannot be used; `problems` lists everything found, not just the first."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.total = len(problems)
+        self.problems = problems[:MAX_PROBLEMS]
+        if self.total > MAX_PROBLEMS:
+            first = problems[0]
+            more = self.total - MAX_PROBLEMS
+            self.problems.append(
+                Problem(first.file, None, "", f"... and {more} more problems (fix these first)")
+            )
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def default_config_path() -> Path:
@@ -59,34 +76,17 @@ def load_config(path: Path | str) -> Config:
     path = Path(path)
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem(name, None, "", "file not found")]) from None
-    except IsADirectoryError:
-        raise ConfigError([Problem(name, None, "", "is a directory, not a YAML file")]) from None
-    except PermissionError:
-        raise ConfigError(
-            [
-                Problem(
-                    name, None, "", "cannot be read (permission denied); check its owner and mode"
-                )
-            ]
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError([Problem(name, None, "", f"is not UTF-8 text ({exc.reason})")]) from None
+        text = decode_utf8(read_small_file(path))
+    except ReadError as exc:
+        raise ConfigError([Problem(name, exc.line, "", exc.message)]) from None
     return parse_config(text, name)
 
 
 def parse_config(text: str, name: str = "config.yaml") -> Config:
     try:
-        data = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        what = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError([Problem(name, line, "", f"YAML syntax error: {what}")]) from None
-    except Exception as exc:  # ruamel raises a handful of non-marked errors too
-        raise ConfigError([Problem(name, None, "", f"YAML error: {exc}")]) from None
+        data = parse_yaml(text)
+    except ReadError as exc:
+        raise ConfigError([Problem(name, exc.line, "", exc.message)]) from None
     if data is None:
         raise ConfigError(
             [Problem(name, 1, "", "the file is empty; write at least `{}` to take every default")]
@@ -99,32 +99,48 @@ def parse_config(text: str, name: str = "config.yaml") -> Config:
                 )
             ]
         )
+    unusable = [Problem(name, _line(data, loc), _dotted(loc), msg) for loc, msg in bad_text(data)]
+    if unusable:
+        raise ConfigError(unusable)
     try:
         config = Config.model_validate(_plain(data))
     except ValidationError as exc:
         problems = [_problem_from_error(err, data, name) for err in exc.errors()]
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key))) from None
-    problems = [
-        Problem(name, _line(data, loc), _dotted(loc), msg)
-        for loc, msg in cross_checks(config) + model_problems(config)
-    ]
-    for key in ("api_key_file", "ca_file"):
-        path = getattr(config.gemini, key)
-        if path is not None and not path.is_file():
-            loc: Loc = ("gemini", key)
-            problems.append(
-                Problem(name, _line(data, loc), _dotted(loc), f"file {path} does not exist")
-            )
+    found = cross_checks(config) + model_problems(config) + file_problems(config)
     if config.mqtt.enabled:
         for key, path in config.mqtt.files().items():
             if not path.is_file():
-                loc = ("mqtt", *key.split("."))
-                problems.append(
-                    Problem(name, _line(data, loc), _dotted(loc), f"file {path} does not exist")
-                )
+                found.append((("mqtt", *key.split(".")), f"file {path} does not exist"))
+    problems = [Problem(name, _line(data, loc), _dotted(loc), msg) for loc, msg in found]
     if problems:
         raise ConfigError(sorted(problems, key=lambda p: (p.line or 0, p.key)))
     return config
+
+
+def bad_text(data: Any, loc: Loc = ()) -> list[tuple[Loc, str]]:
+    """Strings no program can use: lone surrogates (not Unicode) and NUL (ends a C string)."""
+    found: list[tuple[Loc, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if isinstance(key, str) and (reason := _unusable(key)):
+                found.append(((*loc, key), f"the key {reason}"))
+            else:
+                found += bad_text(value, (*loc, str(key)))
+    elif isinstance(data, list):
+        for i, value in enumerate(data):
+            found += bad_text(value, (*loc, i))
+    elif isinstance(data, str) and (reason := _unusable(data)):
+        found.append((loc, f"the value {reason}"))
+    return found[:MAX_PROBLEMS]
+
+
+def _unusable(text: str) -> str | None:
+    if "\0" in text:
+        return "contains a NUL character (\\0)"
+    if _SURROGATE.search(text):
+        return "contains a lone surrogate (an escape like \\ud800 that is not a character)"
+    return None
 
 
 def cross_checks(config: Config) -> list[tuple[Loc, str]]:
@@ -179,7 +195,7 @@ def _problem_from_error(err: Any, data: dict, name: str) -> Problem:
     )
     kind = err["type"]
     if kind == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}{_suggestion(loc)}"
+        message = f"unknown key {printable(loc[-1], 60)!r}{_suggestion(loc)}"
     elif kind == "missing":
         message = "required key is missing"
     else:
@@ -191,7 +207,7 @@ def _problem_from_error(err: Any, data: dict, name: str) -> Problem:
 def _describe(err: Any) -> str:
     msg: str = err["msg"]
     msg = msg.removeprefix("Value error, ")
-    value = err.get("input")
+    value = _Short(err.get("input"))
     if err["type"] in {"less_than_equal", "greater_than_equal", "less_than", "greater_than"}:
         return f"{value!r} is out of range: {msg.lower()}"
     if err["type"].endswith("_type") or err["type"].endswith("_parsing"):
@@ -199,6 +215,18 @@ def _describe(err: Any) -> str:
     if err["type"] == "literal_error":
         return f"{value!r} is not allowed: {msg.lower()}"
     return msg
+
+
+class _Short:
+    """A value as repr() shows it in a message: escaped and at most a line long."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        if isinstance(self.value, str):
+            return repr(printable(self.value, 60))
+        return printable(repr(self.value), 80)
 
 
 def _suggestion(loc: Loc) -> str:

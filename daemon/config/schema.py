@@ -7,6 +7,7 @@ Field descriptions double as the documentation of config/speakerd.yaml.
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -34,6 +35,12 @@ VOICES: tuple[str, ...] = (
 
 # Wake-word models shipped by scripts/fetch-models (openWakeWord v0.5.1).
 BUNDLED_WAKE_WORDS: tuple[str, ...] = ("hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
+
+# Sounds made in code (hardware/audio/sounds.py); anything else is a WAV path.
+BUILT_IN_SOUNDS: tuple[str, ...] = ("chime", "buzz", "alarm")
+
+# A Unix socket address holds 108 bytes, the last one the closing NUL.
+MAX_SOCKET_PATH_BYTES = 107
 
 # BCM numbers of the GPIOs on the 40-pin header of every Raspberry Pi since the B+.
 MAX_GPIO = 27
@@ -87,7 +94,7 @@ class GeminiConfig(Section):
     api_key_env: str = Field("GEMINI_API_KEY", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """Environment variable that holds the API key."""
     api_key_file: Path | None = None
-    """File holding the API key (read when set; takes precedence over api_key_env)."""
+    """File holding the API key (owner root, group speakerd, mode 0640; takes precedence over api_key_env)."""
     base_url: str | None = None
     """Override the service URL (a proxy, or the local emulator: https://127.0.0.1:PORT)."""
     ca_file: Path | None = None
@@ -360,6 +367,22 @@ class TimersConfig(Section):
 class ControlConfig(Section):
     socket: Path = Path("/run/speakerd/control.sock")
     """Unix socket for `speakerd ctl` (mode 0660)."""
+
+    @field_validator("socket")
+    @classmethod
+    def _bindable(cls, value: Path) -> Path:
+        if "\0" in str(value):
+            raise ValueError("a socket path cannot contain a NUL character")
+        try:
+            size = len(os.fsencode(value))
+        except UnicodeError:
+            raise ValueError("the socket path is not valid Unicode text") from None
+        if size > MAX_SOCKET_PATH_BYTES:
+            raise ValueError(
+                f"the socket path is {size} bytes long; "
+                f"a Unix socket path has at most {MAX_SOCKET_PATH_BYTES}"
+            )
+        return value
 
 
 class Config(Section):

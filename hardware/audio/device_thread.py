@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,9 @@ import pyaudio
 from hardware.audio import host
 from hardware.audio.convert import StreamFormat, choose_format
 from hardware.audio.status import AudioStatus, RetryDelay, StatusCallback
+
+# A retrying thread tries again at least this often beyond its longest delay.
+RETRY_GRACE_SECONDS = 10.0
 
 _WORDS = {
     "input": ("capturing", "stopped delivering audio"),
@@ -83,6 +87,7 @@ class DeviceThread:
         self._wake = threading.Event()
         self._first_attempt_done = threading.Event()
         self._in_error = False
+        self._last_attempt_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._log = logging.getLogger(f"{__package__}.{role}")  # as the device's own module
@@ -114,6 +119,15 @@ class DeviceThread:
     def resume(self) -> None:
         self.paused = False
         self._wake.set()
+
+    @property
+    def retrying(self) -> bool:
+        """The device is missing or failed and the thread is alive and trying it again
+        (its last attempt is no older than the longest delay): an error state, not a hang."""
+        thread = self._thread
+        if not self._in_error or thread is None or not thread.is_alive():
+            return False
+        return time.monotonic() - self._last_attempt_at < self.retry.maximum + RETRY_GRACE_SECONDS
 
     def call_on_loop(self, callback: Callable[..., Any], *args: Any) -> bool:
         """Run `callback(*args)` on the owner's loop; False (and stopping) once it is gone."""
@@ -150,6 +164,7 @@ class DeviceThread:
                 try:
                     self._work(stream)
                 except (OSError, ValueError) as exc:
+                    self._last_attempt_at = time.monotonic()
                     _, failed = _WORDS[self.direction]
                     self._failed(f"{self.role} {self.device_name!r} {failed} ({exc})")
                     host.close_stream(stream)
@@ -166,6 +181,7 @@ class DeviceThread:
         self.retry.wait(self._wake)
 
     def _open(self) -> pyaudio.Stream | None:
+        self._last_attempt_at = time.monotonic()
         try:
             if self._in_error:
                 host.rescan()  # a device plugged in since PortAudio started

@@ -112,6 +112,11 @@ class Microphone:
         except MicrophoneStopped:
             raise StopAsyncIteration from None
 
+    @property
+    def retrying(self) -> bool:
+        """Missing or failed and being retried: the error state, not a hung daemon."""
+        return self._device.retrying
+
     def pause(self) -> None:
         """Close the device (mute): no audio is captured until resume(), and a chunk
         still on its way from the device is dropped."""
