@@ -130,7 +130,7 @@ def run_demo(out_dir: Path, command: str = "turn on the lamp") -> int:
         config_path.write_text(CONFIG.format(mic=MIC_PCM, speaker=SPEAKER_PCM, **settings))
         env = pulse.env()
         env.update(
-            GEMINI_API_KEY="demo-key-for-the-local-emulator",
+            GEMINI_API_KEY="demo-key",  # short: long keys are redacted piecewise from logs
             GPIOZERO_PIN_FACTORY="mock",
             NOTIFY_SOCKET=str(notify_path),
             PYTHONUNBUFFERED="1",

@@ -84,10 +84,6 @@ class Notifier:
         """WatchdogSec= in seconds when systemd watches this process, else None."""
         return watchdog_interval() if self.enabled else None
 
-    def extend_timeout(self, seconds: float) -> bool:
-        """Ask for more start/stop time, e.g. while a slow SD card loads the models."""
-        return self.notify(f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}")
-
 
 def _status_field(text: str) -> str:
     # A newline would start a new KEY=value field and could forge READY=1 or similar.

@@ -214,9 +214,9 @@ class DefaultBrain:
         if timer is not None:
             call, reply = timer
             if call is None:
-                return [], reply
+                return [], reply, ""
             blocking = next((f.blocking for f in functions if f.name == call[0]), True)
-            return [PlannedCall(new_call_id(), call[0], call[1], blocking)], reply
+            return [PlannedCall(new_call_id(), call[0], call[1], blocking)], reply, "One moment."
         switch = self._switch_call(words, functions)
         if switch is not None:
             call, target, state = switch

@@ -47,6 +47,12 @@ class Controls:
     async def stop(self) -> dict[str, Any]:
         raise RuntimeError("the appliance failed")
 
+    async def list_timers(self) -> dict[str, Any]:
+        return {"timers": []}
+
+    async def cancel_timer(self, what: str) -> dict[str, Any]:
+        return {"message": f"cancelled {what}"}
+
 
 class ServerThread:
     """A ControlServer on a private event loop, like the daemon's."""
@@ -120,7 +126,8 @@ json_values = st.recursive(
 )
 requests = st.fixed_dictionaries(
     {"cmd": st.sampled_from(COMMANDS) | json_values},
-    optional={"text": json_values | st.text(), "on": json_values, "extra": json_values},
+    optional={"text": json_values | st.text(), "on": json_values, "what": json_values | st.text(),
+              "extra": json_values},
 )
 
 
@@ -155,6 +162,9 @@ def _has_arguments(request: dict) -> bool:
         return isinstance(text, str) and bool(text.strip()) and _encodable(text)
     if request["cmd"] == "mute":
         return isinstance(request.get("on"), bool)
+    if request["cmd"] == "cancel":
+        what = request.get("what")
+        return isinstance(what, str) and bool(what.strip())
     return True
 
 

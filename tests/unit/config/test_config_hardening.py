@@ -164,7 +164,7 @@ def test_values_are_echoed_escaped_and_bounded(tmp_path: Path) -> None:
     result = check_config(path)
     assert result.returncode == 0
     assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
-    assert "model \\u202emodel\\x1b[2J," in result.stdout
+    assert "model \\u202emodel\\x1b[2J " in result.stdout  # escaped, then "(Live 3.8)"
     path = write(tmp_path, 'gemini:\n  voice: "\\x1b' + "B" * 200_000 + '"\n')
     result = check_config(path)
     assert result.returncode == 78
