@@ -128,7 +128,10 @@ class Appliance:
 
     async def _route_audio(self) -> None:
         async for chunk in self.devices.microphone:
-            await self.hear(chunk)
+            try:
+                await self.hear(chunk)
+            except Exception:  # one bad chunk or a bug must not leave the mic unheard
+                log.exception("could not handle a microphone chunk")
 
     async def hear(self, chunk: bytes) -> None:
         """One piece of microphone audio: to the open conversation, else the wake word."""
