@@ -114,7 +114,16 @@ class Appliance:
         wake_word = self.devices.wake_word
         conversation = self._conversation
         if conversation is not None and conversation.is_open:
-            wake_word.record(chunk)
+            if self.devices.echo_canceller is not None and conversation.model_audible:
+                # Echo cancelled: the wake word over the model's voice stops the answer.
+                detection = await wake_word.process(chunk)
+                if detection is not None and conversation.stop_talking():
+                    timeline.info(
+                        "wake word %s (score %.2f) over the answer: stopped talking",
+                        detection.model, detection.score,
+                    )  # fmt: skip
+            else:
+                wake_word.record(chunk)
             conversation.feed_mic(chunk)
             return
         detection = await wake_word.process(chunk)

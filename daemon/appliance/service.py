@@ -64,7 +64,7 @@ async def serve(
                 client=client,
             )
 
-        appliance = Appliance(config, devices, new_session)
+        appliance = Appliance(devices.config, devices, new_session)  # barge_in decided
         tools = devices.attach(appliance)
         appliance.machine.observe(devices.status_light)
         appliance.machine.observe(lambda change: _tell_systemd(notifier, change))
