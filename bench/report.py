@@ -32,6 +32,18 @@ FIGURES: dict[str, tuple[str, str, str | None, float | None]] = {
     "conversation_peak_rss_mb": ("6. Daemon peak RSS after conversations", "MB", None, None),
     "reference_peak_rss_mb": ("6. Reference client peak RSS", "MB", None, None),
     "startup_s": ("7. Start-up, process start to READY=1", "s", "<=", 2.0),
+    "echo_erle_db": ("8. Echo: ERLE after convergence, no near end (offline room)", "dB", ">=", 25),
+    "echo_convergence_s": ("8. Echo: first answer, time until ERLE stays >= 25 dB", "s", None, None),
+    "echo_first_second_erle_db": ("8. Echo: ERLE in the first second ever played", "dB", None, None),
+    "self_interruptions": ("8. Echo: self-interruptions over 20 long answers", "", "<=", 0),
+    "self_interruptions_without_aec": ("8. Echo: the same without echo cancellation", "", None, None),
+    "wake_fires_on_model_voice": ("8. Echo: wake word fired on the model's voice (20 answers)", "", "<=", 0),
+    "wake_during_playback_ser6": ("8. Echo: wake word over an answer, voice +6 dB over echo, of 10", "", ">=", 9),
+    "wake_during_playback_ser6_without_aec": ("8. Echo: the same without echo cancellation", "", None, None),
+    "wake_during_playback_ser0": ("8. Echo: wake word over an answer, voice as loud as echo, of 10", "", ">=", 9),
+    "wake_during_playback_ser0_without_aec": ("8. Echo: the same without echo cancellation", "", None, None),
+    "aec_cpu_ms_per_s": ("8. Echo canceller CPU per second of audio", "ms", None, None),
+    "aec_conversation_cpu_ratio": ("8. Conversation CPU with echo cancellation / without (est.)", "x", "<=", 1.5),
 }
 TIMINGS_MS = ("wake_latency_ms", "wake_to_stream_ms", "wake_to_stream_overhead_ms",
               "tls_connect_ms", "playout_ms", "barge_in_flush_ms", "output_latency_ms")
