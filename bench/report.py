@@ -42,6 +42,8 @@ FIGURES: dict[str, tuple[str, str, str | None, float | None]] = {
     "wake_during_playback_ser6_without_aec": ("8. Echo: the same without echo cancellation", "", None, None),
     "wake_during_playback_ser0": ("8. Echo: wake word over an answer, voice as loud as echo, of 10", "", ">=", 9),
     "wake_during_playback_ser0_without_aec": ("8. Echo: the same without echo cancellation", "", None, None),
+    "aec_chunk_ms": ("8. Echo canceller time per 80 ms microphone chunk", "ms", None, None),
+    "barge_in_local_ms": ("8. Barge-in by voice, local part: canceller + flush after interrupted", "ms", "<=", 50),
     "aec_cpu_ms_per_s": ("8. Echo canceller CPU per second of audio", "ms", None, None),
     "aec_conversation_cpu_ratio": ("8. Conversation CPU with echo cancellation / without (est.)", "x", "<=", 1.5),
 }

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import clips, report
-from bench.figures import conversation, idle, startup, wake
+from bench.figures import conversation, echo, idle, startup, wake
 from bench.procstat import peak_rss_mb
 from bench.stage import ROOT, Stage, load_events
 from bench.stats import summarize
@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="speakerd-bench-") as workdir:
             results = measure(args.quick, Path(workdir))
+    _say("echo cancellation: offline room figures")
+    echo.add_to(results)
     report.write(results, args.out)
     print(report.render_markdown(results))
     return 0
