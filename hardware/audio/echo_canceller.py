@@ -80,12 +80,14 @@ class EchoCanceller:
         self._lock = threading.Lock()
         self._far_pending = np.zeros(0, np.int16)
         self._near_pending = np.zeros(0, np.int16)
+        self._out = bytearray()  # processed, not yet handed back
         self._resampler: Any = None
         self._resampler_rate = 0
         self._last_far = -1e9  # time.monotonic() of the last far-end block
         self._delay_ms = -1
         self.set_delay_ms(delay_ms)
         self.frames_processed = 0
+        self.errors = 0
         """Capture frames that went through the module (the rest bypassed it)."""
 
     @classmethod
@@ -110,6 +112,11 @@ class EchoCanceller:
         """The capture goes through the module now (something played recently)."""
         return self.process_when_idle or time.monotonic() - self._last_far < self.idle_after
 
+    def _failed(self, exc: Exception) -> None:
+        self.errors += 1
+        if self.errors == 1 or self.errors % 1000 == 0:
+            log.warning("echo canceller failed on a frame (%d so far): %s", self.errors, exc)
+
     # -- the speaker's thread ----------------------------------------------------------
 
     def far_end(self, samples: np.ndarray, rate: int) -> None:
@@ -125,29 +132,42 @@ class EchoCanceller:
         with self._lock:
             pending = np.concatenate([self._far_pending, samples])
             whole = len(pending) // FRAME * FRAME
-            for start in range(0, whole, FRAME):
-                frame = self._frame_type(pending[start : start + FRAME].tobytes(), RATE, 1, FRAME)
-                self._apm.process_reverse_stream(frame)
+            try:
+                for start in range(0, whole, FRAME):
+                    frame = self._frame_type(pending[start : start + FRAME].tobytes(), RATE, 1, FRAME)
+                    self._apm.process_reverse_stream(frame)
+            except RuntimeError as exc:  # never take the speaker down with it
+                self._failed(exc)
             self._far_pending = pending[whole:]
 
     # -- the microphone's thread -------------------------------------------------------
 
     def process_capture(self, pcm: bytes) -> bytes:
-        """16 kHz int16 mono chunk in, the same length out (10 ms late at most)."""
+        """16 kHz int16 mono chunk in, the same length out.
+
+        Chunks of whole 10 ms frames come out as they went in; other lengths are
+        delayed by under 10 ms (constant, zeros first) so no sample is lost."""
         if not self.active:
-            if len(self._near_pending):
+            if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
+                self._out.clear()
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
-        out = bytearray()
         with self._lock:
             for start in range(0, whole, FRAME):
-                frame = self._frame_type(samples[start : start + FRAME].tobytes(), RATE, 1, FRAME)
-                self._apm.process_stream(frame)
-                out += frame.data.tobytes()
+                raw = samples[start : start + FRAME].tobytes()
+                frame = self._frame_type(raw, RATE, 1, FRAME)
+                try:
+                    self._apm.process_stream(frame)
+                    self._out += frame.data.tobytes()
+                except RuntimeError as exc:  # the microphone goes on, uncancelled
+                    self._failed(exc)
+                    self._out += raw
             self.frames_processed += whole // FRAME
         self._near_pending = samples[whole:]
-        if len(out) < len(pcm):  # a partial frame waits for the next chunk: keep the length
-            out = bytes(len(pcm) - len(out)) + bytes(out)
-        return bytes(out[: len(pcm)])
+        if len(self._out) < len(pcm):
+            self._out[:0] = bytes(len(pcm) - len(self._out))
+        chunk = bytes(self._out[: len(pcm)])
+        del self._out[: len(pcm)]
+        return chunk

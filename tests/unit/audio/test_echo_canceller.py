@@ -96,3 +96,19 @@ def test_in_a_room_the_echo_is_removed_and_the_users_voice_is_kept():
 
     spoken = slice(at, min(at + len(user), len(out)))
     assert abs(power_db(out[spoken]) - power_db(mic[spoken])) < 3  # the user is not muted
+
+
+def test_chunks_that_are_not_whole_frames_lose_no_sample():
+    # With every feature off the module passes audio through: what comes out is
+    # what went in, shifted by a constant under 10 ms.
+    passthrough = EchoCanceller(echo_cancellation=False, high_pass_filter=False,
+                                process_when_idle=True)
+    audio = synthesize("one two three")
+    size = 400  # 25 ms chunks
+    out = np.concatenate([
+        np.frombuffer(passthrough.process_capture(audio[i : i + size].tobytes()), np.int16)
+        for i in range(0, len(audio) - size + 1, size)
+    ])
+    delay = int(np.flatnonzero(out)[0] - np.flatnonzero(audio)[0])
+    assert 0 <= delay < 160
+    assert np.array_equal(out[delay:], audio[: len(out) - delay])
