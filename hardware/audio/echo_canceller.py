@@ -11,7 +11,7 @@ When nothing has been played for `idle_after` seconds the capture bypasses
 the module (unless noise suppression is asked for on the idle path): there is
 no echo to remove then, and the wake word works as well on the bare signal.
 
-    canceller = EchoCanceller.create()          # None if the library does not load
+    canceller = EchoCanceller()       # EchoCancellerUnavailable if the library does not load
     speaker = Speaker(..., far_end=canceller.far_end)
     mic = Microphone(..., processor=canceller.process_capture)
 """
@@ -38,8 +38,9 @@ class EchoCancellerUnavailable(RuntimeError):
     """The WebRTC audio processing library is missing or does not load on this machine."""
 
 
-def load_module(**features: bool) -> Any:
-    """A new rtc.AudioProcessingModule; EchoCancellerUnavailable says why it cannot be."""
+def load_module(**features: bool) -> tuple[Any, Any]:
+    """A new rtc.AudioProcessingModule and the AudioFrame class it takes; or
+    EchoCancellerUnavailable, saying why not."""
     try:
         from livekit import rtc
     except Exception as exc:  # ImportError, or a shared library that does not load
@@ -87,17 +88,9 @@ class EchoCanceller:
         self._delay_ms = -1
         self.set_delay_ms(delay_ms)
         self.frames_processed = 0
-        self.errors = 0
         """Capture frames that went through the module (the rest bypassed it)."""
-
-    @classmethod
-    def create(cls, **kwargs: Any) -> EchoCanceller | None:
-        """An echo canceller, or None (logged) when the library cannot run here."""
-        try:
-            return cls(**kwargs)
-        except EchoCancellerUnavailable as exc:
-            log.warning("echo cancellation unavailable: %s", exc)
-            return None
+        self.errors = 0
+        """Frames the module refused (passed on as they were)."""
 
     def set_delay_ms(self, delay_ms: int) -> None:
         """The playout plus capture delay: where the delay estimator starts looking."""
