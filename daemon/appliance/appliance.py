@@ -114,10 +114,15 @@ class Appliance:
         wake_word = self.devices.wake_word
         conversation = self._conversation
         if conversation is not None and conversation.is_open:
-            if self.devices.echo_canceller is not None and conversation.model_audible:
+            if self.devices.echo_canceller is not None:
                 # Echo cancelled: the wake word over the model's voice stops the answer.
+                # Scored all conversation long: the detector needs 1.4 s after a reset.
                 detection = await wake_word.process(chunk)
-                if detection is not None and conversation.stop_talking():
+                if (
+                    detection is not None
+                    and conversation.model_audible
+                    and conversation.stop_talking()
+                ):
                     timeline.info(
                         "wake word %s (score %.2f) over the answer: stopped talking",
                         detection.model, detection.score,

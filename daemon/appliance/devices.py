@@ -68,6 +68,8 @@ class Devices:
     async def open(cls, config: Config, *, pin_factory: Any = None) -> Devices:
         """Open everything; the wake-word models are loaded before this returns."""
         wake = WakeWordListener(config.wake_word)
+        # The WebRTC library loads (~0.2 s) on a thread while the wake-word models do.
+        canceller_ready = asyncio.ensure_future(asyncio.to_thread(open_echo_canceller, config))
         relays: dict[str, Relay] = {}
         try:
             await wake.ready()
@@ -78,13 +80,14 @@ class Devices:
                 camera = await asyncio.to_thread(
                     open_camera, config.camera.resolution, config.camera.jpeg_quality
                 )
+            canceller = await canceller_ready
         except BaseException:
             close_relays(relays, config.relays)
             wake.close()
+            await asyncio.gather(canceller_ready, return_exceptions=True)
             raise
         audio = config.audio
         health = _AudioHealth()
-        canceller = open_echo_canceller(config)
         config = with_barge_in(config, canceller is not None)
         microphone = Microphone(
             audio.input_device,

@@ -85,7 +85,7 @@ def test_a_voice_over_the_answer_interrupts_it_and_the_wake_word_stops_it(
     idle.request({"cmd": "say", "text": "tell me about bicycles"})
     wait_until(lambda: len(emu.sessions) > before, 10, "the session")
     idle.wait_state("speaking", timeout=20)
-    words = concat(silence(0.2), (synthesize("no, stop, that is enough") * 1.5).astype(np.int16))
+    words = concat(silence(0.2), (synthesize("please stop now") * 1.5).astype(np.int16))
     room.speak_into_mic(write_wav(tmp_path / "stop.wav", np.clip(words, -32768, 32767)))
     session = emu.sessions[before]
     wait_until(lambda: session.model_turns and session.model_turns[0].interrupted, 10,

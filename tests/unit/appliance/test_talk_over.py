@@ -70,6 +70,9 @@ def test_the_wake_word_over_the_answer_stops_it_and_keeps_listening():
         assert rig.appliance.conversation is not None and rig.appliance.conversation.is_open
         rig.emit(ANSWER)  # the rest of the stopped turn is not played
         assert rig.appliance.machine.state is State.LISTENING
+        rig.hear(WAKE)  # while listening it is just words for the model: nothing stops
+        assert rig.devices.speaker.flushes == 1
+        assert rig.appliance.conversation.is_open
     finally:
         rig.stop()
 
