@@ -197,6 +197,13 @@ class Speaker:
                     self._playout_started()
             elif self._ran_dry(submitted):
                 gap_left = output.gap_left()
+                if gap_left is not None and self.far_end is not None:
+                    # Echo cancelled: silence is written, not left to underrun, so a
+                    # block plays the same time after it is written all reply long.
+                    silent = np.zeros(mixer.block, np.int16)
+                    self.far_end(silent, mixer.rate)
+                    output.write(silent, silence=True)
+                    continue
                 self._wait_for_more(0.5 if gap_left is None else min(0.05, gap_left))
 
     def _take_queued(self, mixer: Mixer) -> int:
@@ -288,10 +295,11 @@ class _Output:
         self._writing = False  # blocks went out since the last silence
         self._idle_since: float | None = None  # when the audio last ran out while writing
 
-    def write(self, samples: np.ndarray) -> bool:
+    def write(self, samples: np.ndarray, *, silence: bool = False) -> bool:
         """Write one block (blocks while the device buffer is full); True if it is
-        the first after silence."""
-        self._idle_since = None
+        the first after silence. `silence`: filler in a gap, which keeps counting."""
+        if not silence:
+            self._idle_since = None
         if self._stream.is_stopped():
             self._stream.start_stream()
         self._stream.write(upmix(samples, self._channels).tobytes())
