@@ -207,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     results["figures"]["room_self_interruptions"] = {
         "median": room["room_self_interruptions"], "runs": room["room_answers"]}
     results.setdefault("details", {})["room_echo"] = room
+    _say("echo cancellation: daemon CPU over the same answers with and without")
+    cpu = room_echo.cpu_ratio(3)
+    results["figures"]["aec_conversation_cpu_ratio"] = {
+        "median": cpu["aec_conversation_cpu_ratio"], "runs": 1}
+    results["details"]["room_echo_cpu"] = cpu
     report.write(results, args.out)
     print(report.render_markdown(results))
     return 0

@@ -227,7 +227,7 @@ def add_to(results: dict[str, Any]) -> None:
     conversation = results["figures"].get("conversation_daemon_cpu_pct", {}).get("median")
     if conversation:  # the canceller's CPU on top of the measured conversation's
         aec_pct = figures["aec_cpu_ms_per_s"] / 10
-        figures["aec_conversation_cpu_ratio"] = round((conversation + aec_pct) / conversation, 2)
+        figures["aec_only_cpu_ratio_est"] = round((conversation + aec_pct) / conversation, 2)
     flush = results["figures"].get("barge_in_flush_ms", {})
     if flush.get("median") is not None:  # the local part of a barge-in by voice
         chunk = figures["aec_chunk_ms"]

@@ -27,14 +27,15 @@ from daemon.sim.pulse import PulseAudioHarness
 from tests.e2e.conftest import appliance_config, running_daemon, wait_until
 
 
-def run(answers: int, echo_cancellation: str = "on") -> dict[str, Any]:
-    """Ask `answers` long answers in the room; what the service heard and the daemon's CPU."""
+def run(answers: int, echo_cancellation: str = "on", volume: int = 50) -> dict[str, Any]:
+    """Ask `answers` long answers in the room (echo at `volume` % of the speaker's level,
+    PulseAudio's cubic scale: 50 is -18 dB); what the service heard and the daemon's CPU."""
     began = time.monotonic()
     with (
         PulseAudioHarness() as pulse,
         EmulatorThread(speech="espeak", speech_pace=2.0) as emu,
         tempfile.TemporaryDirectory(prefix="speakerd-room-") as directory,
-        pulse.room(delay_ms=40, volume_percent=50),
+        pulse.room(delay_ms=40, volume_percent=volume),
     ):
         workdir = Path(directory)
         config = appliance_config(workdir, emu, audio={"echo_cancellation": echo_cancellation},
@@ -53,6 +54,7 @@ def run(answers: int, echo_cancellation: str = "on") -> dict[str, Any]:
             sessions = list(emu.sessions)
     turns = [t for s in sessions for t in s.model_turns]
     return {
+        "room_echo_volume_percent": volume,
         "room_answers": len(turns),
         "room_self_interruptions": sum(t.interrupted for t in turns),
         "room_audio_turns": sum(1 for s in sessions for t in s.user_turns if t.source == "audio"),
@@ -73,10 +75,11 @@ def cpu_ratio(answers: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.figures.room_echo")
     parser.add_argument("--answers", type=int, default=20)
+    parser.add_argument("--volume", type=int, default=50, help="echo level, PulseAudio %%")
     parser.add_argument("--cpu", action="store_true",
                         help="instead: the daemon's CPU with and without echo cancellation")
     args = parser.parse_args(argv)
-    result = cpu_ratio(args.answers) if args.cpu else run(args.answers)
+    result = cpu_ratio(args.answers) if args.cpu else run(args.answers, volume=args.volume)
     print(json.dumps(result), flush=True)
     return 0
 
