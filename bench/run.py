@@ -6,7 +6,9 @@
 Order: one daemon (bench.runner) is started and measured idle first (so its
 peak RSS is the idle one), then woken for the trials, then held in
 conversations beside the reference client; finally `speakerd run` itself is
-started a few times for the start-up figure.
+started a few times for the start-up figure. Then the echo canceller's figures:
+offline in a room impulse response (bench.figures.echo, ~2 min) and answers in
+the real-time simulated room (bench.figures.room_echo: 20, ~4 min; 3 with --quick).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import clips, report
-from bench.figures import conversation, idle, startup, wake
+from bench.figures import conversation, echo, idle, room_echo, startup, wake
 from bench.procstat import peak_rss_mb
 from bench.stage import ROOT, Stage, load_events
 from bench.stats import summarize
@@ -197,6 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="speakerd-bench-") as workdir:
             results = measure(args.quick, Path(workdir))
+    _say("echo cancellation: offline room figures")
+    echo.add_to(results)
+    answers = 3 if args.quick else 20
+    _say(f"echo cancellation: {answers} answers in the real-time simulated room")
+    room = room_echo.run(answers)
+    results["figures"]["room_self_interruptions"] = {
+        "median": room["room_self_interruptions"], "runs": room["room_answers"]}
+    results.setdefault("details", {})["room_echo"] = room
+    _say("echo cancellation: daemon CPU over the same answers with and without")
+    cpu = room_echo.cpu_ratio(3)
+    results["figures"]["aec_conversation_cpu_ratio"] = {
+        "median": cpu["aec_conversation_cpu_ratio"], "runs": 1}
+    results["details"]["room_echo_cpu"] = cpu
     report.write(results, args.out)
     print(report.render_markdown(results))
     return 0

@@ -141,14 +141,28 @@ class Appliance:
         conversation = self._conversation
         announcing = self.ringing.active and conversation is self._announcement
         if conversation is not None and conversation.is_open and not announcing:
-            if not self.ringing.active:
-                wake_word.record(chunk)
+            if self.ringing.active:
+                # Ringing during a conversation: it goes on, and the wake word stops the ring.
                 conversation.feed_mic(chunk)
+                if await wake_word.process(chunk) is not None:
+                    self._stop_ringing("wake word")
                 return
-            # Ringing during a conversation: it goes on, and the wake word stops the ring.
+            if self.devices.echo_canceller is not None:
+                # Echo cancelled: the wake word over the model's voice stops the answer.
+                # Scored all conversation long: the detector needs 1.4 s after a reset.
+                detection = await wake_word.process(chunk)
+                if (
+                    detection is not None
+                    and conversation.model_audible
+                    and conversation.stop_talking()
+                ):
+                    timeline.info(
+                        "wake word %s (score %.2f) over the answer: stopped talking",
+                        detection.model, detection.score,
+                    )  # fmt: skip
+            else:
+                wake_word.record(chunk)
             conversation.feed_mic(chunk)
-            if await wake_word.process(chunk) is not None:
-                self._stop_ringing("wake word")
             return
         detection = await wake_word.process(chunk)
         if detection is not None:

@@ -19,6 +19,7 @@ from daemon.config.schema import Config
 from daemon.live.models import profile_for
 from daemon.tools import ToolRegistry, close_relays, open_relays
 from daemon.wakeword.listener import WakeWordListener
+from hardware.audio.echo_canceller import EchoCanceller, EchoCancellerUnavailable
 from hardware.audio.microphone import Microphone
 from hardware.audio.speaker import Speaker
 from hardware.audio.status import AudioStatus
@@ -61,11 +62,15 @@ class Devices:
         self._button: TalkButton | None = None
         self._feed: CameraFeed | None = None
         self._audio_health = _AudioHealth()
+        self.echo_canceller: EchoCanceller | None = None
+        """Removes the speaker's sound from the microphone, when it runs."""
 
     @classmethod
     async def open(cls, config: Config, *, pin_factory: Any = None) -> Devices:
         """Open everything; the wake-word models are loaded before this returns."""
         wake = WakeWordListener(config.wake_word)
+        # The WebRTC library loads (~0.2 s) on a thread while the wake-word models do.
+        canceller_ready = asyncio.ensure_future(asyncio.to_thread(open_echo_canceller, config))
         relays: dict[str, Relay] = {}
         try:
             await wake.ready()
@@ -76,21 +81,30 @@ class Devices:
                 camera = await asyncio.to_thread(
                     open_camera, config.camera.resolution, config.camera.jpeg_quality
                 )
+            canceller = await canceller_ready
         except BaseException:
             close_relays(relays, config.relays)
             wake.close()
+            await asyncio.gather(canceller_ready, return_exceptions=True)
             raise
         audio = config.audio
         health = _AudioHealth()
+        config = with_barge_in(config, canceller is not None)
         microphone = Microphone(
             audio.input_device,
             chunk_ms=capture_ms(audio.chunk_ms),
             on_status=health.reporter("microphone"),
+            processor=canceller.process_capture if canceller is not None else None,
         )
         speaker = Speaker(
-            audio.output_device, volume=audio.volume, on_status=health.reporter("speaker")
+            audio.output_device,
+            volume=audio.volume,
+            on_status=health.reporter("speaker"),
+            far_end=canceller.far_end if canceller is not None else None,
         )
         await speaker.start()
+        if canceller is not None:  # where the delay estimator starts looking
+            canceller.set_delay_ms(round(1000 * speaker.output_latency) + microphone.chunk_ms)
         devices = cls(
             config,
             microphone=microphone,
@@ -102,6 +116,7 @@ class Devices:
             pin_factory=pin_factory,
         )
         devices._audio_health = health
+        devices.echo_canceller = canceller
         return devices
 
     def attach(self, appliance: Appliance) -> ToolRegistry:
@@ -197,6 +212,34 @@ class Devices:
         with contextlib.suppress(Exception):
             await self.speaker.stop()
         await asyncio.to_thread(self.wake_word.close)
+
+
+def open_echo_canceller(config: Config) -> EchoCanceller | None:
+    """The echo canceller `audio.echo_cancellation` asks for, or None (half duplex)."""
+    audio = config.audio
+    if audio.echo_cancellation == "off":
+        return None
+    try:
+        canceller = EchoCanceller(noise_suppression=audio.noise_suppression)
+    except EchoCancellerUnavailable as exc:
+        if audio.echo_cancellation == "on":
+            log.error("audio.echo_cancellation is on but cannot run: %s; half duplex", exc)
+        else:
+            log.info("echo cancellation not available (%s): half duplex", exc)
+        return None
+    log.info("echo cancellation on (WebRTC AEC3)%s", ", noise suppression on" * audio.noise_suppression)
+    return canceller
+
+
+def with_barge_in(config: Config, echo_cancelled: bool) -> Config:
+    """The config with `audio.barge_in` decided: unset, it follows echo cancellation."""
+    audio = config.audio
+    if audio.barge_in is not None:
+        if audio.barge_in and not echo_cancelled:
+            log.warning("barge_in is on without echo cancellation: the model may hear itself")
+        return config
+    audio = audio.model_copy(update={"barge_in": echo_cancelled})
+    return config.model_copy(update={"audio": audio})
 
 
 def capture_ms(chunk_ms: int) -> int:

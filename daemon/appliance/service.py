@@ -78,7 +78,8 @@ async def serve(
             config.timers.state_dir,
             missed_grace_seconds=config.timers.missed_grace_seconds,
         )
-        appliance = Appliance(config, devices, new_session, clock=clock, timers=timers)
+        # devices.config: barge_in as decided by whether echo cancellation runs
+        appliance = Appliance(devices.config, devices, new_session, clock=clock, timers=timers)
         tools = devices.attach(appliance)
         appliance.machine.observe(devices.status_light)
         appliance.machine.observe(lambda change: _tell_systemd(notifier, change))

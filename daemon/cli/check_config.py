@@ -97,7 +97,8 @@ def summary(config: Config) -> list[str]:
         + (f", service {gemini.base_url}" if gemini.base_url else ""),
         f"wake words {', '.join(wake.models)} (threshold {wake.threshold})",
         f"microphone {_device(config.audio.input_device)}, speaker {_device(config.audio.output_device)}, "
-        f"barge-in {'on' if config.audio.barge_in else 'off'}",
+        f"echo cancellation {config.audio.echo_cancellation}, barge-in "
+        + ("follows it" if config.audio.barge_in is None else "on" if config.audio.barge_in else "off"),
         f"button {'pin ' + str(config.button.pin) if config.button.pin is not None else 'none'}, "
         f"LEDs {leds.kind}" + (f" ({led_pins})" if led_pins else ""),
         f"relays: {relays}",

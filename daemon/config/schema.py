@@ -189,8 +189,12 @@ class AudioConfig(Section):
     """Length of each microphone chunk sent to the model (20-40 ms recommended)."""
     volume: Percent = 80
     """Output volume in percent (software gain on the model's voice and sounds)."""
-    barge_in: bool = False
-    """Send the microphone while the speaker talks (only with echo cancellation)."""
+    echo_cancellation: Literal["auto", "on", "off"] = "off"
+    """Remove the speaker's sound from the mic (WebRTC AEC3, livekit package) so a voice can interrupt the model: on (log an error if it cannot run), auto (if it loads), off. Off by default until it holds up on a loud speaker close to the mic (see the README)."""
+    noise_suppression: bool = False
+    """WebRTC noise suppression on the mic whenever echo cancellation runs (see the README before turning it on)."""
+    barge_in: bool | None = None
+    """Send the mic while the model talks, so a voice can interrupt it; unset: on exactly when echo cancellation runs."""
     half_duplex_tail_ms: int = Field(300, ge=0, le=3000)
     """With barge_in off, keep the mic closed this long after the speaker stops."""
     wake_sound: str | None = "chime"

@@ -15,6 +15,8 @@ unchanged. Everything (server, recorders, files) is cleaned up on exit.
     with PulseAudioHarness() as pa:
         run_daemon(env=pa.env())          # audio.input_device: mic, output_device: speaker
         pa.speak_into_mic("hey_jarvis.wav")
+        with pa.room(delay_ms=40):        # the speaker is heard by the microphone
+            ...
 """
 
 from __future__ import annotations
@@ -186,6 +188,43 @@ class PulseAudioHarness:
             if player.returncode:
                 raise PulseAudioError(f"paplay {wav} failed: {err.decode(errors='replace')}")
         return player
+
+    @contextlib.contextmanager
+    def room(self, *, delay_ms: int = 40, volume_percent: int = 50) -> Iterator[None]:
+        """The simulated room, in real time: what the speaker plays reaches the microphone
+        `delay_ms` later at `volume_percent` of its level (module-loopback from the
+        speaker sink's monitor into the mic feed), mixed with speak_into_mic()."""
+        env = self.env()
+        loaded = subprocess.run(
+            ["pactl", "load-module", "module-loopback", "source=speaker.monitor", "adjust_time=0",
+             "sink=micfeed", f"latency_msec={delay_ms}", "source_dont_move=true",
+             "sink_dont_move=true", "remix=true"],
+            env=env, capture_output=True, text=True,
+        )
+        if loaded.returncode:
+            raise PulseAudioError(f"module-loopback did not load: {loaded.stderr.strip()}")
+        module = loaded.stdout.strip()  # adjust_time=0: null sinks have no clock to follow
+        try:
+            self._set_loopback_volume(module, volume_percent)
+            yield
+        finally:
+            subprocess.run(["pactl", "unload-module", module], env=env, capture_output=True)
+
+    def _set_loopback_volume(self, module: str, percent: int) -> None:
+        """The attenuation: the loopback's source output (it appears a moment after loading)."""
+        deadline = time.monotonic() + 5.0
+        while time.monotonic() < deadline:
+            listing = subprocess.run(["pactl", "list", "short", "source-outputs"],
+                                     env=self.env(), capture_output=True, text=True).stdout
+            for line in listing.splitlines():
+                fields = line.split()
+                if "module-loopback.c" in fields:  # the harness loads one loopback at most
+                    subprocess.run(["pactl", "set-source-output-volume", fields[0],
+                                    f"{percent}%"], env=self.env(), capture_output=True,
+                                   check=True)
+                    return
+            time.sleep(0.05)
+        raise PulseAudioError(f"the room's loopback (module {module}) has no source output")
 
     @contextlib.contextmanager
     def record_speaker(self, rate: int = 24000) -> Iterator[SpeakerRecorder]:

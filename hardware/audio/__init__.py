@@ -4,6 +4,7 @@ from hardware.audio import Microphone, Speaker
 """
 
 from hardware.audio.convert import StreamFormat
+from hardware.audio.echo_canceller import EchoCanceller, EchoCancellerUnavailable
 from hardware.audio.host import (
     DeviceInfo,
     DeviceNotFound,
@@ -23,6 +24,8 @@ __all__ = [
     "AudioStatus",
     "DeviceInfo",
     "DeviceNotFound",
+    "EchoCanceller",
+    "EchoCancellerUnavailable",
     "Microphone",
     "MicrophoneStopped",
     "Speaker",

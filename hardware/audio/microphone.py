@@ -18,6 +18,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import pyaudio
 
@@ -47,18 +48,22 @@ class Microphone:
         lossless: bool = False,
         device_rate: int | None = None,
         device_channels: int | None = None,
+        processor: Callable[[bytes], bytes] | None = None,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
         """`lossless` makes the reader wait for the consumer instead of dropping chunks:
         for file-backed devices that deliver faster than real time (tests, recordings).
-        `device_rate` / `device_channels` force the capture format (default: probe)."""
+        `device_rate` / `device_channels` force the capture format (default: probe).
+        `processor` runs on the capture thread on every chunk before it is delivered
+        (echo cancellation: it must return a chunk of the same length)."""
         self.device = device
         self.rate = rate
         self.chunk_ms = chunk_ms
         self.chunk_bytes = pcm_bytes(chunk_ms, rate)
         self.on_status = on_status
         self.lossless = lossless
+        self.processor = processor
         self.max_queue_chunks = max_queue_chunks
         self.last_chunk_at: float | None = None
         """time.monotonic() of the last chunk the capture thread produced (watchdog)."""
@@ -194,6 +199,8 @@ class Microphone:
 
     def _emit(self, chunk: bytes) -> None:
         self.last_chunk_at = time.monotonic()
+        if self.processor is not None:
+            chunk = self.processor(chunk)
         if self.lossless and not self._wait_for_room():
             return
         self._device.call_on_loop(self._deliver, chunk)

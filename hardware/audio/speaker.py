@@ -57,6 +57,7 @@ class Speaker:
         buffer_ms: int = 50,
         on_status: StatusCallback | None = None,
         on_playout_start: Callable[[float], None] | None = None,
+        far_end: Callable[[np.ndarray, int], None] | None = None,
         device_rate: int | None = None,
         device_channels: int | None = None,
         retry_initial: float = 0.5,
@@ -66,13 +67,16 @@ class Speaker:
         Blocks of `block_ms` are written into a device buffer of periods of `buffer_ms`
         (shorter periods underrun on a loaded machine; longer ones delay a flush).
         `on_playout_start(t)` is called on the loop with the time.monotonic() at which
-        the first block after silence went to the device."""
+        the first block after silence went to the device. `far_end(samples, rate)` is
+        called on the writer thread with every mono block written, after the volume:
+        the echo canceller's reference."""
         self.device = device
         self.rate = rate
         self.block_ms = block_ms
         self.buffer_ms = buffer_ms
         self.on_status = on_status
         self.on_playout_start = on_playout_start
+        self.far_end = far_end
         self._gain = volume_gain(volume)
         self._volume = float(volume)
         self.format: StreamFormat | None = None
@@ -186,10 +190,20 @@ class Speaker:
         while not self._device.stopping:
             submitted = self._take_queued(mixer)
             if mixer.has_audio():
-                if output.write(mixer.next_block(self._gain)):
+                block = mixer.next_block(self._gain)
+                if self.far_end is not None:
+                    self.far_end(block, mixer.rate)
+                if output.write(block):
                     self._playout_started()
             elif self._ran_dry(submitted):
                 gap_left = output.gap_left()
+                if gap_left is not None and self.far_end is not None:
+                    # Echo cancelled: silence is written, not left to underrun, so a
+                    # block plays the same time after it is written all reply long.
+                    silent = np.zeros(mixer.block, np.int16)
+                    self.far_end(silent, mixer.rate)
+                    output.write(silent, silence=True)
+                    continue
                 self._wait_for_more(0.5 if gap_left is None else min(0.05, gap_left))
 
     def _take_queued(self, mixer: Mixer) -> int:
@@ -281,10 +295,11 @@ class _Output:
         self._writing = False  # blocks went out since the last silence
         self._idle_since: float | None = None  # when the audio last ran out while writing
 
-    def write(self, samples: np.ndarray) -> bool:
+    def write(self, samples: np.ndarray, *, silence: bool = False) -> bool:
         """Write one block (blocks while the device buffer is full); True if it is
-        the first after silence."""
-        self._idle_since = None
+        the first after silence. `silence`: filler in a gap, which keeps counting."""
+        if not silence:
+            self._idle_since = None
         if self._stream.is_stopped():
             self._stream.start_stream()
         self._stream.write(upmix(samples, self._channels).tobytes())

@@ -234,6 +234,7 @@ class ScriptedDevices:
         self.wake_word = ScriptedWakeWord()
         self.relays: dict[str, Any] = {}
         self.camera_feeds = 0
+        self.echo_canceller: Any = None  # set to any object: the echo is cancelled
 
     def play_wake_sound(self) -> None:
         self.speaker.play_sound("chime")

@@ -1,0 +1,256 @@
+"""Echo cancellation and the microphone front end, offline in a simulated room.
+
+Model answers (espeak-ng) are played at the default volume through a room
+impulse response (daemon.sim.room) into the microphone, 10 ms frame by frame
+through the daemon's own EchoCanceller, as the speaker and microphone threads
+would hand them over. Measured:
+
+- ERLE with no near-end speech, and the time until it stays above 25 dB;
+- self-interruptions: the emulator's own activity detector (the one that
+  sends `interrupted`) on what the canceller lets through, over 20 answers;
+- the real wake-word detector on that output (false fires on the model's
+  voice) and on "hey jarvis" said over an answer (10 tries);
+- wake-word recall on noisy speech and false accepts on ordinary speech, bare
+  against behind noise suppression, same threshold;
+- CPU per second of audio of the canceller, of noise suppression and of the
+  bare wake-word model.
+
+    python -m bench.figures.echo          # merges its figures into bench/results.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from daemon.config.schema import WakeWordConfig
+from daemon.emulator.activity import EnergyDetector
+from daemon.sim import room
+from daemon.sim.speech import concat, mix_noise, silence, synthesize
+from daemon.wakeword.detector import WakeWordDetector
+from hardware.audio.echo_canceller import EchoCanceller
+from hardware.audio.speaker import volume_gain
+
+CHUNK = 1280  # the daemon's microphone chunk: 80 ms
+ERLE_TARGET_DB = 25.0
+ANSWERS = [
+    "The weather today is sunny with a light breeze from the west and about twenty degrees.",
+    "Tomorrow it will rain in the morning, clearing in the afternoon; take an umbrella.",
+    "The bicycle was invented in the early nineteenth century as a wooden running machine.",
+    "To boil an egg, put it in boiling water for seven minutes, then cool it in cold water.",
+    "Your next appointment is on Thursday at three in the afternoon with the dentist.",
+    "The capital of Australia is Canberra, which was chosen as a compromise in nineteen oh eight.",
+    "I have set a timer for twenty minutes and will ring when it is done.",
+    "The living room lamp is now off, and the kitchen light is still on.",
+    "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen.",
+    "A marathon is forty two kilometres long, a distance fixed at the London games.",
+]
+WAKE_VARIANTS = [("en-us", 150, 50), ("en-us", 130, 40), ("en-us", 170, 60), ("en-gb", 150, 50),
+                 ("en-gb", 140, 70), ("en-us", 160, 30)]
+ORDINARY = ["Could you tell me what time the shop closes tonight?",
+            "I think we should paint the fence before the weekend.",
+            "Jar of jam, harvest time, the jarvis family moved away.",
+            "Hey, did you remember to feed the cat this morning?",
+            "Service was slow but the food was worth the wait."]
+
+
+def answer(index: int) -> np.ndarray:
+    """A long model answer (~10 s) at the default volume, as the speaker writes it."""
+    texts = [ANSWERS[index % len(ANSWERS)], ANSWERS[(index + 3) % len(ANSWERS)]]
+    speech = concat(*[concat(synthesize(t, speed=150 + 5 * (index % 4)), silence(0.25))
+                      for t in texts])
+    return room.to_int16(speech * volume_gain(80))
+
+
+CHUNK_SECONDS: list[float] = []
+"""Wall time of each process_capture() of an 80 ms chunk while the module ran."""
+
+
+def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
+    """Far end and microphone through the canceller chunk by chunk (the speaker writes ahead)."""
+    out = []
+    for start in range(0, len(mic) - CHUNK + 1, CHUNK):
+        canceller.far_end(far[start : start + CHUNK], 16000)
+        began = time.perf_counter()
+        cleaned = canceller.process_capture(mic[start : start + CHUNK].tobytes())
+        CHUNK_SECONDS.append(time.perf_counter() - began)
+        out.append(np.frombuffer(cleaned, np.int16))
+    return np.concatenate(out)
+
+
+def erle_curve(mic: np.ndarray, out: np.ndarray, segment: int = 1600) -> list[tuple[float, float]]:
+    """(time, ERLE dB) per 100 ms where the echo is loud enough to measure."""
+    points = []
+    for start in range(0, len(out) - segment + 1, segment):
+        echo = float(np.mean(mic[start : start + segment].astype(np.float64) ** 2))
+        left = float(np.mean(out[start : start + segment].astype(np.float64) ** 2)) + 1.0
+        if echo > 100.0**2:  # above -50 dBFS
+            points.append((start / 16000, 10 * np.log10(echo / left)))
+    return points
+
+
+def converged_at(points: list[tuple[float, float]], target: float) -> float | None:
+    """First time from which the 1 s median ERLE stays at or above `target`."""
+    times = np.array([t for t, _ in points])
+    values = np.array([v for _, v in points])
+    for i, t in enumerate(times):
+        later = [np.median(values[(times >= s) & (times < s + 1.0)]) for s in times[i:]]
+        if all(v >= target for v in later if not np.isnan(v)):
+            return float(t)
+    return None
+
+
+def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
+    canceller = EchoCanceller()
+    detector = WakeWordDetector(WakeWordConfig())
+    erles, converge, self_interruptions, bare_interruptions, wake_fires = [], [], 0, 0, 0
+    cpu_aec = audio_s = 0.0
+    first_curve: list[tuple[float, float]] = []
+    for index in range(20):
+        far = concat(answer(index), silence(0.5))
+        mic = room.to_int16(room.hear(far, rir, noise_rms=20.0, seed=index))
+        began = time.process_time()
+        out = run_canceller(canceller, far, mic)
+        cpu_aec += time.process_time() - began
+        audio_s += len(out) / 16000
+        curve = erle_curve(mic, out)
+        if index == 0:
+            first_curve = curve
+            converge.append(converged_at(curve, ERLE_TARGET_DB))
+        settled = [v for t, v in curve if index > 0 or t >= (converge[0] or 0.0)]
+        erles.append(float(np.median(settled)) if settled else 0.0)
+        if any(e.kind == "start" for e in EnergyDetector().feed(out.tobytes())):
+            self_interruptions += 1
+        if any(e.kind == "start" for e in EnergyDetector().feed(mic.tobytes())):
+            bare_interruptions += 1
+        detector.reset()
+        wake_fires += len(detector.feed(out))
+    figures = {
+        "echo_erle_db": {"median": round(float(np.median(erles)), 1),
+                         "min": round(min(erles), 1), "unit": "dB", "runs": len(erles)},
+        "echo_convergence_s": converge[0],
+        "echo_first_second_erle_db": round(float(np.median([v for t, v in first_curve if t < 1.0])), 1),
+        "self_interruptions": self_interruptions,
+        "self_interruptions_without_aec": bare_interruptions,
+        "wake_fires_on_model_voice": wake_fires,
+        "aec_cpu_ms_per_s": round(1000 * cpu_aec / audio_s, 2),
+        "aec_chunk_ms": {"median": round(1000 * float(np.median(CHUNK_SECONDS)), 2),
+                         "p99": round(1000 * float(np.percentile(CHUNK_SECONDS, 99)), 2),
+                         "max": round(1000 * max(CHUNK_SECONDS), 2), "unit": "ms",
+                         "runs": len(CHUNK_SECONDS),
+                         "note": "wall time on a shared machine: the max is preemption"},
+    }
+    # The wake word said over an answer (10 tries), the user's voice at the microphone
+    # as loud as the echo (0 dB) and twice as loud (+6 dB): bare and behind the canceller.
+    for ser_db in (0, 6):
+        hits = bare_hits = 0
+        for index in range(10):
+            voice, speed, pitch = WAKE_VARIANTS[index % len(WAKE_VARIANTS)]
+            far = concat(answer(index), silence(0.5))
+            echo = room.hear(far, rir, noise_rms=20.0, seed=index)
+            phrase = synthesize("hey jarvis", voice=voice, speed=speed, pitch=pitch)
+            phrase = phrase.astype(np.float64)
+            at = 16000 * (3 + index % 4)
+            span = slice(at, at + len(phrase))
+            level = np.sqrt(np.mean(echo[span] ** 2) / np.mean(phrase**2)) * 10 ** (ser_db / 20)
+            near = np.zeros(len(far))
+            near[span] = phrase * level
+            mic = room.to_int16(echo + near)
+            out = run_canceller(canceller, far, mic)
+            detector.reset()
+            hits += bool(detector.feed(out))
+            detector.reset()
+            bare_hits += bool(detector.feed(mic))
+        figures[f"wake_during_playback_ser{ser_db}"] = hits
+        figures[f"wake_during_playback_ser{ser_db}_without_aec"] = bare_hits
+    detail = {"erle_per_answer_db": [round(e, 1) for e in erles],
+              "first_answer_erle_curve": [(round(t, 1), round(v, 1)) for t, v in first_curve[::5]],
+              "wake_tries": 10}
+    return figures, detail
+
+
+def front_end_figures() -> dict[str, Any]:
+    """Wake-word recall on noisy speech and false accepts, bare vs noise suppression."""
+    detector = WakeWordDetector(WakeWordConfig())
+    positives = [concat(silence(1.0), synthesize("hey jarvis", voice=v, speed=s, pitch=p),
+                        silence(1.0)) for v, s, p in WAKE_VARIANTS]
+    negatives = [concat(silence(0.5), synthesize(t), silence(0.5)) for t in ORDINARY]
+    result: dict[str, Any] = {}
+    cpu = {"bare": 0.0, "ns": 0.0}
+    audio = 0.0
+    for snr in (10, 5, 0):
+        for name in ("bare", "ns"):
+            found = accepts = 0
+            for sets, counter in ((positives, "found"), (negatives, "accepts")):
+                for i, clip in enumerate(sets):
+                    noisy = mix_noise(clip, snr_db=snr, seed=i)
+                    began = time.process_time()
+                    if name == "ns":
+                        front = EchoCanceller(echo_cancellation=False, noise_suppression=True,
+                                              process_when_idle=True)
+                        noisy = np.frombuffer(front.process_capture(noisy.tobytes()), np.int16)
+                        cpu["ns"] += time.process_time() - began
+                    detector.reset()
+                    began = time.process_time()
+                    fired = bool(detector.feed(noisy))
+                    cpu["bare"] += (time.process_time() - began) / 2
+                    audio += len(noisy) / 16000 / 2
+                    if counter == "found":
+                        found += fired
+                    else:
+                        accepts += fired
+            result[f"wake_recall_snr{snr}_{name}"] = f"{found}/{len(positives)}"
+            result[f"false_accepts_snr{snr}_{name}"] = f"{accepts}/{len(negatives)}"
+    result["ns_cpu_ms_per_s"] = round(1000 * cpu["ns"] / (audio / 1), 2)
+    result["wakeword_cpu_ms_per_s"] = round(1000 * cpu["bare"] / audio, 2)
+    return result
+
+
+def measure() -> tuple[dict[str, Any], dict[str, Any]]:
+    rir = room.impulse_response(rt60=0.3, delay_ms=40.0, direct=0.5)
+    figures, detail = echo_figures(rir)
+    detail["front_end"] = front_end_figures()
+    detail["room"] = "synthetic RIR: 40 ms delay, direct path 0.5, RT60 0.3 s; noise floor rms 20"
+    detail["load_average"] = os.getloadavg()[0]
+    return figures, detail
+
+
+def add_to(results: dict[str, Any]) -> None:
+    """Measure and put the figures into `results` (beside the real-time ones they use)."""
+    figures, detail = measure()
+    conversation = results["figures"].get("conversation_daemon_cpu_pct", {}).get("median")
+    if conversation:  # the canceller's CPU on top of the measured conversation's
+        aec_pct = figures["aec_cpu_ms_per_s"] / 10
+        figures["aec_only_cpu_ratio_est"] = round((conversation + aec_pct) / conversation, 2)
+    flush = results["figures"].get("barge_in_flush_ms", {})
+    if flush.get("median") is not None:  # the local part of a barge-in by voice
+        chunk = figures["aec_chunk_ms"]
+        figures["barge_in_local_ms"] = {
+            "median": round(chunk["median"] + flush["median"], 1),
+            "p99": round(chunk["p99"] + flush.get("max", flush["median"]), 1),
+            "max": round(chunk["max"] + flush.get("max", flush["median"]), 1), "unit": "ms"}
+    for key, value in figures.items():
+        results["figures"][key] = value if isinstance(value, dict) else {"median": value, "runs": 1}
+    results.setdefault("details", {})["echo"] = detail
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Re-measure only these figures into the existing bench/results.json."""
+    from bench import report
+
+    path = Path(__file__).resolve().parents[1] / "results.json"
+    results = json.loads(path.read_text())
+    add_to(results)
+    report.write(results, path.parent)
+    print(json.dumps(results["figures"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

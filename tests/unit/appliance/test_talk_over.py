@@ -1,0 +1,97 @@
+"""Talking over the model: with echo cancellation the mic is sent while it talks,
+and the wake word said over an answer stops it; without, the mic is half duplex.
+
+The same paths run end to end, in the simulated room, in tests/e2e/test_echo.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from daemon.appliance.devices import open_echo_canceller, with_barge_in
+from daemon.appliance.state import State
+from daemon.config.schema import Config
+from daemon.live.events import ModelAudio
+from hardware.audio.echo_canceller import EchoCanceller
+from tests.unit.appliance.rig import SILENCE, SPEECH, WAKE, Rig
+
+ANSWER = ModelAudio(bytes(4800), 24000)
+
+
+def talking_rig(*, echo_cancelled: bool) -> Rig:
+    config = with_barge_in(Config(), echo_cancelled)
+    rig = Rig(config.model_dump())
+    rig.devices.echo_canceller = object() if echo_cancelled else None
+    rig.hear(WAKE)
+    rig.open_session()
+    rig.emit(ANSWER)
+    assert rig.appliance.machine.state is State.SPEAKING
+    return rig
+
+
+def test_with_echo_cancellation_the_user_is_heard_while_the_model_talks():
+    rig = talking_rig(echo_cancelled=True)
+    try:
+        session = rig.session
+        assert session is not None
+        sent = len(session.audio)
+        rig.hear(SPEECH)
+        rig.settle()
+        assert len(session.audio) > sent
+    finally:
+        rig.stop()
+
+
+def test_without_echo_cancellation_the_mic_is_closed_while_the_model_talks():
+    rig = talking_rig(echo_cancelled=False)
+    try:
+        session = rig.session
+        assert session is not None
+        sent = len(session.audio)
+        rig.hear(SPEECH)
+        rig.hear(WAKE)  # nor is the wake word listened for: it would hear the model
+        rig.settle()
+        assert len(session.audio) == sent
+        assert rig.appliance.machine.state is State.SPEAKING
+        assert rig.devices.speaker.flushes == 0
+    finally:
+        rig.stop()
+
+
+def test_the_wake_word_over_the_answer_stops_it_and_keeps_listening():
+    rig = talking_rig(echo_cancelled=True)
+    try:
+        scored = rig.devices.wake_word.scored
+        rig.hear(SILENCE)
+        assert rig.devices.wake_word.scored == scored + 1  # the detector runs over the answer
+        rig.hear(WAKE)
+        assert rig.devices.speaker.flushes == 1
+        assert rig.appliance.machine.state is State.LISTENING
+        assert rig.appliance.conversation is not None and rig.appliance.conversation.is_open
+        rig.emit(ANSWER)  # the rest of the stopped turn is not played
+        assert rig.appliance.machine.state is State.LISTENING
+        rig.hear(WAKE)  # while listening it is just words for the model: nothing stops
+        assert rig.devices.speaker.flushes == 1
+        assert rig.appliance.conversation.is_open
+    finally:
+        rig.stop()
+
+
+@pytest.mark.parametrize(
+    ("setting", "echo_cancelled", "barge_in"),
+    [(None, True, True), (None, False, False), (False, True, False), (True, False, True)],
+)
+def test_barge_in_follows_echo_cancellation_unless_set(setting, echo_cancelled, barge_in):
+    config = Config.model_validate({"audio": {"barge_in": setting}})
+    assert with_barge_in(config, echo_cancelled).audio.barge_in is barge_in
+
+
+def test_echo_cancellation_off_opens_nothing_and_auto_opens_the_real_library():
+    assert open_echo_canceller(Config()) is None  # off by default
+    auto = Config.model_validate({"audio": {"echo_cancellation": "auto"}})
+    assert isinstance(open_echo_canceller(auto), EchoCanceller)
+
+
+def test_an_unknown_echo_cancellation_value_is_refused_by_name():
+    with pytest.raises(ValueError, match="echo_cancellation"):
+        Config.model_validate({"audio": {"echo_cancellation": "maybe"}})

@@ -1,0 +1,114 @@
+"""The echo canceller with the real WebRTC library: what it is given, what it removes.
+
+The speaker and microphone run over file-backed ALSA devices; the room is the
+offline impulse response of daemon.sim.room. The figures (ERLE, convergence,
+self-interruptions, CPU) are measured by the benchmark, not here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from daemon.sim import FileBackedAlsa, room
+from daemon.sim.speech import concat, silence, synthesize
+from hardware.audio import Microphone, Speaker, volume_gain
+from hardware.audio.echo_canceller import EchoCanceller
+from tests.unit.audio.conftest import rms, tone
+
+CHUNK = 1280  # the daemon's 80 ms microphone chunk
+
+
+def through(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
+    """As the threads do it: the speaker writes a block, the microphone reads one."""
+    out = []
+    for start in range(0, len(mic) - CHUNK + 1, CHUNK):
+        canceller.far_end(far[start : start + CHUNK], 16000)
+        chunk = mic[start : start + CHUNK].tobytes()
+        out.append(np.frombuffer(canceller.process_capture(chunk), np.int16))
+    return np.concatenate(out)
+
+
+def power_db(samples: np.ndarray) -> float:
+    return 10 * np.log10(np.mean(samples.astype(np.float64) ** 2) + 1.0)
+
+
+async def test_the_speaker_hands_over_exactly_what_it_writes(sim_alsa: FileBackedAlsa):
+    sim_alsa.add_speaker("sim_speaker")
+    given: list[np.ndarray] = []
+    rates: set[int] = set()
+
+    def far_end(samples: np.ndarray, rate: int) -> None:
+        given.append(samples.copy())
+        rates.add(rate)
+
+    speaker = Speaker("sim_speaker", volume=50, device_rate=48000, device_channels=2,
+                      far_end=far_end)
+    async with speaker:
+        speaker.play(tone(300, 0.6, 24000, amplitude=0.8).tobytes())
+        speaker.play_sound("chime")  # sounds are part of the echo too
+        await asyncio.wait_for(speaker.wait_drained(), 10)
+    left = np.frombuffer(sim_alsa.recording("sim_speaker").pcm, np.int16).reshape(-1, 2)[:, 0]
+    assert rates == {48000}
+    assert np.array_equal(np.concatenate(given), left)  # after the volume, sample for sample
+    assert abs(rms(left[4800:9600]) / 32767 - 0.8 / np.sqrt(2) * volume_gain(50)) < 0.01
+
+
+async def test_microphone_chunks_go_through_it_untouched_while_nothing_plays(
+    sim_alsa: FileBackedAlsa,
+):
+    audio = synthesize("hello there")
+    sim_alsa.add_microphone("sim_mic", audio.tobytes())
+    canceller = EchoCanceller()
+    async with Microphone("sim_mic", chunk_ms=80, lossless=True,
+                          processor=canceller.process_capture) as mic:
+        chunks = [await asyncio.wait_for(mic.read(), 10) for _ in range(len(audio) // CHUNK)]
+        heard = np.frombuffer(b"".join(chunks), np.int16)
+        assert np.array_equal(heard, audio[: len(heard)])
+        assert canceller.frames_processed == 0  # the idle path does not run the module
+        canceller.far_end(tone(300, 0.1, 48000), 48000)  # the speaker played: it runs
+        mic.drain()
+        await asyncio.wait_for(mic.read(), 10)
+        await asyncio.wait_for(mic.read(), 10)
+    assert canceller.frames_processed >= CHUNK // 160
+
+
+def test_in_a_room_the_echo_is_removed_and_the_users_voice_is_kept():
+    answer = concat(synthesize("The weather today is sunny with a light breeze from the west "
+                               "and temperatures around twenty degrees in the afternoon."),
+                    synthesize("Tomorrow it will rain in the morning and clear up later."))
+    far = concat((answer * volume_gain(80)).astype(np.int16), silence(3.0))
+    rir = room.impulse_response(rt60=0.3, delay_ms=40.0)
+    echo = room.hear(far, rir, noise_rms=20.0)
+    user = synthesize("what about the weekend")
+    near = np.zeros(len(far))
+    at = len(answer) + 8000  # the user speaks after the answer, while the module still runs
+    near[at : at + len(user)] = user
+    mic = room.to_int16(echo + near)
+
+    canceller = EchoCanceller()
+    out = through(canceller, far, mic)
+    second_half = slice(len(answer) // 2, len(answer))
+    removed = power_db(mic[second_half]) - power_db(out[second_half])
+    assert removed >= 20, f"only {removed:.1f} dB of echo removed after convergence"
+    assert canceller.frames_processed == len(out) // 160
+
+    spoken = slice(at, min(at + len(user), len(out)))
+    assert abs(power_db(out[spoken]) - power_db(mic[spoken])) < 3  # the user is not muted
+
+
+def test_chunks_that_are_not_whole_frames_lose_no_sample():
+    # With every feature off the module passes audio through: what comes out is
+    # what went in, shifted by a constant under 10 ms.
+    passthrough = EchoCanceller(echo_cancellation=False, high_pass_filter=False,
+                                process_when_idle=True)
+    audio = synthesize("one two three")
+    size = 400  # 25 ms chunks
+    out = np.concatenate([
+        np.frombuffer(passthrough.process_capture(audio[i : i + size].tobytes()), np.int16)
+        for i in range(0, len(audio) - size + 1, size)
+    ])
+    delay = int(np.flatnonzero(out)[0] - np.flatnonzero(audio)[0])
+    assert 0 <= delay < 160
+    assert np.array_equal(out[delay:], audio[: len(out) - delay])
