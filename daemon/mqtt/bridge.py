@@ -21,6 +21,7 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import aiomqtt
@@ -85,6 +86,9 @@ class MqttBridge:
             self._error(appliance.last_error)
         appliance.machine.observe(self._state_changed)  # tells the current state at once
         appliance.listen(self._heard)
+        if appliance.timers is not None:
+            appliance.timers.observe(self._timers_changed)
+            self._timers_changed()
         self._task = asyncio.create_task(self._run(), name="mqtt")
 
     async def stop(self) -> None:
@@ -253,6 +257,19 @@ class MqttBridge:
 
     def _relay_changed(self, name: str, is_on: bool) -> None:
         self._put(self.identity.topics.relay(name, "state"), ON if is_on else OFF)
+
+    def _timers_changed(self) -> None:
+        """The next-timer sensor: when it rings (ISO 8601 with zone) or null, and what it is."""
+        timers = self._appliance.timers
+        if timers is None:
+            return
+        entry = timers.soonest()
+        state: dict[str, Any] = {"at": None, "label": None, "id": None, "kind": None}
+        if entry is not None:
+            at = datetime.fromtimestamp(entry.due, timers.zone).isoformat(timespec="seconds")
+            state = {"at": at, "label": entry.label, "id": entry.id, "kind": entry.kind}
+        state["pending"] = timers.pending
+        self._put(self.identity.topics.next_timer, json.dumps(state))
 
     def _error(self, message: str) -> None:
         self._put(self.identity.topics.last_error, json.dumps({"text": message, "at": time.time()}))

@@ -22,6 +22,8 @@ BUTTON_EVENTS = ("press", "hold")
 # Home Assistant keeps at most 255 characters of a sensor state: the full text
 # stays in the attributes (transcripts, the last error).
 TEXT_TEMPLATE = "{{ value_json.text[:255] }}"
+# Home Assistant reads the payload `None` as "unknown": no timer or alarm is pending.
+NEXT_TIMER_TEMPLATE = "{{ value_json.at if value_json.at else 'None' }}"
 
 
 def version() -> str:
@@ -86,6 +88,11 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
         component(
             "button", "event", "Button", state_topic=topics.event("button"),
             event_types=list(BUTTON_EVENTS), device_class="button",
+        ),
+        component(
+            "next_timer", "sensor", "Next timer", state_topic=topics.next_timer,
+            device_class="timestamp", value_template=NEXT_TIMER_TEMPLATE,
+            json_attributes_topic=topics.next_timer, icon="mdi:timer-outline",
         ),
         component(
             "last_error", "sensor", "Last error", state_topic=topics.last_error,

@@ -75,6 +75,10 @@ class Topics:
         return f"{self.base}/last_error"
 
     @property
+    def next_timer(self) -> str:
+        return f"{self.base}/next_timer"
+
+    @property
     def commands(self) -> str:
         """One subscription for every command topic: they all end in set, start or announce."""
         return f"{self.base}/#"

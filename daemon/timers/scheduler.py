@@ -83,6 +83,7 @@ class Timers:
         self._next_id = 1
         self._handle: Timer | None = None
         self._on_due: Callable[[list[Ring]], None] = lambda rings: None
+        self._observers: list[Callable[[], None]] = []
         self.save_problem: str | None = None
 
     @property
@@ -118,8 +119,21 @@ class Timers:
         if changed:
             self._save()
         self._arm()
+        self._changed()
         if missed:
             self._on_due(missed)
+
+    def observe(self, observer: Callable[[], None]) -> None:
+        """Be called after every change of the pending entries (MQTT's next-timer sensor)."""
+        self._observers.append(observer)
+
+    def soonest(self) -> Entry | None:
+        """The entry that rings next (a copy), or None when nothing is pending."""
+        return _copy(min(self._entries, key=_due)) if self._entries else None
+
+    @property
+    def pending(self) -> int:
+        return len(self._entries)
 
     def close(self) -> None:
         if self._handle is not None:
@@ -176,6 +190,7 @@ class Timers:
         self._entries = [e for e in self._entries if e not in gone]
         problem = self._save()
         self._arm()
+        self._changed()
         names = [g.name() for g in gone]
         timeline.info("cancelled %s", ", ".join(names))
         result: dict[str, Any] = {"cancelled": names}
@@ -202,6 +217,8 @@ class Timers:
         if due:
             self._save()
         self._arm()
+        if due:
+            self._changed()
         if rings:
             timeline.info("due: %s", ", ".join(r.entry.name() for r in rings))
             self._on_due(rings)
@@ -221,11 +238,19 @@ class Timers:
         self._entries.append(entry)
         problem = self._save()
         self._arm()
+        self._changed()
         described = self._describe(entry, self._wall())
         timeline.info("set %s (id %s) for %s", entry.name(), entry.id, described["rings_at"])
         if problem:
             described["warning"] = f"{problem}; it is lost if speakerd restarts before it rings"
         return described
+
+    def _changed(self) -> None:
+        for observer in self._observers:
+            try:
+                observer()
+            except Exception:  # an observer (the broker bridge) must not stop the timers
+                log.exception("timers observer %r failed", observer)
 
     def _check_room(self, label: str) -> None:
         if len(self._entries) >= MAX_ENTRIES:

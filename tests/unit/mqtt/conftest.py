@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from gpiozero.pins.mock import MockFactory
@@ -25,6 +26,7 @@ from daemon.appliance.clock import LoopClock
 from daemon.config.schema import Config
 from daemon.mqtt import MqttBridge
 from daemon.mqtt.identity import Identity
+from daemon.timers import Timers
 from daemon.tools import ToolRegistry, close_relays, open_relays
 from tests.support.mosquitto import Mosquitto
 from tests.unit.appliance.rig import ScriptedDevices, ScriptedSession, VirtualClock
@@ -69,8 +71,14 @@ class Speaker:
         return bool(self.pins.pin(number).state)
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
 @contextlib.asynccontextmanager
-async def running_speaker(mqtt: dict[str, Any], **sections: Any) -> AsyncIterator[Speaker]:
+async def running_speaker(
+    mqtt: dict[str, Any], *, timers_dir: Path | None = None, **sections: Any
+) -> AsyncIterator[Speaker]:
+    """`timers_dir`: give the appliance real timers kept there (on the wall clock, in Berlin)."""
     config = Config.model_validate({"relays": RELAYS, "mqtt": mqtt, **sections})
     pins = MockFactory()
     devices = ScriptedDevices(config)
@@ -82,7 +90,9 @@ async def running_speaker(mqtt: dict[str, Any], **sections: Any) -> AsyncIterato
         sessions.append(ScriptedSession(session_clock))
         return sessions[-1]
 
-    appliance = Appliance(config, devices, new_session, clock=LoopClock())  # type: ignore[arg-type]
+    clock = LoopClock()
+    timers = None if timers_dir is None else Timers(clock, timers_dir, zone=BERLIN)
+    appliance = Appliance(config, devices, new_session, clock=clock, timers=timers)  # type: ignore[arg-type]
     tools = ToolRegistry.from_config(
         config, relays=devices.relays, context=appliance, camera_available=False, pin_factory=pins
     )

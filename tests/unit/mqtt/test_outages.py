@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -80,13 +81,17 @@ async def test_broker_down_at_start_then_up_gets_the_whole_state(tmp_path, mqtt_
     assert any("MQTT: connected to" in r.getMessage() for r in mqtt_log.records)
 
 
-async def test_after_a_broker_restart_the_state_is_published_again(broker, mqtt_log) -> None:
+async def test_after_a_broker_restart_the_state_is_published_again(
+    broker, mqtt_log, tmp_path
+) -> None:
     """The broker keeps nothing across its restart: all HA sees afterwards was sent again."""
-    async with running_speaker(broker.section()) as speaker:
+    async with running_speaker(broker.section(), timers_dir=tmp_path / "timers") as speaker:
         await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
         broker.stop()
         await wait_until(lambda: not speaker.bridge.connected.is_set(), what="the connection lost")
         await the_appliance_still_works(speaker)  # fan on during the outage
+        assert speaker.appliance.timers is not None
+        speaker.appliance.timers.set_timer(900, "pizza")  # set during the outage
         broker.start()
         await asyncio.wait_for(speaker.bridge.connected.wait(), 15)
         async with recording(broker, f"{BASE}/#", "homeassistant/#") as ha:
@@ -95,6 +100,8 @@ async def test_after_a_broker_restart_the_state_is_published_again(broker, mqtt_
             await ha.wait_for(f"{BASE}/availability", "online")
             await ha.wait_for(f"{BASE}/relay/fan/state", "ON")
             await ha.wait_for(f"{BASE}/state", "idle")
+            timer = json.loads((await ha.wait_for(f"{BASE}/next_timer")).payload)
+            assert (timer["label"], timer["pending"]) == ("pizza", 1)
     lines = warnings(mqtt_log)
     assert len(lines) == 1 and "lost the connection" in lines[0], lines
 

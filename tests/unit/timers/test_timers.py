@@ -208,3 +208,33 @@ def test_an_unwritable_directory_is_a_warning_not_a_crash(tmp_path):
     assert "not saved" in result["warning"]
     clock.advance(6)
     assert len(rings) == 1
+
+
+def test_observers_hear_every_change_and_soonest_follows(tmp_path):
+    timers, clock, rings, _ = make(tmp_path, NOON)
+    seen: list[tuple[str | None, int]] = []
+
+    def observer() -> None:
+        soonest = timers.soonest()
+        seen.append((soonest.label if soonest else None, timers.pending))
+
+    timers.observe(observer)
+    timers.set_timer(600, "pasta")
+    timers.set_timer(60, "tea")
+    clock.advance(61)  # tea rings
+    timers.cancel("pasta")
+    assert seen == [("pasta", 1), ("tea", 2), ("pasta", 1), (None, 0)]
+    assert len(rings) == 1
+
+
+def test_a_failing_observer_does_not_stop_the_timers(tmp_path, caplog):
+    timers, clock, rings, _ = make(tmp_path, NOON)
+
+    def broken() -> None:
+        raise RuntimeError("broker glitch")
+
+    timers.observe(broken)
+    timers.set_timer(5, "tea")
+    clock.advance(6)
+    assert len(rings) == 1
+    assert "timers observer" in caplog.text
