@@ -194,12 +194,18 @@ class Stage:
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML
         return path
 
-    def start_runner(self, name: str, config: Path, *, fake_camera: bool = True) -> Daemon:
-        """The daemon's serve() under bench.runner (timestamps kept, dumped on stop)."""
+    def start_runner(self, name: str, config: Path, *, fake_camera: bool = True,
+                     cpu: int | None = None) -> Daemon:
+        """The daemon's serve() under bench.runner (timestamps kept, dumped on stop).
+
+        With `cpu`, under `taskset -c CPU`: every thread of it on that one core.
+        """
         events = self.workdir / f"{name}.events.json"
         command = [PYTHON, "-m", "bench.runner", "--config", str(config), "--events", str(events)]
         if fake_camera:
             command.append("--fake-camera")
+        if cpu is not None:
+            command = ["taskset", "-c", str(cpu), *command]
         daemon = Daemon(command, self.env(), self.workdir, name)
         daemon.events_path = events  # type: ignore[attr-defined]
         return daemon

@@ -15,14 +15,13 @@ worker thread.
 from __future__ import annotations
 
 import logging
-import sys
-import types
 from dataclasses import dataclass
 
 import numpy as np
 
 from daemon.config.schema import WakeWordConfig
-from daemon.wakeword.models import ModelFiles, WakeWordModelError, resolve_models
+from daemon.wakeword.models import ModelFiles, resolve_models
+from daemon.wakeword.runtime import load_model
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ class WakeWordDetector:
             name: config.thresholds.get(name, config.threshold) for name in files.wake_words
         }
         self.refractory_seconds = config.refractory_seconds
-        self._model = _load_openwakeword(files)
+        self._model = load_model(files)
         # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
         self._keys = {name: path.stem for name, path in files.wake_words.items()}
         self._pending = np.empty(0, dtype=np.int16)
@@ -152,38 +151,3 @@ class WakeWordDetector:
             self._last_detection[name] = time
             found.append(Detection(model=name, score=score, time=time))
         return found
-
-
-def _without_verifier_training() -> None:
-    """Keep openwakeword's package import from loading scikit-learn and SciPy.
-
-    Its __init__ imports the custom-verifier *training* module, which costs about
-    1.7 s and 100 MB (more on a Pi) and which inference never uses; a stand-in
-    module that refuses to train takes its place.
-    """
-    name = "openwakeword.custom_verifier_model"
-    if name in sys.modules:
-        return
-    stand_in = types.ModuleType(name)
-
-    def train_custom_verifier(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("speakerd does not train openWakeWord verifier models")
-
-    stand_in.train_custom_verifier = train_custom_verifier  # type: ignore[attr-defined]
-    sys.modules[name] = stand_in
-
-
-def _load_openwakeword(files: ModelFiles):  # -> openwakeword.Model, imported lazily (slow)
-    """openWakeWord on onnxruntime with every path explicit, so it never downloads."""
-    _without_verifier_training()
-    from openwakeword.model import Model
-
-    try:
-        return Model(
-            wakeword_models=[str(p) for p in files.wake_words.values()],
-            inference_framework="onnx",
-            melspec_model_path=str(files.melspectrogram),
-            embedding_model_path=str(files.embedding),
-        )
-    except Exception as exc:  # onnxruntime raises its own types for corrupt files
-        raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc
