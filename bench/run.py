@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import check, clips, report
-from bench.figures import conversation, ctl_wake, idle, pinned, startup, wake
+from bench.figures import conversation, ctl_wake, idle, pinned, recall, startup, wake
 from bench.plans import PLANS, Plan
 from bench.procstat import peak_rss_mb
 from bench.stage import ROOT, Stage, load_events
@@ -64,6 +64,9 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
     began = time.monotonic()
     wake_clip = clips.wake_clip()
     talk, _ = clips.conversation_clip(plan.conversation_seconds, every=6.0)
+    _say(f"recall: {plan.recall_voices} voice(s) x {plan.recall_speeds} speed(s), gate on and"
+         " off (offline)")
+    gate_recall = recall.run(plan.recall_voices, plan.recall_speeds)
     with Stage(workdir, speech_pace=SPEECH_PACE) as stage:
         wake_wav = write_wav(workdir / "wake.wav", wake_clip.samples)
         room_wav = write_wav(workdir / "room.wav", clips.room_sound(plan.idle_seconds))
@@ -97,8 +100,29 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
     meta["bench_seconds"] = round(time.monotonic() - began, 1)
     meta["daemon_exit_code"] = exit_code
     meta["false_wakes"] = idle.false_wakes(events, idle_runs + quiet_runs)
-    return build_results(meta, tls, runner_startup, {"room": idle_runs, "quiet": quiet_runs},
-                         idle_rss, events, trials, ctl_trials, talks, startups, one_core)
+    results = build_results(meta, tls, runner_startup, {"room": idle_runs, "quiet": quiet_runs},
+                            idle_rss, events, trials, ctl_trials, talks, startups, one_core)
+    add_recall(results, gate_recall)
+    return results
+
+
+def add_recall(results: dict[str, Any], gate_recall: dict[str, Any]) -> None:
+    figures = results["figures"]
+    figures["wake_recall_bare_pct"] = summarize([gate_recall["bare_pct"]], "%", 1)
+    figures["wake_recall_gated_pct"] = summarize([gate_recall["gated_pct"]], "%", 1)
+    figures["wake_gate_changed_clips"] = summarize([gate_recall["changed"]], "clips", 0)
+    for key in ("wake_recall_bare_pct", "wake_recall_gated_pct", "wake_gate_changed_clips"):
+        label, _, op, target = report.FIGURES[key]
+        figures[key].update(label=label, target=f"{op} {target}" if op else None,
+                            verdict=report.verdict(figures[key], op, target))
+    clips_total = len(gate_recall["clips"])
+    results["notes"].insert(2, (
+        f"Recall: {clips_total} clips of \"hey jarvis\" (espeak-ng voices at 130/150/170 wpm,"
+        " each in silence, white noise at 20/10/5/0 dB SNR, a fan, a whisper 30 dB down, right"
+        " after a sentence, as a fan starts, and with its first 200 ms 30 dB down under a fan),"
+        " scanned with the speech gate on and off; missed by the gate:"
+        f" {gate_recall['missed_by_gate']}."))
+    results["details"]["gate_recall"] = gate_recall
 
 
 def _values(rows: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:

@@ -15,11 +15,13 @@ worker thread.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from daemon.config.schema import WakeWordConfig
+from daemon.wakeword.gate import SpeechGate
 from daemon.wakeword.models import ModelFiles, resolve_models
 from daemon.wakeword.runtime import load_model
 
@@ -34,7 +36,15 @@ WARMUP_FRAMES = 18
 openWakeWord starts from placeholder buffers; with steady noise at the mic
 its scores rise to ~0.4 in frames 8-17 after a (re)start, then fall to ~0
 (measured on white noise, several levels and seeds). The library itself
-only mutes the first 5 frames.
+only mutes the first 5 frames. Frames the gate skipped and replayed count.
+"""
+REPLAY_FRAMES = 25
+"""Quiet frames kept while the speech gate is shut, replayed into the model when it opens.
+
+A score depends on the last 16 embeddings (1.28 s), each computed from 76 mel
+frames (0.76 s) of audio: 25 frames (2 s) back. Replaying that much makes the
+model's buffers, and so its scores from the first loud frame on, what they
+would have been had it heard everything.
 """
 
 
@@ -60,14 +70,16 @@ def samples_from_bytes(chunk: bytes) -> np.ndarray:
 class WakeWordDetector:
     """Feed 16 kHz mono int16 audio in any chunk size; get Detections."""
 
-    def __init__(self, config: WakeWordConfig, files: ModelFiles | None = None) -> None:
+    def __init__(
+        self, config: WakeWordConfig, files: ModelFiles | None = None, *, speech_gate: bool = True
+    ) -> None:
         self.config = config
         files = files or resolve_models(config)
         self.thresholds: dict[str, float] = {
             name: config.thresholds.get(name, config.threshold) for name in files.wake_words
         }
         self.refractory_seconds = config.refractory_seconds
-        self._model = load_model(files)
+        self._model = load_model(files, longest_feed=REPLAY_FRAMES * FRAME_SAMPLES)
         # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
         self._keys = {name: path.stem for name, path in files.wake_words.items()}
         self._pending = np.empty(0, dtype=np.int16)
@@ -76,6 +88,14 @@ class WakeWordDetector:
         self._warmup_left = WARMUP_FRAMES
         self._last_detection: dict[str, float] = {}
         self.last_scores: dict[str, float] = dict.fromkeys(self.thresholds, 0.0)
+        self.gate = SpeechGate() if speech_gate else None
+        """Skips quiet frames (None: every frame is scored, as the bare library does)."""
+        self._unheard: deque[np.ndarray] = deque(maxlen=REPLAY_FRAMES)
+        self.frames_scored = 0
+        """Frames the wake-word models scored (the rest the gate skipped)."""
+        self.frames_replayed = 0
+        """Skipped frames fed to the feature models when the gate opened."""
+        self._opened_ahead = False  # screen() found the next frame to feed loud
 
     @property
     def model_names(self) -> list[str]:
@@ -97,11 +117,61 @@ class WakeWordDetector:
         detections: list[Detection] = []
         whole = len(audio) // FRAME_SAMPLES * FRAME_SAMPLES
         for offset in range(0, whole, FRAME_SAMPLES):
+            frame = audio[offset : offset + FRAME_SAMPLES]
             self._frame_start += FRAME_SAMPLES
-            scores = self._model.predict(audio[offset : offset + FRAME_SAMPLES])
+            opened_ahead, self._opened_ahead = self._opened_ahead, False
+            if self.gate is not None and not (opened_ahead or self.gate.is_open(frame)):
+                self._unheard.append(frame.copy())
+                self._quiet()
+                continue
+            self._catch_up()
+            scores = self._model.predict(frame)
+            self.frames_scored += 1
             detections.extend(self._judge(scores, self._frame_start / SAMPLE_RATE))
         self._pending = audio[whole:].copy()
         return detections
+
+    def screen(self, samples: np.ndarray) -> np.ndarray:
+        """Pass whole frames through the speech gate only; return what is left to feed().
+
+        Quiet frames are kept for replay and the clock moves past them; the
+        return value starts at the first frame the gate opened on (already
+        judged) and is empty when every frame was quiet. A few microseconds a
+        frame, so the listener calls it on the event loop and hands audio to the
+        inference thread only when there is something to score. Not while
+        feed() runs on another thread.
+        """
+        if self.gate is None or len(self._pending) or self._opened_ahead:
+            return samples
+        whole = len(samples) // FRAME_SAMPLES * FRAME_SAMPLES
+        for offset in range(0, whole, FRAME_SAMPLES):
+            frame = samples[offset : offset + FRAME_SAMPLES]
+            if self.gate.is_open(frame):
+                self._opened_ahead = True
+                return samples[offset:]
+            self._frame_start += FRAME_SAMPLES
+            self._unheard.append(frame.copy())
+            self._quiet()
+        return samples[whole:]
+
+    def _quiet(self) -> None:
+        """A skipped frame scores nothing, as the bare model scores silence (~0)."""
+        for name in self.last_scores:
+            self.last_scores[name] = 0.0
+            self._armed[name] = True
+
+    def _catch_up(self) -> None:
+        """Feed the frames the gate skipped to the feature models (no scoring: they were quiet)."""
+        if not self._unheard:
+            return
+        frames = len(self._unheard)
+        # One frame at a time, as predict() would have: the melspectrogram of a long
+        # chunk differs numerically from the same audio in 80 ms pieces near silence.
+        for frame in self._unheard:
+            self._model.preprocessor(frame)
+        self._unheard.clear()
+        self.frames_replayed += frames
+        self._warmup_left = max(0, self._warmup_left - frames)
 
     def skip(self, n_samples: int) -> None:
         """Move the clock past audio that was not fed (e.g. recorded during a conversation).
@@ -110,6 +180,8 @@ class WakeWordDetector:
         """
         self._frame_start += len(self._pending) + n_samples
         self._pending = np.empty(0, dtype=np.int16)
+        self._unheard.clear()  # replaying it would glue it to audio that did not follow it
+        self._opened_ahead = False
 
     def reset(self) -> None:
         """Forget all audio heard so far, so stale sound cannot complete a wake word.
@@ -118,6 +190,8 @@ class WakeWordDetector:
         """
         self._model.reset()
         self.skip(0)
+        if self.gate is not None:
+            self.gate.reset()
         self._armed = dict.fromkeys(self.thresholds, True)
         self._warmup_left = WARMUP_FRAMES
         self.last_scores = dict.fromkeys(self.thresholds, 0.0)

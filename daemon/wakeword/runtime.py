@@ -1,23 +1,30 @@
-"""openWakeWord loaded for inference only: no training code, no network.
+"""openWakeWord loaded for inference only: no training code, no network, less copying.
 
 The library's package import loads the custom-verifier *training* module, and
 with it scikit-learn and SciPy (about 1.7 s and 100 MB, more on a Pi), which
 inference never uses and which speakerd does not install. Everything that
 loads openWakeWord (the daemon, the bench's bare baseline) goes through here.
 
+The daemon's model also keeps less raw audio: the library holds the last 10 s
+in a deque and turns all of it into a Python list on every 80 ms frame, only to
+use the newest 1760 samples; that copy is a third of its CPU per frame.
+
     Model = openwakeword_model_class()          # the library's own class, import made cheap
-    model = load_model(files)                   # with every model path explicit
+    model = load_model(files, longest_feed=...) # the daemon's
 """
 
 from __future__ import annotations
 
 import sys
 import types
+from collections import deque
 from typing import Any
 
 from daemon.wakeword.models import ModelFiles, WakeWordModelError
 
 VERIFIER_MODULE = "openwakeword.custom_verifier_model"
+MELSPEC_CONTEXT = 480
+"""Samples before a fed chunk that the library's streaming melspectrogram reads again (30 ms)."""
 
 
 def openwakeword_model_class() -> Any:
@@ -28,11 +35,16 @@ def openwakeword_model_class() -> Any:
     return Model
 
 
-def load_model(files: ModelFiles) -> Any:
-    """openWakeWord on onnxruntime with every path explicit, so it never downloads."""
+def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
+    """openWakeWord on onnxruntime with every path explicit, so it never downloads.
+
+    `longest_feed`: the most samples ever handed to predict() or the feature
+    extractor at once; the raw-audio history is cut to that plus what the
+    melspectrogram reads before it, which changes no score (the rest is never read).
+    """
     model_class = openwakeword_model_class()
     try:
-        return model_class(
+        model = model_class(
             wakeword_models=[str(p) for p in files.wake_words.values()],
             inference_framework="onnx",
             melspec_model_path=str(files.melspectrogram),
@@ -40,6 +52,9 @@ def load_model(files: ModelFiles) -> Any:
         )
     except Exception as exc:  # onnxruntime raises its own types for corrupt files
         raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc
+    features = model.preprocessor
+    features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)
+    return model
 
 
 def _without_verifier_training() -> None:
