@@ -22,6 +22,7 @@ import numpy as np
 
 from daemon.config.schema import WakeWordConfig
 from daemon.wakeword.gate import SpeechGate
+from daemon.wakeword.lean_onnx import release_freed_memory
 from daemon.wakeword.models import ModelFiles, resolve_models
 from daemon.wakeword.runtime import load_model
 
@@ -189,6 +190,7 @@ class WakeWordDetector:
         The clock keeps running; the pending partial frame is dropped and moved past.
         """
         self._model.reset()
+        release_freed_memory()  # the reset's warm-up batch
         self.skip(0)
         if self.gate is not None:
             self.gate.reset()

@@ -20,6 +20,7 @@ import types
 from collections import deque
 from typing import Any
 
+from daemon.wakeword.lean_onnx import lean_sessions, release_freed_memory
 from daemon.wakeword.models import ModelFiles, WakeWordModelError
 
 VERIFIER_MODULE = "openwakeword.custom_verifier_model"
@@ -36,7 +37,8 @@ def openwakeword_model_class() -> Any:
 
 
 def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
-    """openWakeWord on onnxruntime with every path explicit, so it never downloads.
+    """openWakeWord on onnxruntime with every path explicit, so it never downloads,
+    its sessions lean (daemon.wakeword.lean_onnx).
 
     `longest_feed`: the most samples ever handed to predict() or the feature
     extractor at once; the raw-audio history is cut to that plus what the
@@ -44,14 +46,16 @@ def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
     """
     model_class = openwakeword_model_class()
     try:
-        model = model_class(
-            wakeword_models=[str(p) for p in files.wake_words.values()],
-            inference_framework="onnx",
-            melspec_model_path=str(files.melspectrogram),
-            embedding_model_path=str(files.embedding),
-        )
+        with lean_sessions():
+            model = model_class(
+                wakeword_models=[str(p) for p in files.wake_words.values()],
+                inference_framework="onnx",
+                melspec_model_path=str(files.melspectrogram),
+                embedding_model_path=str(files.embedding),
+            )
     except Exception as exc:  # onnxruntime raises its own types for corrupt files
         raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc
+    release_freed_memory()
     features = model.preprocessor
     features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)
     return model

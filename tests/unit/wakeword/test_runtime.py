@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from daemon.wakeword.models import REPO_MODELS_DIR
 from tests.unit.wakeword.conftest import Clip
 
@@ -51,3 +53,30 @@ def test_the_bench_baseline_runs_the_bare_library(tmp_path, hey_jarvis: Clip):
     assert bare.wait(60) == 0
     assert result["max_score"] > 0.9
     assert result["audio_seconds"] > 4.0
+
+
+def test_the_daemons_lean_model_scores_every_frame_as_the_library_does(hey_jarvis: Clip):
+    """Lean sessions, batches run in pieces, a shorter raw-audio history: the same scores."""
+    import numpy as np
+
+    from daemon.config.schema import WakeWordConfig
+    from daemon.wakeword.detector import FRAME_SAMPLES, WakeWordDetector
+    from daemon.wakeword.models import resolve_models
+    from daemon.wakeword.runtime import openwakeword_model_class
+    from tests.support.speech import concat, mix_noise
+
+    config = WakeWordConfig(models=["hey_jarvis"])
+    files = resolve_models(config)
+    stock = openwakeword_model_class()(
+        wakeword_models=[str(files.wake_words["hey_jarvis"])], inference_framework="onnx",
+        melspec_model_path=str(files.melspectrogram), embedding_model_path=str(files.embedding))
+    lean = WakeWordDetector(config, speech_gate=False)._model
+    audio = concat(hey_jarvis.audio, mix_noise(hey_jarvis.audio, snr_db=10, seed=3))
+    for model in (stock, lean):  # the same placeholder buffers: reset() draws random noise
+        np.random.seed(11)
+        model.reset()
+    frames = range(0, len(audio) - FRAME_SAMPLES, FRAME_SAMPLES)
+    stock_scores = [stock.predict(audio[i : i + FRAME_SAMPLES])["hey_jarvis_v0.1"] for i in frames]
+    lean_scores = [lean.predict(audio[i : i + FRAME_SAMPLES])["hey_jarvis_v0.1"] for i in frames]
+    assert max(stock_scores) > 0.9
+    assert lean_scores == pytest.approx(stock_scores, abs=1e-5)
