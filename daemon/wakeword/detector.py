@@ -15,13 +15,12 @@ worker thread.
 from __future__ import annotations
 
 import logging
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from daemon.config.schema import WakeWordConfig
-from daemon.wakeword.gate import SpeechGate
+from daemon.wakeword.gate import GatedFrames, SpeechGate
 from daemon.wakeword.lean_onnx import release_freed_memory
 from daemon.wakeword.models import ModelFiles, resolve_models
 from daemon.wakeword.runtime import load_model
@@ -80,7 +79,7 @@ class WakeWordDetector:
             name: config.thresholds.get(name, config.threshold) for name in files.wake_words
         }
         self.refractory_seconds = config.refractory_seconds
-        self._model = load_model(files, longest_feed=REPLAY_FRAMES * FRAME_SAMPLES)
+        self._model = load_model(files, longest_feed=FRAME_SAMPLES)  # replays go frame by frame
         # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
         self._keys = {name: path.stem for name, path in files.wake_words.items()}
         self._pending = np.empty(0, dtype=np.int16)
@@ -89,9 +88,8 @@ class WakeWordDetector:
         self._warmup_left = WARMUP_FRAMES
         self._last_detection: dict[str, float] = {}
         self.last_scores: dict[str, float] = dict.fromkeys(self.thresholds, 0.0)
-        self.gate = SpeechGate() if speech_gate else None
+        self.gate = GatedFrames(SpeechGate(), REPLAY_FRAMES) if speech_gate else None
         """Skips quiet frames (None: every frame is scored, as the bare library does)."""
-        self._unheard: deque[np.ndarray] = deque(maxlen=REPLAY_FRAMES)
         self.frames_scored = 0
         """Frames the wake-word models scored (the rest the gate skipped)."""
         self.frames_replayed = 0
@@ -121,11 +119,10 @@ class WakeWordDetector:
             frame = audio[offset : offset + FRAME_SAMPLES]
             self._frame_start += FRAME_SAMPLES
             opened_ahead, self._opened_ahead = self._opened_ahead, False
-            if self.gate is not None and not (opened_ahead or self.gate.is_open(frame)):
-                self._unheard.append(frame.copy())
+            if self.gate is not None and not (opened_ahead or self.gate.offer(frame)):
                 self._quiet()
                 continue
-            self._catch_up()
+            detections.extend(self._catch_up())
             scores = self._model.predict(frame)
             self.frames_scored += 1
             detections.extend(self._judge(scores, self._frame_start / SAMPLE_RATE))
@@ -146,12 +143,10 @@ class WakeWordDetector:
             return samples
         whole = len(samples) // FRAME_SAMPLES * FRAME_SAMPLES
         for offset in range(0, whole, FRAME_SAMPLES):
-            frame = samples[offset : offset + FRAME_SAMPLES]
-            if self.gate.is_open(frame):
+            if self.gate.offer(samples[offset : offset + FRAME_SAMPLES]):
                 self._opened_ahead = True
                 return samples[offset:]
             self._frame_start += FRAME_SAMPLES
-            self._unheard.append(frame.copy())
             self._quiet()
         return samples[whole:]
 
@@ -161,18 +156,28 @@ class WakeWordDetector:
             self.last_scores[name] = 0.0
             self._armed[name] = True
 
-    def _catch_up(self) -> None:
-        """Feed the frames the gate skipped to the feature models (no scoring: they were quiet)."""
-        if not self._unheard:
-            return
-        frames = len(self._unheard)
-        # One frame at a time, as predict() would have: the melspectrogram of a long
-        # chunk differs numerically from the same audio in 80 ms pieces near silence.
-        for frame in self._unheard:
+    def _catch_up(self) -> list[Detection]:
+        """Give the model what the gate kept from it, before the frame now being scored.
+
+        Quiet frames go to the feature models only (no scores: they were quiet);
+        frames held while the gate waited to believe an opening are scored and
+        judged at their own times. One frame at a time, as predict() would have:
+        the melspectrogram of a long chunk differs numerically near silence.
+        """
+        if self.gate is None:
+            return []
+        quiet, held = self.gate.take()
+        for frame in quiet:
             self._model.preprocessor(frame)
-        self._unheard.clear()
-        self.frames_replayed += frames
-        self._warmup_left = max(0, self._warmup_left - frames)
+        self.frames_replayed += len(quiet)
+        self._warmup_left = max(0, self._warmup_left - len(quiet))
+        detections: list[Detection] = []
+        for age, frame in zip(range(len(held), 0, -1), held, strict=True):
+            scores = self._model.predict(frame)
+            self.frames_scored += 1
+            time = (self._frame_start - age * FRAME_SAMPLES) / SAMPLE_RATE
+            detections.extend(self._judge(scores, time))
+        return detections
 
     def skip(self, n_samples: int) -> None:
         """Move the clock past audio that was not fed (e.g. recorded during a conversation).
@@ -181,7 +186,8 @@ class WakeWordDetector:
         """
         self._frame_start += len(self._pending) + n_samples
         self._pending = np.empty(0, dtype=np.int16)
-        self._unheard.clear()  # replaying it would glue it to audio that did not follow it
+        if self.gate is not None:
+            self.gate.clear()  # replaying it would glue it to audio that did not follow it
         self._opened_ahead = False
 
     def reset(self) -> None:

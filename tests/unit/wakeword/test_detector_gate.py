@@ -74,3 +74,12 @@ def test_room_sound_is_mostly_not_scored_and_wakes_nothing(make_detector, mix, a
     frames = len(audio) // FRAME_SAMPLES
     assert detector.frames_scored < at_most * frames
     assert detector.frames_scored > 0.25 * frames, "the speech in it is scored"
+
+
+def test_a_fan_switching_on_or_a_knock_costs_no_scoring(make_detector):
+    """Openings that do not last CONFIRM_FRAMES loud frames are never scored."""
+    knock = (noise(0.03, rms=8000.0, seed=4) * np.hanning(480)).astype(np.int16)
+    audio = concat(silence(2.0), knock, silence(2.0), _with_fan(silence(4.0), 1.0))
+    detector = make_detector(models=["hey_jarvis"])
+    assert detector.feed(audio) == []
+    assert detector.frames_scored == 0
