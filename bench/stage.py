@@ -215,12 +215,12 @@ class Stage:
         return Daemon([PYTHON, "-m", "daemon", "run", "--config", str(config)],
                       self.env(), self.workdir, name)
 
-    def control(self, config_name: str, command: str) -> dict[str, Any]:
-        """One request on the daemon's control socket."""
+    def control(self, config_name: str, command: str, **fields: Any) -> dict[str, Any]:
+        """One request on the daemon's control socket (what `speakerd ctl` sends)."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(20)
             sock.connect(str(self.workdir / f"{config_name}.sock"))
-            sock.sendall(json.dumps({"cmd": command}).encode() + b"\n")
+            sock.sendall(json.dumps({"cmd": command, **fields}).encode() + b"\n")
             reply = b""
             while not reply.endswith(b"\n"):
                 piece = sock.recv(65536)
