@@ -4,8 +4,11 @@ openWakeWord scores fixed 80 ms frames and keeps its own rolling feature
 buffers; it knows nothing of wall time or of "one utterance, one wake". This
 class adds exactly that: it frames arbitrary chunks, timestamps every frame on
 the stream's sample clock, applies per-model thresholds, and fires once per
-utterance. It is synchronous and not thread-safe: the listener runs it on one
-worker thread.
+utterance. A speech gate (daemon.wakeword.gate) keeps quiet frames from the
+models and replays them into the feature buffers when it opens, so each score
+is the one the library would give had it heard everything. It is synchronous
+and not thread-safe: the listener runs it on one worker thread (screen() on
+the event loop, between feeds).
 
     detector = WakeWordDetector(WakeWordConfig(models=["hey_jarvis"]))
     for detection in detector.feed(samples):
@@ -132,9 +135,9 @@ class WakeWordDetector:
     def screen(self, samples: np.ndarray) -> np.ndarray:
         """Pass whole frames through the speech gate only; return what is left to feed().
 
-        Quiet frames are kept for replay and the clock moves past them; the
-        return value starts at the first frame the gate opened on (already
-        judged) and is empty when every frame was quiet. A few microseconds a
+        Frames the gate keeps (quiet, or held until an opening is believed) move
+        the clock; the return value starts at the frame on which it opened for
+        scoring (already judged), and is empty when it never did. A few microseconds a
         frame, so the listener calls it on the event loop and hands audio to the
         inference thread only when there is something to score. Not while
         feed() runs on another thread.
@@ -187,7 +190,7 @@ class WakeWordDetector:
         self._frame_start += len(self._pending) + n_samples
         self._pending = np.empty(0, dtype=np.int16)
         if self.gate is not None:
-            self.gate.clear()  # replaying it would glue it to audio that did not follow it
+            self.gate.clear()
         self._opened_ahead = False
 
     def reset(self) -> None:
