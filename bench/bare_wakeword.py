@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", default="hey_jarvis_v0.1.onnx")
     args = parser.parse_args(argv)
 
-    from openwakeword.model import Model
+    # The library's own Model with its own session options; only its package import is
+    # kept from loading the verifier-training code (scikit-learn is not installed).
+    from daemon.wakeword.runtime import openwakeword_model_class
 
+    Model = openwakeword_model_class()
     models = Path(args.models_dir)
     model = Model(
         wakeword_models=[str(models / args.model)],

@@ -78,6 +78,24 @@ def room_sound(seconds: float) -> np.ndarray:
     return concat(*parts)[:total]
 
 
+def quiet_room_sound(seconds: float, speech_share: float = 0.3) -> np.ndarray:
+    """A home most of the day: a sentence now and then, silence or a fan the rest.
+
+    Each sentence is followed by quiet lasting (1 - share) / share times as long,
+    alternately digital silence and steady noise, so `speech_share` of the clip is
+    speech turns and the rest is silence or steady noise.
+    """
+    parts: list[np.ndarray] = []
+    total = round(seconds * RATE)
+    index = 0
+    while sum(len(p) for p in parts) < total:
+        sentence = synthesize(ROOM_SENTENCES[index % len(ROOM_SENTENCES)])
+        quiet = len(sentence) / RATE * (1 - speech_share) / speech_share
+        parts += [sentence, noise(quiet, seed=100 + index) if index % 2 else silence(quiet)]
+        index += 1
+    return concat(*parts)[:total]
+
+
 def conversation_clip(seconds: float, every: float = 7.0) -> tuple[np.ndarray, WakeClip]:
     """The wake clip, then a follow-up question every `every` seconds, quiet between."""
     start = wake_clip(tail_seconds=0.0)

@@ -194,12 +194,18 @@ class Stage:
         path.write_text(json.dumps(config, indent=2))  # JSON is YAML
         return path
 
-    def start_runner(self, name: str, config: Path, *, fake_camera: bool = True) -> Daemon:
-        """The daemon's serve() under bench.runner (timestamps kept, dumped on stop)."""
+    def start_runner(self, name: str, config: Path, *, fake_camera: bool = True,
+                     cpu: int | None = None) -> Daemon:
+        """The daemon's serve() under bench.runner (timestamps kept, dumped on stop).
+
+        With `cpu`, under `taskset -c CPU`: every thread of it on that one core.
+        """
         events = self.workdir / f"{name}.events.json"
         command = [PYTHON, "-m", "bench.runner", "--config", str(config), "--events", str(events)]
         if fake_camera:
             command.append("--fake-camera")
+        if cpu is not None:
+            command = ["taskset", "-c", str(cpu), *command]
         daemon = Daemon(command, self.env(), self.workdir, name)
         daemon.events_path = events  # type: ignore[attr-defined]
         return daemon
@@ -209,12 +215,12 @@ class Stage:
         return Daemon([PYTHON, "-m", "daemon", "run", "--config", str(config)],
                       self.env(), self.workdir, name)
 
-    def control(self, config_name: str, command: str) -> dict[str, Any]:
-        """One request on the daemon's control socket."""
+    def control(self, config_name: str, command: str, **fields: Any) -> dict[str, Any]:
+        """One request on the daemon's control socket (what `speakerd ctl` sends)."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(20)
             sock.connect(str(self.workdir / f"{config_name}.sock"))
-            sock.sendall(json.dumps({"cmd": command}).encode() + b"\n")
+            sock.sendall(json.dumps({"cmd": command, **fields}).encode() + b"\n")
             reply = b""
             while not reply.endswith(b"\n"):
                 piece = sock.recv(65536)

@@ -4,8 +4,11 @@ openWakeWord scores fixed 80 ms frames and keeps its own rolling feature
 buffers; it knows nothing of wall time or of "one utterance, one wake". This
 class adds exactly that: it frames arbitrary chunks, timestamps every frame on
 the stream's sample clock, applies per-model thresholds, and fires once per
-utterance. It is synchronous and not thread-safe: the listener runs it on one
-worker thread.
+utterance. A speech gate (daemon.wakeword.gate) keeps quiet frames from the
+models and replays them into the feature buffers when it opens, so each score
+is the one the library would give had it heard everything. It is synchronous
+and not thread-safe: the listener runs it on one worker thread (screen() on
+the event loop, between feeds).
 
     detector = WakeWordDetector(WakeWordConfig(models=["hey_jarvis"]))
     for detection in detector.feed(samples):
@@ -15,14 +18,15 @@ worker thread.
 from __future__ import annotations
 
 import logging
-import sys
-import types
 from dataclasses import dataclass
 
 import numpy as np
 
 from daemon.config.schema import WakeWordConfig
-from daemon.wakeword.models import ModelFiles, WakeWordModelError, resolve_models
+from daemon.wakeword.gate import GatedFrames, SpeechGate
+from daemon.wakeword.lean_onnx import release_freed_memory
+from daemon.wakeword.models import ModelFiles, resolve_models
+from daemon.wakeword.runtime import load_model
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,15 @@ WARMUP_FRAMES = 18
 openWakeWord starts from placeholder buffers; with steady noise at the mic
 its scores rise to ~0.4 in frames 8-17 after a (re)start, then fall to ~0
 (measured on white noise, several levels and seeds). The library itself
-only mutes the first 5 frames.
+only mutes the first 5 frames. Frames the gate skipped and replayed count.
+"""
+REPLAY_FRAMES = 25
+"""Quiet frames kept while the speech gate is shut, replayed into the model when it opens.
+
+A score depends on the last 16 embeddings (1.28 s), each computed from 76 mel
+frames (0.76 s) of audio: 25 frames (2 s) back. Replaying that much makes the
+model's buffers, and so its scores from the first loud frame on, what they
+would have been had it heard everything.
 """
 
 
@@ -61,14 +73,16 @@ def samples_from_bytes(chunk: bytes) -> np.ndarray:
 class WakeWordDetector:
     """Feed 16 kHz mono int16 audio in any chunk size; get Detections."""
 
-    def __init__(self, config: WakeWordConfig, files: ModelFiles | None = None) -> None:
+    def __init__(
+        self, config: WakeWordConfig, files: ModelFiles | None = None, *, speech_gate: bool = True
+    ) -> None:
         self.config = config
         files = files or resolve_models(config)
         self.thresholds: dict[str, float] = {
             name: config.thresholds.get(name, config.threshold) for name in files.wake_words
         }
         self.refractory_seconds = config.refractory_seconds
-        self._model = _load_openwakeword(files)
+        self._model = load_model(files, longest_feed=FRAME_SAMPLES)  # replays go frame by frame
         # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
         self._keys = {name: path.stem for name, path in files.wake_words.items()}
         self._pending = np.empty(0, dtype=np.int16)
@@ -77,6 +91,13 @@ class WakeWordDetector:
         self._warmup_left = WARMUP_FRAMES
         self._last_detection: dict[str, float] = {}
         self.last_scores: dict[str, float] = dict.fromkeys(self.thresholds, 0.0)
+        self.gate = GatedFrames(SpeechGate(), REPLAY_FRAMES) if speech_gate else None
+        """Skips quiet frames (None: every frame is scored, as the bare library does)."""
+        self.frames_scored = 0
+        """Frames the wake-word models scored (the rest the gate skipped)."""
+        self.frames_replayed = 0
+        """Skipped frames fed to the feature models when the gate opened."""
+        self._opened_ahead = False  # screen() found the next frame to feed loud
 
     @property
     def model_names(self) -> list[str]:
@@ -98,10 +119,67 @@ class WakeWordDetector:
         detections: list[Detection] = []
         whole = len(audio) // FRAME_SAMPLES * FRAME_SAMPLES
         for offset in range(0, whole, FRAME_SAMPLES):
+            frame = audio[offset : offset + FRAME_SAMPLES]
             self._frame_start += FRAME_SAMPLES
-            scores = self._model.predict(audio[offset : offset + FRAME_SAMPLES])
+            opened_ahead, self._opened_ahead = self._opened_ahead, False
+            if self.gate is not None and not (opened_ahead or self.gate.offer(frame)):
+                self._quiet()
+                continue
+            detections.extend(self._catch_up())
+            scores = self._model.predict(frame)
+            self.frames_scored += 1
             detections.extend(self._judge(scores, self._frame_start / SAMPLE_RATE))
         self._pending = audio[whole:].copy()
+        return detections
+
+    def screen(self, samples: np.ndarray) -> np.ndarray:
+        """Pass whole frames through the speech gate only; return what is left to feed().
+
+        Frames the gate keeps (quiet, or held until an opening is believed) move
+        the clock; the return value starts at the frame on which it opened for
+        scoring (already judged), and is empty when it never did. A few microseconds a
+        frame, so the listener calls it on the event loop and hands audio to the
+        inference thread only when there is something to score. Not while
+        feed() runs on another thread.
+        """
+        if self.gate is None or len(self._pending) or self._opened_ahead:
+            return samples
+        whole = len(samples) // FRAME_SAMPLES * FRAME_SAMPLES
+        for offset in range(0, whole, FRAME_SAMPLES):
+            if self.gate.offer(samples[offset : offset + FRAME_SAMPLES]):
+                self._opened_ahead = True
+                return samples[offset:]
+            self._frame_start += FRAME_SAMPLES
+            self._quiet()
+        return samples[whole:]
+
+    def _quiet(self) -> None:
+        """A skipped frame scores nothing, as the bare model scores silence (~0)."""
+        for name in self.last_scores:
+            self.last_scores[name] = 0.0
+            self._armed[name] = True
+
+    def _catch_up(self) -> list[Detection]:
+        """Give the model what the gate kept from it, before the frame now being scored.
+
+        Quiet frames go to the feature models only (no scores: they were quiet);
+        frames held while the gate waited to believe an opening are scored and
+        judged at their own times. One frame at a time, as predict() would have:
+        the melspectrogram of a long chunk differs numerically near silence.
+        """
+        if self.gate is None:
+            return []
+        quiet, held = self.gate.take()
+        for frame in quiet:
+            self._model.preprocessor(frame)
+        self.frames_replayed += len(quiet)
+        self._warmup_left = max(0, self._warmup_left - len(quiet))
+        detections: list[Detection] = []
+        for age, frame in zip(range(len(held), 0, -1), held, strict=True):
+            scores = self._model.predict(frame)
+            self.frames_scored += 1
+            time = (self._frame_start - age * FRAME_SAMPLES) / SAMPLE_RATE
+            detections.extend(self._judge(scores, time))
         return detections
 
     def skip(self, n_samples: int) -> None:
@@ -111,6 +189,9 @@ class WakeWordDetector:
         """
         self._frame_start += len(self._pending) + n_samples
         self._pending = np.empty(0, dtype=np.int16)
+        if self.gate is not None:
+            self.gate.clear()
+        self._opened_ahead = False
 
     def reset(self) -> None:
         """Forget all audio heard so far, so stale sound cannot complete a wake word.
@@ -118,7 +199,10 @@ class WakeWordDetector:
         The clock keeps running; the pending partial frame is dropped and moved past.
         """
         self._model.reset()
+        release_freed_memory()  # the reset's warm-up batch
         self.skip(0)
+        if self.gate is not None:
+            self.gate.reset()
         self._armed = dict.fromkeys(self.thresholds, True)
         self._warmup_left = WARMUP_FRAMES
         self.last_scores = dict.fromkeys(self.thresholds, 0.0)
@@ -152,38 +236,3 @@ class WakeWordDetector:
             self._last_detection[name] = time
             found.append(Detection(model=name, score=score, time=time))
         return found
-
-
-def _without_verifier_training() -> None:
-    """Keep openwakeword's package import from loading scikit-learn and SciPy.
-
-    Its __init__ imports the custom-verifier *training* module, which costs about
-    1.7 s and 100 MB (more on a Pi) and which inference never uses; a stand-in
-    module that refuses to train takes its place.
-    """
-    name = "openwakeword.custom_verifier_model"
-    if name in sys.modules:
-        return
-    stand_in = types.ModuleType(name)
-
-    def train_custom_verifier(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("speakerd does not train openWakeWord verifier models")
-
-    stand_in.train_custom_verifier = train_custom_verifier  # type: ignore[attr-defined]
-    sys.modules[name] = stand_in
-
-
-def _load_openwakeword(files: ModelFiles):  # -> openwakeword.Model, imported lazily (slow)
-    """openWakeWord on onnxruntime with every path explicit, so it never downloads."""
-    _without_verifier_training()
-    from openwakeword.model import Model
-
-    try:
-        return Model(
-            wakeword_models=[str(p) for p in files.wake_words.values()],
-            inference_framework="onnx",
-            melspec_model_path=str(files.melspectrogram),
-            embedding_model_path=str(files.embedding),
-        )
-    except Exception as exc:  # onnxruntime raises its own types for corrupt files
-        raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc

@@ -30,14 +30,20 @@ def test_summary_is_median_min_max_of_the_runs():
 def test_table_puts_each_figure_beside_its_target_and_verdict():
     table = report.render_markdown(_results())
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
-    idle = rows["1. Idle CPU, daemon / bare openWakeWord (x)"]
-    assert "| 1.30 | 1.20 | 1.50 | 3 | <= 1.10 x | MISSED |" in idle
+    idle = rows["1. Idle CPU, daemon / bare openWakeWord (room mix) (x)"]
+    assert "| 1.30 | 1.20 | 1.50 | 3 | <= 1.00 x | MISSED |" in idle
     assert "| met |" in rows["4. Answer playout (first model chunk sent to device write) (ms)"]
     assert "| met |" in rows["3. Post-wake speech lost (ms)"]
     assert rows["2. Wake latency (end of phrase to detection, audio time) (ms)"].endswith("|  |  |")
     assert "| - | - | - | 0 |" in rows["7. Start-up, process start to READY=1 (s)"]
     assert "- the camera is the stand-in" in table
     assert "--quick" in table
+
+
+def test_table_names_the_smoke_plan():
+    results = _results()
+    results["meta"]["plan_name"] = "smoke"
+    assert "(--smoke, commit abc123)" in report.render_markdown(results)
 
 
 def test_write_produces_json_table_and_png(tmp_path):

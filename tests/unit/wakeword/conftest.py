@@ -43,14 +43,29 @@ def shared_detector() -> WakeWordDetector:
     return WakeWordDetector(WakeWordConfig(models=["hey_jarvis", "alexa"]))
 
 
-@pytest.fixture
-def scan(shared_detector: WakeWordDetector) -> Callable[[np.ndarray], list[Detection]]:
-    """Detections in a clip, times relative to the clip's start."""
+@pytest.fixture(scope="session")
+def ungated_detector() -> WakeWordDetector:
+    """The same models with every frame scored, as the bare library does."""
+    return WakeWordDetector(WakeWordConfig(models=["hey_jarvis", "alexa"]), speech_gate=False)
 
+
+def scanner(detector: WakeWordDetector) -> Callable[[np.ndarray], list[Detection]]:
     def run(audio: np.ndarray) -> list[Detection]:
-        shared_detector.reset()
-        origin = shared_detector.stream_time
-        found = shared_detector.feed(audio)
+        detector.reset()
+        origin = detector.stream_time
+        found = detector.feed(audio)
         return [Detection(d.model, d.score, d.time - origin) for d in found]
 
     return run
+
+
+@pytest.fixture
+def scan(shared_detector: WakeWordDetector) -> Callable[[np.ndarray], list[Detection]]:
+    """Detections in a clip, times relative to the clip's start."""
+    return scanner(shared_detector)
+
+
+@pytest.fixture
+def scan_ungated(ungated_detector: WakeWordDetector) -> Callable[[np.ndarray], list[Detection]]:
+    """Detections in a clip with the speech gate off."""
+    return scanner(ungated_detector)

@@ -1,0 +1,78 @@
+"""openWakeWord loaded for inference only: no training code, no network, less copying.
+
+The library's package import loads the custom-verifier *training* module, and
+with it scikit-learn and SciPy (about 1.7 s and 100 MB, more on a Pi), which
+inference never uses and which speakerd does not install. Everything that
+loads openWakeWord (the daemon, the bench's bare baseline) goes through here.
+
+The daemon's model also keeps less raw audio: the library holds the last 10 s
+in a deque and turns all of it into a Python list on every 80 ms frame, only to
+use the newest 1760 samples; that copy is a third of its CPU per frame.
+
+    Model = openwakeword_model_class()          # the library's own class, import made cheap
+    model = load_model(files, longest_feed=...) # the daemon's
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from collections import deque
+from typing import Any
+
+from daemon.wakeword.lean_onnx import lean_sessions, release_freed_memory
+from daemon.wakeword.models import ModelFiles, WakeWordModelError
+
+VERIFIER_MODULE = "openwakeword.custom_verifier_model"
+MELSPEC_CONTEXT = 480
+"""Samples before a fed chunk that the library's streaming melspectrogram reads again (30 ms)."""
+
+
+def openwakeword_model_class() -> Any:
+    """openwakeword.model.Model, imported without scikit-learn (which need not be installed)."""
+    _without_verifier_training()
+    from openwakeword.model import Model
+
+    return Model
+
+
+def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
+    """openWakeWord on onnxruntime with every path explicit, so it never downloads,
+    its sessions lean (daemon.wakeword.lean_onnx).
+
+    `longest_feed`: the most samples ever handed to predict() or the feature
+    extractor at once; the raw-audio history is cut to that plus what the
+    melspectrogram reads before it, which changes no score (the rest is never read).
+    """
+    model_class = openwakeword_model_class()
+    try:
+        with lean_sessions():
+            model = model_class(
+                wakeword_models=[str(p) for p in files.wake_words.values()],
+                inference_framework="onnx",
+                melspec_model_path=str(files.melspectrogram),
+                embedding_model_path=str(files.embedding),
+            )
+    except Exception as exc:  # onnxruntime raises its own types for corrupt files
+        raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc
+    release_freed_memory()
+    features = model.preprocessor
+    features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)
+    return model
+
+
+def _without_verifier_training() -> None:
+    """Put a stand-in for openwakeword.custom_verifier_model in sys.modules.
+
+    openwakeword/__init__.py imports it only to re-export train_custom_verifier;
+    the stand-in refuses to train, which speakerd never does.
+    """
+    if VERIFIER_MODULE in sys.modules:
+        return
+    stand_in = types.ModuleType(VERIFIER_MODULE)
+
+    def train_custom_verifier(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("speakerd does not train openWakeWord verifier models")
+
+    stand_in.train_custom_verifier = train_custom_verifier  # type: ignore[attr-defined]
+    sys.modules[VERIFIER_MODULE] = stand_in
