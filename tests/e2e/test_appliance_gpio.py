@@ -126,6 +126,9 @@ async def test_the_rgb_led_shows_each_state_of_a_spoken_conversation(
     emu.script([Turn(said="turn on the lamp", reply=considered_answer)])
     async with in_process_daemon(pulse, config) as daemon:
         assert daemon.appliance is not None
+        # Connecting takes a moment over a real network (on loopback the white "wake"
+        # look would last under the 10 ms the pin recorder can tell apart).
+        emu.delay_setup(0.3)
         pins = [daemon.pins.pin(n) for n in (RED, GREEN, BLUE)]
         for pin in pins:
             pin.clear_states()
