@@ -155,15 +155,21 @@ def render_chart(results: dict[str, Any], path: Path) -> None:
 def write(results: dict[str, Any], directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (directory / "results.md").write_text(render_markdown(results))
+    (directory / "results.md").write_text(render_markdown(results) + _soak_section(directory))
     render_chart(results, directory / "timings.png")
+
+
+def _soak_section(directory: Path) -> str:
+    """The latest scripts/soak summary (bench/soak.md), kept beside the bench figures."""
+    soak = directory / "soak.md"
+    return f"\n## Soak (scripts/soak)\n\n{soak.read_text()}" if soak.is_file() else ""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     path = Path(args[0] if args else "bench/results.json")
     results = json.loads(path.read_text())
-    (path.parent / "results.md").write_text(render_markdown(results))
+    (path.parent / "results.md").write_text(render_markdown(results) + _soak_section(path.parent))
     render_chart(results, path.parent / "timings.png")
     print(render_markdown(results))
     return 0

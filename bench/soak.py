@@ -15,7 +15,7 @@ and threads are read from /proc at start, after the first WARM_CYCLES cycles
 (lazy imports and first-use caches are done by then), every SAMPLE_EVERY
 cycles, and at the end.
 
-    scripts/soak 1000                # writes bench/soak.json and prints a summary
+    scripts/soak 1000                # writes bench/soak.json and soak.md, prints the summary
     scripts/soak 20 --out /tmp/x     # a short one
 """
 
@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = run(args.cycles, Path(workdir), args.follow_up)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "soak.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (args.out / "soak.md").write_text(render(summary))
     print(render(summary))
     growth = summary["growth_after_warm_up"]
     healthy = (summary["answered"] == args.cycles and growth["fds"] <= 0

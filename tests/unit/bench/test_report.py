@@ -52,3 +52,10 @@ def test_write_produces_json_table_and_png(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text()) == results
     assert "| Figure |" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "timings.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_latest_soak_is_kept_beside_the_figures(tmp_path):
+    (tmp_path / "soak.md").write_text("Soak: 200 cycles, answered 200/200\n")
+    report.write(_results(), tmp_path)
+    assert "## Soak (scripts/soak)\n\nSoak: 200 cycles, answered 200/200" in (
+        tmp_path / "results.md").read_text()
