@@ -31,13 +31,14 @@ from collections.abc import Callable
 from typing import Any
 
 from daemon.appliance.clock import Clock, LoopClock
+from daemon.appliance.control_face import ControlFace
 from daemon.appliance.conversation import Conversation, Phase, Transcript
 from daemon.appliance.devices import Devices
 from daemon.appliance.failures import FailureBook
 from daemon.appliance.ringing import Ringing
 from daemon.appliance.state import Change, State, StateMachine
 from daemon.config.schema import Config
-from daemon.timers import Ring, TimerError, Timers
+from daemon.timers import Ring, Timers
 from hardware.audio.status import AudioStatus
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ _PHASE_STATE = {
 }
 
 
-class Appliance:
+class Appliance(ControlFace):
     """The running daemon minus process concerns (signals, systemd, CLI)."""
 
     def __init__(
@@ -339,68 +340,7 @@ class Appliance:
     async def look(self) -> str:
         return await self.devices.grab_frame()
 
-    # -- the control socket (daemon.appliance.control.Controls) -------------------------
-
-    def status(self) -> dict[str, Any]:
-        conversation = self._conversation
-        return {
-            "state": str(self.machine.state),
-            "muted": self._muted,
-            "fatal": self.failures.fatal is not None,
-            "relays": {name: relay.is_on for name, relay in self.devices.relays.items()},
-            "transcripts": [
-                {"role": t.role, "text": t.text, "at": t.at} for t in self._transcripts
-            ],
-            "session_uptime": (
-                round(self.clock.now() - conversation.started_at, 1)
-                if conversation is not None and conversation.is_open
-                else None
-            ),
-            "last_error": self.last_error,
-            "ringing": [ring.spoken() for ring in self.ringing.rings],
-            "timers": self.timers.list() if self.timers is not None else [],
-        }
-
-    async def list_timers(self) -> dict[str, Any]:
-        """`ctl timers`: each pending timer and alarm with the time left."""
-        if self.timers is None:
-            return {"error": "timers are not available"}
-        listed = self.timers.list()
-        lines = [
-            f"{t['id']}  {t['label'] or t['kind']}  in {t['left']}  ({t['rings_at']})"
-            for t in listed
-        ]
-        return {"message": "\n".join(lines) or "no timers or alarms", "timers": listed}
-
-    async def cancel_timer(self, which: str) -> dict[str, Any]:
-        """`ctl cancel LABEL|ID|all`."""
-        if self.timers is None:
-            return {"error": "timers are not available"}
-        try:
-            result = self.timers.cancel(which)
-        except TimerError as exc:
-            return {"error": str(exc)}
-        return {"message": "cancelled " + ", ".join(result["cancelled"]), **result}
-
-    async def wake(self) -> dict[str, Any]:
-        refusal = self._press()
-        if refusal is not None:
-            return {"error": f"wake refused: {refusal}", "state": str(self.machine.state)}
-        return {"message": "ok", "state": str(self.machine.state)}
-
-    async def say(self, text: str) -> dict[str, Any]:
-        conversation = self._conversation
-        if conversation is not None and conversation.is_open:
-            sent = await conversation.say(text)
-        else:
-            opened = self._open("ctl say", first_text=text)
-            if isinstance(opened, str):
-                return {"error": f"not sent: {opened}", "state": str(self.machine.state)}
-            conversation = opened
-            sent = await conversation.opened()  # it sends the text as soon as it is open
-        if not sent:
-            return {"error": f"not sent: {conversation.end_reason}"}
-        return {"message": "sent", "state": str(self.machine.state)}
+    # -- mute (the button held, `ctl mute`, MQTT) ----------------------------------------
 
     async def mute(self, on: bool) -> dict[str, Any]:
         if on == self._muted:
@@ -417,15 +357,6 @@ class Appliance:
             timeline.info("unmuted: listening for the wake word")
             self._show("unmuted")
         return {"message": "muted" if on else "unmuted", "muted": on}
-
-    async def stop(self) -> dict[str, Any]:
-        """`ctl stop`: stop a ring, else end the conversation (the daemon keeps running)."""
-        if self._stop_ringing("ctl stop"):
-            return {"message": "stopped ringing"}
-        if self._conversation is None or not self._conversation.is_open:
-            return {"message": "no conversation open"}
-        await self._close_conversation("stopped from the control socket")
-        return {"message": "stopped"}
 
     # -- timers ------------------------------------------------------------------------
 
