@@ -53,7 +53,12 @@ def test_home_assistant_announces_switches_and_sees_the_speaker_die(
                 daemon.proc.send_signal(signal.SIGKILL)  # no chance to say goodbye
                 ha.clear()
                 await ha.wait_for(f"{BASE}/availability", "offline", timeout=20)
-                return {"discovery": discovery, "model": model, "sessions": before}
+
+            # A Home Assistant that starts later still finds the device: the broker
+            # kept the discovery payload (a live subscriber sees retain=False).
+            async with recording(broker, discovery.topic.value) as late:
+                kept = await late.wait_for(discovery.topic.value, timeout=10)
+            return {"discovery": kept, "model": model, "sessions": before}
 
         seen = asyncio.run(home_assistant())
         daemon.proc.wait(10)
