@@ -52,6 +52,10 @@ timeline = logging.getLogger("speakerd.timeline")
 # during the follow-up window: about -40 dBFS, well above a quiet room.
 SPEECH_RMS = 330.0
 USER_SPEECH_HOLD_S = 1.0
+USER_TURN_GRACE_S = 3.0
+"""After the user's last speech the server waits for its end-of-speech silence and a
+round trip before its transcript arrives: a shorter follow-up window must not end the
+conversation under a command that was said (with 0.5 s it cut wake-word commands)."""
 
 
 class Phase(enum.Enum):
@@ -151,7 +155,9 @@ class Conversation:
         if _rms(chunk) >= SPEECH_RMS:
             self._last_speech_at = self._clock.now()
             if self._follow_up is not None:
-                self._restart_follow_up()  # the user is talking: the window starts again after
+                # The user is talking: the window starts again after, long enough for
+                # the server to hear the end of it.
+                self._restart_follow_up(at_least=USER_TURN_GRACE_S)
         self._outbox.put_nowait(chunk)
 
     def user_speaking(self) -> bool:
@@ -272,6 +278,10 @@ class Conversation:
         self._set_phase(Phase.LISTENING)
         if self._first_text:
             await self.say(self._first_text)
+        elif _rms(first[-BYTES_PER_SECOND_16K // 2 :]) >= SPEECH_RMS:
+            # Still talking after the wake word ("hey jarvis, turn on the lamp").
+            self._last_speech_at = self._clock.now()
+            self._restart_follow_up(at_least=USER_TURN_GRACE_S)
         else:
             self._restart_follow_up()  # woken but nothing said: do not hold the line open
 
@@ -443,11 +453,11 @@ class Conversation:
                 timeline.info("model said%s: %s", " (cut off)" if cut_off else "", text)
                 self._on_transcript(Transcript("model", text))
 
-    def _restart_follow_up(self) -> None:
+    def _restart_follow_up(self, *, at_least: float = 0.0) -> None:
         self._cancel_follow_up()
         if not self.is_open:
             return
-        seconds = self._config.conversation.follow_up_seconds
+        seconds = max(self._config.conversation.follow_up_seconds, at_least)
         self._follow_up = self._clock.call_later(seconds, self._follow_up_over, seconds)
 
     def _cancel_after_answer(self) -> None:
