@@ -20,6 +20,7 @@ from daemon.config import (
 )
 from daemon.config.files import file_warnings
 from daemon.config.model_rules import model_warnings
+from daemon.config.tools import ToolConfig
 from daemon.live.models import profile_for
 from daemon.safe_text import printable
 
@@ -105,7 +106,26 @@ def summary(config: Config) -> list[str]:
         f"camera {'on at ' + str(config.camera.fps) + ' fps' if config.camera.enabled else 'off'}",
         f"follow-up {config.conversation.follow_up_seconds:g} s, "
         f"longest conversation {config.conversation.max_seconds:g} s, control socket {config.control.socket}",
+        f"timers kept in {config.timers.state_dir}, ring up to {config.timers.ring_seconds:g} s",
+        f"your tools: {', '.join(_tool_line(tool) for tool in config.tools) or 'none'}",
+        _mqtt_line(config),
     ]
+
+
+def _tool_line(tool: ToolConfig) -> str:
+    action = "command" if tool.command else "http" if tool.http else "gpio input"
+    return f"{tool.name} ({action})"
+
+
+def _mqtt_line(config: Config) -> str:
+    mqtt = config.mqtt
+    if not mqtt.enabled:
+        return "Home Assistant over MQTT: off"
+    return (
+        f"Home Assistant over MQTT: {mqtt.host}:{mqtt.port}"
+        + (" with TLS" if mqtt.tls.enabled else "")
+        + (f" as {mqtt.username}" if mqtt.username else "")
+    )
 
 
 def _device(device: int | str | None) -> str:

@@ -11,6 +11,7 @@ from daemon.appliance.control import ControlSocketError, daemon_answers
 from daemon.cli.common import add_config_arg, load_config_or_exit
 from daemon.config import EX_CONFIG, ApiKeyError, resolve_api_key
 from daemon.config.files import file_warnings
+from daemon.config.model_rules import model_warnings
 from daemon.live.errors import FatalSessionError
 from daemon.safe_text import printable
 from daemon.wakeword.models import WakeWordModelError
@@ -33,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from daemon.appliance.service import serve  # heavy imports only for this command
 
     config = load_config_or_exit(args)
-    for warning in file_warnings(config):
+    for warning in file_warnings(config) + model_warnings(config):
         log.warning("%s", warning)
     # Before the models load and the pins are claimed: a second daemon must not
     # take over the first one's socket (nor restart-loop trying).

@@ -80,7 +80,33 @@ def test_default_file_loads_and_prints_a_summary() -> None:
     assert result.returncode == 0, result.stderr
     assert "OK" in result.stdout
     assert "hey_jarvis" in result.stdout
+    assert "your tools: none" in result.stdout
+    assert "Home Assistant over MQTT: off" in result.stdout
     assert load_config(DEFAULT_FILE) == Config()
+
+
+def test_the_summary_names_the_owners_tools_and_the_broker(tmp_path: Path) -> None:
+    secret = tmp_path / "mqtt.password"
+    secret.write_text("pw\n")
+    path = write(
+        tmp_path,
+        f"""\
+tools:
+  - name: garage
+    description: Open or close the garage door.
+    command:
+      argv: [/bin/true]
+mqtt:
+  enabled: true
+  host: broker.lan
+  username: speaker
+  password_file: {secret}
+""",
+    )
+    result = check_config(path, env={"GEMINI_API_KEY": "x"})
+    assert result.returncode == 0, result.stderr
+    assert "your tools: garage (command)" in result.stdout
+    assert "Home Assistant over MQTT: broker.lan:1883 as speaker" in result.stdout
 
 
 def test_default_file_is_the_rendered_model() -> None:

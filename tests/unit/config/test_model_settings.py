@@ -102,6 +102,17 @@ def test_an_unknown_model_is_allowed_with_a_warning(tmp_path):
     assert "treating it as Live 3.8" in result.stderr
 
 
+def test_run_logs_the_unknown_model_warning_too(tmp_path):
+    """The owner who skipped check-config finds it in the journal."""
+    path = tmp_path / "config.yaml"
+    path.write_text(f"gemini:\n  model: gemini-4.0-live\ncontrol:\n  socket: {tmp_path}/s.sock\n")
+
+    result = speakerd("run", "--config", str(path), env={"GEMINI_API_KEY": ""})
+
+    assert result.returncode == 78  # no key: refused before anything starts
+    assert "'gemini-4.0-live' is not a model speakerd knows" in result.stderr
+
+
 def test_an_unknown_model_is_checked_as_the_newest_generation():
     with pytest.raises(ConfigError) as caught:
         parse_config(config_text("gemini-4.0-live", "affective_dialog: true"))
