@@ -78,7 +78,10 @@ class ToolRegistry:
             *time_tools(clock),
             *appliance_tools(context),
             *camera_tools(context, camera_available and config.camera.enabled),
-            *timer_tools(getattr(context, "timers", None)),
+            *timer_tools(
+                getattr(context, "timers", None),
+                kept_elsewhere=getattr(context, "timers_kept_by_daemon", False),
+            ),
         ]
         owned = owner_tools(
             config.tools,

@@ -21,24 +21,37 @@ _LABEL = Param(
 )
 
 
-def timer_tools(timers: Timers | None) -> list[Tool]:
-    if timers is None:
+KEPT_BY_THE_DAEMON = (
+    "timers are kept by the running daemon: use `speakerd ctl timers` "
+    "or `speakerd ctl cancel LABEL`"
+)
+
+
+def timer_tools(timers: Timers | None, *, kept_elsewhere: bool = False) -> list[Tool]:
+    """The timer tools on `timers`; with `kept_elsewhere` (`speakerd tools`, outside the
+    daemon) they are listed as the model sees them, and a call says where timers are."""
+    if timers is None and not kept_elsewhere:
         return []
 
+    def on_timers(action: Any) -> dict[str, Any]:
+        if timers is None:
+            raise ArgumentError(KEPT_BY_THE_DAEMON)
+        return _checked(lambda: action(timers))
+
     async def set_timer(seconds: float, label: str = "") -> dict[str, Any]:
-        return _checked(lambda: timers.set_timer(seconds, label))
+        return on_timers(lambda t: t.set_timer(seconds, label))
 
     async def set_alarm(
         time: str, date: str | None = None, weekdays: str | None = None, label: str = ""
     ) -> dict[str, Any]:
-        return _checked(lambda: timers.set_alarm(time, on=date, weekdays=weekdays, label=label))
+        return on_timers(lambda t: t.set_alarm(time, on=date, weekdays=weekdays, label=label))
 
     async def list_timers() -> dict[str, Any]:
-        listed = timers.list()
+        listed = on_timers(lambda t: t.list())
         return {"timers": listed} if listed else {"timers": [], "message": "none are set"}
 
     async def cancel_timer(which: str) -> dict[str, Any]:
-        return _checked(lambda: timers.cancel(which))
+        return on_timers(lambda t: t.cancel(which))
 
     return [
         Tool(
@@ -98,7 +111,7 @@ def timer_tools(timers: Timers | None) -> list[Tool]:
     ]
 
 
-def _checked(action: Any) -> dict[str, Any]:
+def _checked(action: Any) -> Any:
     try:
         return action()
     except TimerError as exc:

@@ -47,7 +47,10 @@ def test_list_prints_the_declarations(config):
     declarations = json.loads(run.stdout)
     types.Tool(function_declarations=declarations)  # the SDK accepts them as they are
     names = [d["name"] for d in declarations]
-    assert names == ["set_relay", "get_relays", "get_time", "set_volume", "end_conversation"]
+    assert names == [
+        "set_relay", "get_relays", "get_time", "set_volume", "end_conversation",
+        "set_timer", "set_alarm", "list_timers", "cancel_timer",
+    ]  # fmt: skip
     assert "lamp (the floor lamp in the living room)" in declarations[0]["description"]
 
 
@@ -97,6 +100,12 @@ def test_bad_calls_print_the_error_and_exit_2(config, args, error):
     run = speakerd(config, "tools", "call", *args)
     assert run.returncode == 2, run.stderr
     assert error in json.loads(run.stdout)["error"]
+
+
+def test_timers_are_listed_and_a_call_points_to_the_running_daemon(config):
+    run = speakerd(config, "tools", "call", "set_timer", '{"seconds": 60, "label": "tea"}')
+    assert run.returncode == 1
+    assert "kept by the running daemon: use `speakerd ctl timers`" in json.loads(run.stdout)["error"]
 
 
 def test_look_without_a_camera_fails_clearly(tmp_path):
