@@ -35,6 +35,8 @@ class EmulatorSettings:
     go_away_notice: float = 60.0
     handle_ttl: float = HANDLE_TTL_SECONDS
     vad_threshold: float = 400.0
+    setup_timeout: float = 10.0
+    """Seconds a client may stay connected without sending its setup."""
 
 
 class Script:

@@ -135,8 +135,10 @@ def parse_frame(raw: str | bytes) -> tuple[str, Any]:
     """One client frame -> (kind in snake_case, its body)."""
     try:
         message = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ProtocolError(CLOSE_INVALID, "Invalid JSON payload received.") from None
+    except (ValueError, RecursionError) as error:  # bad JSON, bad UTF-8, 4300+ digit numbers
+        raise ProtocolError(
+            CLOSE_INVALID, f"Invalid JSON payload received. {type(error).__name__}: {error}"
+        ) from None
     if not isinstance(message, dict) or len(message) != 1:
         raise ProtocolError(
             CLOSE_INVALID, "Invalid JSON payload received. Expected exactly one message field."

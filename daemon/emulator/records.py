@@ -7,6 +7,9 @@ from typing import Any
 
 INPUT_RATE = 16000
 INPUT_SAMPLE_BYTES = 2
+KEPT_AUDIO_SECONDS = 120.0
+"""A session keeps only its newest input audio, so a long or hostile stream is bounded."""
+KEPT_AUDIO_BYTES = int(KEPT_AUDIO_SECONDS * INPUT_RATE * INPUT_SAMPLE_BYTES)
 
 
 @dataclass
@@ -65,6 +68,8 @@ class SessionRecord:
     voice: str | None = None
     resumed_from: str | None = None
     audio: bytearray = field(default_factory=bytearray, repr=False)
+    """The newest KEPT_AUDIO_SECONDS of input audio (all of it in a short session)."""
+    audio_bytes_received: int = 0
     audio_mime_types: list[str] = field(default_factory=list)
     frames: list[FrameRecord] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -83,9 +88,16 @@ class SessionRecord:
     closed_by: str | None = None
     """"server", "client" or "drop" (TCP aborted without a close frame)."""
 
+    def keep_audio(self, data: bytes) -> None:
+        self.audio_bytes_received += len(data)
+        self.audio += data[-KEPT_AUDIO_BYTES:]
+        if len(self.audio) > KEPT_AUDIO_BYTES:
+            del self.audio[: len(self.audio) - KEPT_AUDIO_BYTES]
+
     @property
     def audio_seconds(self) -> float:
-        return len(self.audio) / (INPUT_RATE * INPUT_SAMPLE_BYTES)
+        """All the input audio received, including what is no longer kept."""
+        return self.audio_bytes_received / (INPUT_RATE * INPUT_SAMPLE_BYTES)
 
     @property
     def too_fast_frames(self) -> list[FrameRecord]:

@@ -99,6 +99,7 @@ class LiveEmulator:
         go_away_notice: float = 60.0,
         handle_ttl: float = HANDLE_TTL_SECONDS,
         vad_threshold: float = 400.0,
+        setup_timeout: float = 10.0,
         models: tuple[str, ...] = p.KNOWN_MODELS,
     ) -> None:
         check_loopback(host)
@@ -109,7 +110,7 @@ class LiveEmulator:
         self.context = SessionContext.new(EmulatorSettings(
             api_key=api_key, models=tuple(models), speech=speech, speech_pace=speech_pace,
             connection_lifetime=connection_lifetime, go_away_notice=go_away_notice,
-            handle_ttl=handle_ttl, vad_threshold=vad_threshold,
+            handle_ttl=handle_ttl, vad_threshold=vad_threshold, setup_timeout=setup_timeout,
         ))
         self.sessions: list[SessionRecord] = []
         self._ca_out = Path(ca_out) if ca_out else None
@@ -127,6 +128,7 @@ class LiveEmulator:
     go_away_notice = _Setting()
     handle_ttl = _Setting()
     vad_threshold = _Setting()
+    setup_timeout = _Setting()
 
     @property
     def faults(self) -> FaultBook:

@@ -60,6 +60,8 @@ class Session:
         self.speech_barged_in = False
         self.closing = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._kind = "setup"
+        """The kind of the frame being handled, for the close reason."""
 
     # ---- sending and closing -------------------------------------------------
     @property
@@ -131,6 +133,8 @@ class Session:
         task = self.loop.create_task(self._guarded(coro))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # A task cancelled before it ran never awaits coro: close it, no warning.
+        task.add_done_callback(lambda _task: coro.close())
         return task
 
     async def _guarded(self, coro: Any) -> None:
@@ -154,10 +158,21 @@ class Session:
                 await self.reach("now")
                 async for raw in self.ws:
                     self.record.messages += 1
-                    await self._handle(*p.parse_frame(raw))
+                    self._kind, body = p.parse_frame(raw)
+                    await self._handle(self._kind, body)
         except p.ProtocolError as error:
             log.warning("session refused: %d %s", error.code, error.reason)
             await self.close(error.code, error.reason)
+        except (TypeError, ValueError, AttributeError, RecursionError) as error:
+            # A field of the wrong type the checks above missed: the service's parser
+            # refuses such a frame with 1007, never an internal error.
+            reason = f"Invalid JSON payload received. Invalid value in '{self._kind}': {error}"
+            log.warning("session refused: 1007 %s", reason)
+            await self.close(p.CLOSE_INVALID, reason)
+        except TimeoutError:
+            reason = "No setup message received within the time limit"
+            log.warning("session refused: 1008 %s", reason)
+            await self.close(p.CLOSE_POLICY, reason)
         except (ConnectionClosed, SessionEnded):
             pass
         finally:
@@ -171,7 +186,7 @@ class Session:
     async def _handshake(self) -> bool:
         # Read the first frame before refusing anything: the SDK sends setup
         # right after the upgrade and must see the close code, not a failed send.
-        first = await self.ws.recv()
+        first = await asyncio.wait_for(self.ws.recv(), self.context.settings.setup_timeout)
         self.record.messages += 1
         settings = self.context.settings
         key = p.api_key(self.ws.request)
@@ -191,6 +206,9 @@ class Session:
         self.search = p.uses_google_search(body)
         self._configure_activity(p.get(body, "realtime_input_config") or {})
         handle = p.get(p.get(body, "session_resumption") or {}, "handle")
+        if handle is not None and not isinstance(handle, str):
+            raise p.ProtocolError(p.CLOSE_INVALID, "Invalid value at"
+                                  " 'setup.session_resumption.handle' (TYPE_STRING)")
         if handle:
             history = self.context.handles.resume(handle)
             if history is None:
@@ -318,7 +336,7 @@ class Session:
             raise p.ProtocolError(
                 p.CLOSE_INVALID, "Invalid audio: 16-bit PCM needs an even number of bytes"
             )
-        self.record.audio += data
+        self.record.keep_audio(data)
         self.record.audio_mime_types.append(str(p.get(blob, "mime_type")))
         if self.detector is None:
             if self.manual_speech_seconds is not None:
