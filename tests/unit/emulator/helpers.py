@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import numpy as np
@@ -154,14 +155,29 @@ async def raw_connect(emulator: LiveEmulator, version: str = "v1beta", key: str 
             ".BidiGenerateContent")
     if key is not None:
         path += f"?key={key}"
-    return await websockets.connect(emulator.ws_url + path, ssl=emulator.client_ssl_context())
+    return await websockets.connect(emulator.ws_url + path, ssl=emulator.client_ssl_context(),
+                                    open_timeout=RAW_TIMEOUT)
+
+
+RAW_TIMEOUT = 5.0
+"""Seconds a raw client waits for the server, so a frame the emulator wrongly
+accepts (and then waits on) fails the test at once instead of hanging pytest."""
+
+
+async def raw_recv(ws: websockets.ClientConnection) -> Any:
+    """The next frame from the server, within RAW_TIMEOUT."""
+    async with asyncio.timeout(RAW_TIMEOUT):
+        return await ws.recv()
 
 
 async def close_code_after(ws: websockets.ClientConnection) -> tuple[int, str]:
-    """Read until the server closes; the close code and reason it sent."""
+    """Read until the server closes (within RAW_TIMEOUT); the close code and reason it sent."""
     try:
-        while True:
-            await ws.recv()
+        async with asyncio.timeout(RAW_TIMEOUT):
+            while True:
+                await ws.recv()
+    except TimeoutError:
+        raise AssertionError(f"the server did not close within {RAW_TIMEOUT} s") from None
     except websockets.ConnectionClosed as closed:
         assert closed.rcvd is not None, "closed without a close frame"
         return closed.rcvd.code, closed.rcvd.reason

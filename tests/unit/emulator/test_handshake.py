@@ -10,7 +10,14 @@ from google.genai import errors
 
 from daemon.emulator import LiveEmulator
 
-from .helpers import DEFAULT_MODEL, close_code_after, connect, raw_connect, receive_turn
+from .helpers import (
+    DEFAULT_MODEL,
+    close_code_after,
+    connect,
+    raw_connect,
+    raw_recv,
+    receive_turn,
+)
 
 SETUP = {"setup": {"model": f"models/{DEFAULT_MODEL}"}}
 
@@ -76,7 +83,7 @@ async def test_api_versions_doubled_slash_and_query_key(
 ) -> None:
     ws = await raw_connect(emu, version=version, slashes=slashes)
     await ws.send(json.dumps(SETUP))
-    assert json.loads(await ws.recv()) == {"setupComplete": {}}
+    assert json.loads(await raw_recv(ws)) == {"setupComplete": {}}
     await ws.close()
 
 
@@ -96,7 +103,7 @@ async def test_message_before_setup_closes_1007(emu: LiveEmulator) -> None:
 async def test_second_setup_closes_1007(emu: LiveEmulator) -> None:
     ws = await raw_connect(emu)
     await ws.send(json.dumps(SETUP))
-    assert json.loads(await ws.recv()) == {"setupComplete": {}}
+    assert json.loads(await raw_recv(ws)) == {"setupComplete": {}}
     await ws.send(json.dumps(SETUP))
     code, _ = await close_code_after(ws)
     assert code == 1007
@@ -119,7 +126,7 @@ async def test_snake_case_setup_and_standard_base64_are_understood(emu: LiveEmul
             "voiceConfig": {"prebuiltVoiceConfig": {"voiceName": "Puck"}}}},
         "input_audio_transcription": {},
     }}))
-    assert json.loads(await ws.recv()) == {"setupComplete": {}}
+    assert json.loads(await raw_recv(ws)) == {"setupComplete": {}}
     # b"\xff\xfe\xff\xfe" is "//7//g==" in standard and "__7__g==" in URL-safe base64.
     for data in ("//7//g==", "__7__g"):
         await ws.send(json.dumps({"realtimeInput": {"mediaChunks": [
@@ -133,7 +140,7 @@ async def test_snake_case_setup_and_standard_base64_are_understood(emu: LiveEmul
 async def test_odd_length_audio_closes_1007(emu: LiveEmulator) -> None:
     ws = await raw_connect(emu)
     await ws.send(json.dumps(SETUP))
-    await ws.recv()
+    await raw_recv(ws)
     await ws.send(json.dumps({"realtime_input": {"audio": {
         "data": "AAAA", "mime_type": "audio/pcm;rate=16000"}}}))  # 3 bytes
     code, reason = await close_code_after(ws)
@@ -144,7 +151,7 @@ async def test_odd_length_audio_closes_1007(emu: LiveEmulator) -> None:
 async def test_wrong_audio_mime_type_closes_1007(emu: LiveEmulator) -> None:
     ws = await raw_connect(emu)
     await ws.send(json.dumps(SETUP))
-    await ws.recv()
+    await raw_recv(ws)
     await ws.send(json.dumps({"realtime_input": {"audio": {
         "data": "AAAA", "mime_type": "audio/mpeg"}}}))
     code, reason = await close_code_after(ws)

@@ -9,7 +9,7 @@ from google.genai import types
 
 from daemon.emulator import LiveEmulator
 
-from .helpers import close_code_after, connect, raw_connect
+from .helpers import close_code_after, connect, raw_connect, raw_recv
 
 JPEG = b"\xff\xd8\xff\xe0" + bytes(64) + b"\xff\xd9"
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(32)
@@ -34,7 +34,7 @@ async def test_frames_faster_than_one_per_second_are_recorded_not_refused(
 async def test_a_frame_that_is_not_an_image_closes_1007(emu: LiveEmulator) -> None:
     ws = await raw_connect(emu)
     await ws.send(json.dumps({"setup": {"model": "gemini-2.0-flash-live-001"}}))
-    await ws.recv()
+    await raw_recv(ws)
     await ws.send(json.dumps({"realtimeInput": {"video": {
         "mimeType": "image/jpeg", "data": "aGVsbG8="}}}))  # b"hello"
     code, reason = await close_code_after(ws)
