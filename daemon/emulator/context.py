@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from . import protocol as p
 from .brain import DefaultBrain, Turn
 from .faults import FaultBook
+from .records import KEPT_AUDIO_SECONDS
 
 History = list[tuple[str, str]]
 """(role, text) pairs of a conversation, oldest first."""
@@ -37,6 +38,8 @@ class EmulatorSettings:
     vad_threshold: float = 400.0
     setup_timeout: float = 10.0
     """Seconds a client may stay connected without sending its setup."""
+    kept_audio_seconds: float = KEPT_AUDIO_SECONDS
+    """How much of its newest input audio a session keeps in its record."""
 
 
 class Script:

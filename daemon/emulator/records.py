@@ -9,7 +9,6 @@ INPUT_RATE = 16000
 INPUT_SAMPLE_BYTES = 2
 KEPT_AUDIO_SECONDS = 120.0
 """A session keeps only its newest input audio, so a long or hostile stream is bounded."""
-KEPT_AUDIO_BYTES = int(KEPT_AUDIO_SECONDS * INPUT_RATE * INPUT_SAMPLE_BYTES)
 
 
 @dataclass
@@ -68,8 +67,10 @@ class SessionRecord:
     voice: str | None = None
     resumed_from: str | None = None
     audio: bytearray = field(default_factory=bytearray, repr=False)
-    """The newest KEPT_AUDIO_SECONDS of input audio (all of it in a short session)."""
+    """The newest input audio (KEPT_AUDIO_SECONDS by default, as 16 kHz PCM):
+    all of it in a short session."""
     audio_bytes_received: int = 0
+    """All the input audio received, kept or not."""
     audio_mime_types: list[str] = field(default_factory=list)
     frames: list[FrameRecord] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
@@ -88,11 +89,13 @@ class SessionRecord:
     closed_by: str | None = None
     """"server", "client" or "drop" (TCP aborted without a close frame)."""
 
-    def keep_audio(self, data: bytes) -> None:
+    def keep_audio(self, data: bytes, seconds: float = KEPT_AUDIO_SECONDS) -> None:
+        """Count `data` and keep it, dropping what is older than the newest `seconds`."""
         self.audio_bytes_received += len(data)
-        self.audio += data[-KEPT_AUDIO_BYTES:]
-        if len(self.audio) > KEPT_AUDIO_BYTES:
-            del self.audio[: len(self.audio) - KEPT_AUDIO_BYTES]
+        limit = int(seconds * INPUT_RATE) * INPUT_SAMPLE_BYTES
+        self.audio += data[-limit:] if limit else b""
+        if len(self.audio) > limit:
+            del self.audio[: len(self.audio) - limit]
 
     @property
     def audio_seconds(self) -> float:

@@ -21,7 +21,7 @@ from . import protocol as p
 from .brain import DefaultBrain, Turn
 from .context import HANDLE_TTL_SECONDS, EmulatorSettings, SessionContext
 from .faults import Fault, FaultBook, fire
-from .records import SessionRecord
+from .records import KEPT_AUDIO_SECONDS, SessionRecord
 from .session import Session
 from .tls import CertificateFiles, client_ssl_context, mint_certificates, server_ssl_context
 
@@ -85,6 +85,9 @@ class LiveEmulator:
     speech_pace: how many seconds of reply audio per second of wall time
     (1.0 = real time, so barge-in can be tested; 0 = as fast as possible).
     connection_lifetime: seconds before the server sends goAway and closes 1000.
+    setup_timeout: seconds a client may stay silent after the upgrade (then 1008).
+    kept_audio_seconds: how much of its newest input audio each session record keeps
+    (`audio_bytes_received` counts all of it), so a long stream stays bounded.
     """
 
     def __init__(
@@ -100,6 +103,7 @@ class LiveEmulator:
         handle_ttl: float = HANDLE_TTL_SECONDS,
         vad_threshold: float = 400.0,
         setup_timeout: float = 10.0,
+        kept_audio_seconds: float = KEPT_AUDIO_SECONDS,
         models: tuple[str, ...] = p.KNOWN_MODELS,
     ) -> None:
         check_loopback(host)
@@ -111,6 +115,7 @@ class LiveEmulator:
             api_key=api_key, models=tuple(models), speech=speech, speech_pace=speech_pace,
             connection_lifetime=connection_lifetime, go_away_notice=go_away_notice,
             handle_ttl=handle_ttl, vad_threshold=vad_threshold, setup_timeout=setup_timeout,
+            kept_audio_seconds=kept_audio_seconds,
         ))
         self.sessions: list[SessionRecord] = []
         self._ca_out = Path(ca_out) if ca_out else None
@@ -129,6 +134,7 @@ class LiveEmulator:
     handle_ttl = _Setting()
     vad_threshold = _Setting()
     setup_timeout = _Setting()
+    kept_audio_seconds = _Setting()
 
     @property
     def faults(self) -> FaultBook:

@@ -169,10 +169,6 @@ class Session:
             reason = f"Invalid JSON payload received. Invalid value in '{self._kind}': {error}"
             log.warning("session refused: 1007 %s", reason)
             await self.close(p.CLOSE_INVALID, reason)
-        except TimeoutError:
-            reason = "No setup message received within the time limit"
-            log.warning("session refused: 1008 %s", reason)
-            await self.close(p.CLOSE_POLICY, reason)
         except (ConnectionClosed, SessionEnded):
             pass
         finally:
@@ -186,9 +182,14 @@ class Session:
     async def _handshake(self) -> bool:
         # Read the first frame before refusing anything: the SDK sends setup
         # right after the upgrade and must see the close code, not a failed send.
-        first = await asyncio.wait_for(self.ws.recv(), self.context.settings.setup_timeout)
-        self.record.messages += 1
         settings = self.context.settings
+        try:
+            first = await asyncio.wait_for(self.ws.recv(), settings.setup_timeout)
+        except TimeoutError:
+            # A client that upgrades and stays silent would hold its socket forever.
+            raise p.ProtocolError(p.CLOSE_POLICY, "No setup message received within"
+                                  f" {settings.setup_timeout:g} s of connecting.") from None
+        self.record.messages += 1
         key = p.api_key(self.ws.request)
         if key is None:
             raise p.ProtocolError(p.CLOSE_POLICY, p.NO_CREDENTIALS)
@@ -336,7 +337,7 @@ class Session:
             raise p.ProtocolError(
                 p.CLOSE_INVALID, "Invalid audio: 16-bit PCM needs an even number of bytes"
             )
-        self.record.keep_audio(data)
+        self.record.keep_audio(data, self.context.settings.kept_audio_seconds)
         self.record.audio_mime_types.append(str(p.get(blob, "mime_type")))
         if self.detector is None:
             if self.manual_speech_seconds is not None:
