@@ -119,12 +119,16 @@ def functions_from_setup(setup: dict[str, Any], block_by_default: bool = True) -
             if not isinstance(decl, dict) or not isinstance(get(decl, "name"), str):
                 continue
             schema = get(decl, "parameters") or get(decl, "parameters_json_schema") or {}
+            properties = get(schema, "properties")
+            required = get(schema, "required")
             specs.append(
                 FunctionSpec(
                     name=get(decl, "name"),
                     description=str(get(decl, "description") or ""),
-                    properties=dict(get(schema, "properties") or {}),
-                    required=list(get(schema, "required") or []),
+                    # parameters_json_schema is free JSON: odd shapes mean "no parameters".
+                    properties=properties if isinstance(properties, dict) else {},
+                    required=[r for r in required if isinstance(r, str)]
+                    if isinstance(required, list) else [],
                     blocking=_blocks(get(decl, "behavior"), block_by_default),
                 )
             )
