@@ -42,9 +42,6 @@ from daemon.timers import Ring, Timers
 from hardware.audio.status import AudioStatus
 
 log = logging.getLogger(__name__)
-
-MODEL_TURN = frozenset({Phase.THINKING, Phase.SPEAKING})
-"""Phases in which, with echo cancellation, the wake word is listened for over the model."""
 timeline = logging.getLogger("speakerd.timeline")
 
 CLOSE_WAIT_SECONDS = 5.0
@@ -151,10 +148,9 @@ class Appliance(ControlFace):
                 if await wake_word.process(chunk) is not None:
                     self._stop_ringing("wake word")
                 return
-            if self.devices.echo_canceller is not None and conversation.phase in MODEL_TURN:
+            if self.devices.echo_canceller is not None:
                 # Echo cancelled: the wake word over the model's voice stops the answer.
-                # Scored from THINKING on (the detector needs 1.4 s after a reset, about
-                # what the model takes to start), not while the user talks: it costs.
+                # Scored all conversation long: the detector needs 1.4 s after a reset.
                 detection = await wake_word.process(chunk)
                 if (
                     detection is not None
