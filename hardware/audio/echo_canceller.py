@@ -80,6 +80,8 @@ class EchoCanceller:
         self.idle_after = idle_after
         self._lock = threading.Lock()
         self._far_pending = np.zeros(0, np.int16)
+        self._render_ahead = 0  # far-end frames handed over minus capture frames processed
+        self._silent_frame: Any = None
         self._near_pending = np.zeros(0, np.int16)
         self._out = bytearray()  # processed, not yet handed back
         self._resampler: Any = None
@@ -116,6 +118,8 @@ class EchoCanceller:
         """What the speaker just wrote: int16 mono at the device's rate, after the volume."""
         if not self.echo_cancellation or not len(samples):
             return
+        if not self.active and not samples.any():
+            return  # the speaker's stream idling on silence: nothing to cancel
         self._last_far = time.monotonic()
         if rate != RATE:
             if self._resampler is None or self._resampler_rate != rate:
@@ -129,9 +133,21 @@ class EchoCanceller:
                 for start in range(0, whole, FRAME):
                     frame = self._frame_type(pending[start : start + FRAME].tobytes(), RATE, 1, FRAME)
                     self._apm.process_reverse_stream(frame)
+                    self._render_ahead += 1
             except RuntimeError as exc:  # never take the speaker down with it
                 self._failed(exc)
             self._far_pending = pending[whole:]
+
+    def _keep_reference_running(self) -> None:
+        """Under the lock, before a capture frame: silence as the far end when nothing
+        was handed over for it, so far end and capture stay frame for frame in step
+        and the delay AEC3 found still holds when the speaker starts again."""
+        if self.echo_cancellation and self._render_ahead <= 0:
+            if self._silent_frame is None:
+                self._silent_frame = self._frame_type(bytes(2 * FRAME), RATE, 1, FRAME)
+            self._apm.process_reverse_stream(self._silent_frame)
+            self._render_ahead += 1
+        self._render_ahead -= 1
 
     # -- the microphone's thread -------------------------------------------------------
 
@@ -152,6 +168,7 @@ class EchoCanceller:
                 raw = samples[start : start + FRAME].tobytes()
                 frame = self._frame_type(raw, RATE, 1, FRAME)
                 try:
+                    self._keep_reference_running()
                     self._apm.process_stream(frame)
                     self._out += frame.data.tobytes()
                 except RuntimeError as exc:  # the microphone goes on, uncancelled

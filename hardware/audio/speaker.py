@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 MODEL_RATE = 24000
 KEEP_RUNNING_SECONDS = 1.0
 """How long the stream keeps running on silence after the queue runs dry."""
+KEEP_RUNNING_ECHO_CANCELLED_SECONDS = 60.0
+"""The same with an echo canceller listening: a restarted stream plays with another
+delay, and the canceller leaks the start of the next reply while it finds it again."""
 
 
 def volume_gain(percent: float) -> float:
@@ -60,6 +63,7 @@ class Speaker:
         far_end: Callable[[np.ndarray, int], None] | None = None,
         device_rate: int | None = None,
         device_channels: int | None = None,
+        keep_running: float | None = None,
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
     ) -> None:
@@ -69,7 +73,8 @@ class Speaker:
         `on_playout_start(t)` is called on the loop with the time.monotonic() at which
         the first block after silence went to the device. `far_end(samples, rate)` is
         called on the writer thread with every mono block written, after the volume:
-        the echo canceller's reference."""
+        the echo canceller's reference. `keep_running`: seconds the stream runs on written
+        silence after the audio runs out (default: 1 s, a minute with `far_end`)."""
         self.device = device
         self.rate = rate
         self.block_ms = block_ms
@@ -77,6 +82,9 @@ class Speaker:
         self.on_status = on_status
         self.on_playout_start = on_playout_start
         self.far_end = far_end
+        if keep_running is None:
+            keep_running = KEEP_RUNNING_SECONDS if far_end is None else KEEP_RUNNING_ECHO_CANCELLED_SECONDS
+        self.keep_running = keep_running
         self._gain = volume_gain(volume)
         self._volume = float(volume)
         self.format: StreamFormat | None = None
@@ -186,7 +194,7 @@ class Speaker:
         """Write blocks while there is audio; when idle, wait for more; returns on stop."""
         assert self.format is not None
         mixer = Mixer(self.format.rate, self.format.rate * self.block_ms // 1000)
-        output = _Output(stream, self.format.channels)
+        output = _Output(stream, self.format.channels, self.keep_running)
         while not self._device.stopping:
             submitted = self._take_queued(mixer)
             if mixer.has_audio():
@@ -289,8 +297,9 @@ class _Output:
     played out, and a stopped stream cannot underrun while nothing is said.
     """
 
-    def __init__(self, stream: pyaudio.Stream, channels: int) -> None:
+    def __init__(self, stream: pyaudio.Stream, channels: int, keep_running: float) -> None:
         self._stream = stream
+        self._keep_running = keep_running
         self._channels = channels
         self._writing = False  # blocks went out since the last silence
         self._idle_since: float | None = None  # when the audio last ran out while writing
@@ -314,7 +323,7 @@ class _Output:
             return None
         now = time.monotonic()
         self._idle_since = self._idle_since or now
-        left = KEEP_RUNNING_SECONDS - (now - self._idle_since)
+        left = self._keep_running - (now - self._idle_since)
         if left > 0:
             return left
         self._writing = False

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from daemon.appliance.conversation import Phase
 from daemon.appliance.state import State
@@ -94,13 +94,29 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.state_dir = Path(tempfile.mkdtemp(prefix="speakerd-timers-"))
-        self.rig = Rig(
+        self.echo_cancelled = False
+        self.rig = self._rig(echo_cancelled=False)
+
+    def _rig(self, *, echo_cancelled: bool) -> Rig:
+        rig = Rig(
             {
                 "conversation": {"follow_up_seconds": 4, "max_seconds": 60},
                 "timers": {"ring_seconds": RING_SECONDS},
+                "audio": {"barge_in": echo_cancelled},  # as devices.with_barge_in decides
             },
             state_dir=self.state_dir,
         )
+        rig.devices.echo_canceller = object() if echo_cancelled else None
+        return rig
+
+    @initialize(echo_cancelled=st.booleans())
+    def speaker_and_microphone(self, echo_cancelled: bool) -> None:
+        """Half duplex, or talking over the model with echo cancellation (barge-in)."""
+        if echo_cancelled:
+            self.rig.stop()
+            self.rig = self._rig(echo_cancelled=True)
+        self.echo_cancelled = echo_cancelled
+        event(f"echo cancelled: {echo_cancelled}")
 
     def teardown(self) -> None:
         self.rig.stop()
@@ -125,9 +141,24 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     @rule()
     def wake_word(self) -> None:
         stops = self._ringing and self._mic_stops_the_ring
+        conversation = self.rig.appliance.conversation
+        over_the_answer = (
+            self.echo_cancelled
+            and not self._ringing
+            and not self.rig.appliance.status()["muted"]
+            and self.rig.appliance.machine.state is State.SPEAKING
+            and conversation is not None
+            and conversation.model_audible
+        )
         self.rig.hear(WAKE)
         if stops:
             assert not self._ringing, "the wake word did not stop the ring"
+        if over_the_answer:
+            event("wake word over the answer (echo cancelled)")
+            assert conversation is not None and conversation.is_open
+            assert self.rig.appliance.machine.state is State.LISTENING, (
+                "the wake word over the answer did not stop it"
+            )
 
     @rule(loud=st.booleans())
     def microphone(self, loud: bool) -> None:
@@ -183,6 +214,36 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     @rule()
     def ctl_status(self) -> None:
         self.rig.ctl("status")
+
+    @precondition(
+        lambda self: self.echo_cancelled
+        and self._session is not None
+        and self._session.opened
+        and not self._session.closed
+    )
+    @rule(wake_word=st.booleans())
+    def the_model_answers_and_the_user_talks_over_it(self, wake_word: bool) -> None:
+        """Barge-in with echo cancellation: the voice goes to the service, the wake word stops it."""
+        rig = self.rig
+        rig.emit(ModelAudio(b"\0" * 9600))
+        conversation = rig.appliance.conversation
+        talking = (
+            rig.appliance.machine.state is State.SPEAKING
+            and conversation is not None
+            and conversation.model_audible
+            and not rig.appliance.status()["muted"]
+        )
+        sent = sum(len(s.audio) for s in rig.sessions)
+        rig.hear(WAKE if wake_word else SPEECH)
+        if not talking:
+            return
+        assert conversation is not None and conversation.is_open
+        if wake_word:
+            event("echo cancelled: wake word over the answer")
+            assert rig.appliance.machine.state is State.LISTENING, "the wake word did not stop it"
+        else:
+            event("echo cancelled: voice over the answer")
+            assert sum(len(s.audio) for s in rig.sessions) > sent, "the voice was not sent"
 
     @precondition(lambda self: self._session is not None and self._session.opening)
     @rule()
@@ -305,9 +366,21 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 assert sent_now > sent, "a ring cut the conversation off the microphone"
         elif state is State.LISTENING:
             assert conversation is not None
-            assert scored_now == scored
+            # Echo cancelled, the wake word is scored all conversation long (warm over
+            # the next answer: the detector needs 1.4 s after a reset); else recorded only.
+            assert scored_now == scored + self.echo_cancelled
             if conversation.mic_is_sent:
                 assert sent_now > sent, "listening, but the microphone did not reach the session"
+        elif state in (State.THINKING, State.SPEAKING) and self.echo_cancelled:
+            assert conversation is not None
+            event(f"echo cancelled, {state.value}: wake word scored, microphone sent")
+            assert scored_now == scored + 1, "the wake word is not listened for over the model"
+            assert conversation.mic_is_sent, "echo cancelled, but the model's turn is half duplex"
+            if rig.session is not None and rig.session.started:
+                assert sent_now > sent, "echo cancelled, but the user is not heard over the model"
+        elif state is State.SPEAKING and conversation is not None and conversation.model_audible:
+            event("half duplex, speaking: microphone held back")
+            assert sent_now == sent, "half duplex, but the model's voice went back to it"
 
     @invariant()
     def a_ring_ends_in_time_and_no_timer_is_left_behind(self) -> None:

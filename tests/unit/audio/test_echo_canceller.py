@@ -112,3 +112,18 @@ def test_chunks_that_are_not_whole_frames_lose_no_sample():
     delay = int(np.flatnonzero(out)[0] - np.flatnonzero(audio)[0])
     assert 0 <= delay < 160
     assert np.array_equal(out[delay:], audio[: len(out) - delay])
+
+
+def test_the_speaker_idling_on_silence_does_not_wake_the_module():
+    # With echo cancellation the speaker's stream keeps running on written silence
+    # (a restarted stream has another delay); that silence must not cost the idle path.
+    canceller = EchoCanceller(idle_after=0.05)
+    mic = synthesize("hello there")[:CHUNK * 4]
+    canceller.far_end(np.zeros(480, np.int16), 48000)
+    assert canceller.process_capture(mic[:CHUNK].tobytes()) == mic[:CHUNK].tobytes()
+    assert canceller.frames_processed == 0
+    canceller.far_end(tone(300, 0.02, 48000), 48000)  # sound: the module runs
+    canceller.process_capture(mic[CHUNK : 2 * CHUNK].tobytes())
+    assert canceller.frames_processed == CHUNK // 160
+    canceller.far_end(np.zeros(480, np.int16), 48000)  # the silence right after still counts
+    assert canceller.active
