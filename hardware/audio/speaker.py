@@ -40,6 +40,8 @@ KEEP_RUNNING_SECONDS = 1.0
 KEEP_RUNNING_ECHO_CANCELLED_SECONDS = 60.0
 """The same with an echo canceller listening: a restarted stream plays with another
 delay, and the canceller leaks the start of the next reply while it finds it again."""
+SILENCE_AHEAD_S = 0.25
+"""Filler written ahead of the clock beyond this waits (more than any device buffer)."""
 
 
 def volume_gain(percent: float) -> float:
@@ -211,6 +213,7 @@ class Speaker:
                     silent = np.zeros(mixer.block, np.int16)
                     self.far_end(silent, mixer.rate)
                     output.write(silent, silence=True)
+                    output.pace_silence(mixer.block / mixer.rate)
                     continue
                 self._wait_for_more(0.5 if gap_left is None else min(0.05, gap_left))
 
@@ -303,18 +306,30 @@ class _Output:
         self._channels = channels
         self._writing = False  # blocks went out since the last silence
         self._idle_since: float | None = None  # when the audio last ran out while writing
+        self._silence_written = 0.0  # seconds of filler since then
 
     def write(self, samples: np.ndarray, *, silence: bool = False) -> bool:
         """Write one block (blocks while the device buffer is full); True if it is
         the first after silence. `silence`: filler in a gap, which keeps counting."""
         if not silence:
             self._idle_since = None
+            self._silence_written = 0.0
         if self._stream.is_stopped():
             self._stream.start_stream()
         self._stream.write(upmix(samples, self._channels).tobytes())
         first = not self._writing
         self._writing = True
         return first
+
+    def pace_silence(self, seconds: float) -> None:
+        """Filler goes out no faster than it plays: a device whose writes never
+        block (a file, a null sink) would otherwise spin for the whole gap."""
+        if self._idle_since is None:
+            return
+        self._silence_written += seconds
+        ahead = self._silence_written - (time.monotonic() - self._idle_since)
+        if ahead > SILENCE_AHEAD_S:
+            time.sleep(ahead - SILENCE_AHEAD_S)
 
     def gap_left(self) -> float | None:
         """With no audio to write: seconds the stream keeps running on silence, or
@@ -328,5 +343,6 @@ class _Output:
             return left
         self._writing = False
         self._idle_since = None
+        self._silence_written = 0.0
         self._stream.stop_stream()
         return None

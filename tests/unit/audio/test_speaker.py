@@ -112,3 +112,22 @@ async def test_a_missing_speaker_reports_an_error_and_playing_does_not_raise(
     await speaker.stop()
     assert statuses[0].state == "error"
     assert "'hdmi'" in statuses[0].message and "sim_speaker" in statuses[0].message
+
+
+async def test_silence_between_replies_goes_out_no_faster_than_it_plays(sim_alsa: FileBackedAlsa):
+    """With echo cancellation the stream runs on written silence after a reply; a
+    device whose writes never block (this file) must not make that a busy loop."""
+    sim_alsa.add_speaker("sim_speaker")
+    reference: list[int] = []
+    speaker = Speaker(
+        "sim_speaker", volume=100, far_end=lambda block, rate: reference.append(len(block)),
+        keep_running=30.0,
+    )  # fmt: skip
+    loop = asyncio.get_running_loop()
+    async with speaker:
+        started = loop.time()
+        await play_all(speaker, tone(440, 0.2, 24000).tobytes())
+        await asyncio.sleep(1.0)  # the gap after the reply
+        elapsed = loop.time() - started
+    written = sim_alsa.recording("sim_speaker").seconds
+    assert 1.0 <= written <= elapsed + 0.5, (written, elapsed)
