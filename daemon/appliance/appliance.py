@@ -33,7 +33,7 @@ from typing import Any
 from daemon.appliance.clock import Clock, LoopClock
 from daemon.appliance.control_face import ControlFace
 from daemon.appliance.conversation import Conversation, Phase, Transcript
-from daemon.appliance.devices import Devices
+from daemon.appliance.devices import QUIET_HANDOVER_CHUNKS, Devices
 from daemon.appliance.failures import FailureBook
 from daemon.appliance.ringing import Ringing
 from daemon.appliance.state import Change, State, StateMachine
@@ -166,6 +166,7 @@ class Appliance(ControlFace):
             conversation.feed_mic(chunk)
             return
         detection = await wake_word.process(chunk)
+        self.devices.microphone.handover_chunks = QUIET_HANDOVER_CHUNKS if wake_word.quiet else 1
         if detection is not None:
             timeline.info(
                 "wake word %s (score %.2f) at %.2f s",
@@ -203,6 +204,7 @@ class Appliance(ControlFace):
             on_fault=self._conversation_fault,
         )
         self._conversation = conversation
+        self.devices.microphone.handover_chunks = 1  # it hears every chunk as it comes
         self._conversation_task = self._spawn(conversation.run())
         self.devices.camera_started(conversation)  # frames flow only while it is open
         self._show(f"woken ({source})")

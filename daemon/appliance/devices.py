@@ -34,6 +34,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WAKE_FRAME_MS = 80  # openWakeWord scores 80 ms frames
+QUIET_HANDOVER_CHUNKS = 4
+"""Microphone chunks handed to the loop at once while the speech gate is shut (320 ms:
+3 loop wake-ups a second instead of 12.5). Speech opens the gate within the first
+hand-over, long before openWakeWord can score the end of a wake word (see
+Microphone.handover_chunks); conversations get every chunk at once."""
 
 
 class Devices:

@@ -25,7 +25,6 @@ from daemon.appliance.state import Change
 from daemon.config.schema import Config
 from daemon.live.connect_config import make_client, setup_extras
 from daemon.live.session import LiveSession
-from daemon.mqtt import MqttBridge
 from daemon.systemd_notify import Notifier, WatchdogPinger
 from daemon.timers import Timers
 
@@ -97,8 +96,11 @@ async def serve(
         notifier.ready(status="idle: listening for the wake word")
         log.info("ready: listening for %s", ", ".join(config.wake_word.models))
         # The broker is never waited for: the bridge connects (and retries) on its own.
-        mqtt = MqttBridge(config.mqtt, appliance, tools) if config.mqtt.enabled else None
-        if mqtt is not None:
+        mqtt = None
+        if config.mqtt.enabled:
+            from daemon.mqtt import MqttBridge  # aiomqtt and paho load only when used
+
+            mqtt = MqttBridge(config.mqtt, appliance, tools)
             mqtt.start()
         if on_ready is not None:
             on_ready(appliance)

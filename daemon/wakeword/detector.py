@@ -108,6 +108,11 @@ class WakeWordDetector:
         """Seconds of stream accounted for so far (fed or skipped)."""
         return (self._frame_start + len(self._pending)) / SAMPLE_RATE
 
+    @property
+    def shut(self) -> bool:
+        """The speech gate is shut: nothing is being scored or waits to be (a quiet room)."""
+        return self.gate is not None and self.gate.shut and not self._opened_ahead
+
     def feed(self, samples: np.ndarray | bytes) -> list[Detection]:
         """Score every whole 80 ms frame now available; keep the remainder for next time."""
         if isinstance(samples, bytes | bytearray | memoryview):

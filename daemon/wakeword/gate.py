@@ -145,6 +145,11 @@ class GatedFrames:
         self._frames.append(frame.copy())
         return False
 
+    @property
+    def shut(self) -> bool:
+        """The last frame was kept as quiet (not scored, not held for an opening)."""
+        return not self._confirmed and self._held == 0
+
     def take(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(frames to replay, held frames to score), oldest first; both forgotten here."""
         frames = list(self._frames)

@@ -89,7 +89,7 @@ class WakeWordListener:
         detector = await self.ready()
         self.preroll.append(samples)
         # Hand over whole 80 ms frames only: a 40 ms chunk then costs no thread hop at all.
-        pending = np.concatenate((self._unscored, samples))
+        pending = np.concatenate((self._unscored, samples)) if len(self._unscored) else samples
         whole = len(pending) // FRAME_SAMPLES * FRAME_SAMPLES
         self._unscored = pending[whole:]
         if not whole:
@@ -109,6 +109,18 @@ class WakeWordListener:
         for extra in detections[1:]:
             log.info("also detected %s (%.2f) at %.2fs", extra.model, extra.score, extra.time)
         return detections[0]
+
+    @property
+    def quiet(self) -> bool:
+        """Nothing is being scored and the speech gate is shut: the next chunks may come
+        late (in bigger hand-overs) without delaying a detection."""
+        detector = self._detector
+        return (
+            detector is not None
+            and detector.shut
+            and not (self._skipped or self._stale)
+            and (self._inflight is None or self._inflight.done())
+        )
 
     def record(self, chunk: bytes) -> None:
         """Keep the chunk in the pre-roll without scoring it (a conversation is open)."""

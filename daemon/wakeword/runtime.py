@@ -2,8 +2,8 @@
 
 The library's package import loads the custom-verifier *training* module, and
 with it scikit-learn and SciPy (about 1.7 s and 100 MB, more on a Pi), which
-inference never uses and which speakerd does not install. Everything that
-loads openWakeWord (the daemon, the bench's bare baseline) goes through here.
+inference never uses and which speakerd does not install; its download helpers
+(requests, tqdm) are not loaded either. Everything that loads openWakeWord (the daemon, the bench's bare baseline) goes through here.
 
 The daemon's model also keeps less raw audio: the library holds the last 10 s
 in a deque and turns all of it into a Python list on every 80 ms frame, only to
@@ -15,9 +15,11 @@ use the newest 1760 samples; that copy is a third of its CPU per frame.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import types
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 from daemon.wakeword.lean_onnx import lean_sessions, release_freed_memory
@@ -28,10 +30,17 @@ MELSPEC_CONTEXT = 480
 """Samples before a fed chunk that the library's streaming melspectrogram reads again (30 ms)."""
 
 
+DOWNLOAD_HELPERS = ("requests", "tqdm")
+"""What openwakeword.utils imports only to download models and show progress bars
+(~4.5 MB resident, with urllib3 and charset_normalizer); speakerd never downloads."""
+
+
 def openwakeword_model_class() -> Any:
-    """openwakeword.model.Model, imported without scikit-learn (which need not be installed)."""
+    """openwakeword.model.Model, imported without scikit-learn (which need not be installed)
+    and without its download helpers."""
     _without_verifier_training()
-    from openwakeword.model import Model
+    with _without_download_helpers():
+        from openwakeword.model import Model
 
     return Model
 
@@ -59,6 +68,39 @@ def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
     features = model.preprocessor
     features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)
     return model
+
+
+@contextlib.contextmanager
+def _without_download_helpers() -> Iterator[None]:
+    """While openWakeWord imports, DOWNLOAD_HELPERS not loaded yet are stand-ins that
+    refuse to be used; they leave sys.modules afterwards, so anything importing them
+    later gets the real package. Only the library's download functions hold them."""
+    missing = [name for name in DOWNLOAD_HELPERS if name not in sys.modules]
+    for name in missing:
+        sys.modules[name] = _RefusingModule(name)
+    try:
+        yield
+    finally:
+        for name in missing:
+            if isinstance(sys.modules.get(name), _RefusingModule):
+                del sys.modules[name]
+
+
+class _RefusingModule(types.ModuleType):
+    """A module every attribute of which says why it is not there (`from tqdm import tqdm`
+    gets a function that raises when called)."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        module = self.__name__
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise RuntimeError(
+                f"speakerd loads openWakeWord without {module}: it never downloads models"
+            )
+
+        return refuse
 
 
 def _without_verifier_training() -> None:

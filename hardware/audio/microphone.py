@@ -71,11 +71,17 @@ class Microphone:
         """The format the device is opened with, once open."""
         self.device_name: str | None = None
         self.dropped_chunks = 0
+        self.handover_chunks = 1
+        """Chunks the capture thread joins into one hand-over to the loop. The owner
+        raises it while nothing urgent listens (a quiet room: fewer loop wake-ups) and
+        sets it back to 1 when every chunk matters at once; the next read then brings
+        what was waiting, so the switch costs at most one chunk's time."""
         self._queue: asyncio.Queue[bytes | None] = asyncio.Queue(max_queue_chunks)
         self._credits = threading.Semaphore(max_queue_chunks)
         self._stopped = False
         self._converter: CaptureConverter | None = None
         self._pending = bytearray()
+        self._waiting: list[bytes] = []  # chunks not yet handed over (handover_chunks > 1)
         self._logged_path: tuple[str, StreamFormat] | None = None
         self._device = DeviceThread(
             "microphone",
@@ -97,7 +103,8 @@ class Microphone:
         await self._device.start()
 
     async def read(self) -> bytes:
-        """The next chunk of `chunk_bytes`; raises MicrophoneStopped after stop()."""
+        """The next chunk: `chunk_bytes` times `handover_chunks` (as it was when the chunk
+        was handed over); raises MicrophoneStopped after stop()."""
         if self._stopped and self._queue.empty():
             raise MicrophoneStopped
         chunk = await self._queue.get()
@@ -201,6 +208,11 @@ class Microphone:
         self.last_chunk_at = time.monotonic()
         if self.processor is not None:
             chunk = self.processor(chunk)
+        self._waiting.append(chunk)
+        if len(self._waiting) < self.handover_chunks:
+            return
+        chunk = self._waiting[0] if len(self._waiting) == 1 else b"".join(self._waiting)
+        self._waiting.clear()
         if self.lossless and not self._wait_for_room():
             return
         self._device.call_on_loop(self._deliver, chunk)
@@ -217,6 +229,7 @@ class Microphone:
         self.format, self.device_name = fmt, info.name
         self._converter = CaptureConverter(fmt, self.rate)
         self._pending.clear()
+        self._waiting.clear()  # from before a pause or a failure: not glued to new audio
         if self._logged_path == (info.name, fmt):
             return
         self._logged_path = (info.name, fmt)

@@ -189,6 +189,7 @@ class ScriptedWakeWord:
         self.scored = 0
         self.recorded = 0
         self.resets = 0
+        self.quiet = False  # the speech gate: open, so the microphone hands over every chunk
 
     async def process(self, chunk: bytes) -> Detection | None:
         self.scored += 1
@@ -211,6 +212,7 @@ class ScriptedMicrophone:
 
     def __init__(self) -> None:
         self.paused = False
+        self.handover_chunks = 1
 
     def pause(self) -> None:
         self.paused = True

@@ -157,3 +157,20 @@ def test_wav_files_of_any_format_become_16k_mono(tmp_path):
     samples = np.frombuffer(read_wav_as(path, 16000), np.int16)
     assert len(samples) == pytest.approx(8000, abs=2)
     assert dominant_frequency(samples, 16000) == pytest.approx(1000, abs=3)
+
+
+async def test_chunks_are_handed_over_joined_while_asked_then_one_by_one(sim_alsa: FileBackedAlsa):
+    """A quiet room: four chunks per hand-over; back to one, nothing lost or reordered."""
+    audio = tone(440, 2.0, 16000)
+    sim_alsa.add_microphone("sim_mic", audio.tobytes())
+    mic = Microphone("sim_mic", chunk_ms=80, lossless=True, max_queue_chunks=1)
+    mic.handover_chunks = 4
+    async with mic:
+        joined = await read_chunks(mic, 3)
+        mic.handover_chunks = 1
+        rest = [await asyncio.wait_for(mic.read(), 10)]
+        while sum(map(len, joined + rest)) < len(audio) * 2:
+            rest.append(await asyncio.wait_for(mic.read(), 10))
+    assert [len(c) for c in joined] == [4 * mic.chunk_bytes] * 3
+    assert {len(c) for c in rest[2:]} == {mic.chunk_bytes}, "one chunk a hand-over again"
+    assert np.array_equal(np.frombuffer(b"".join(joined + rest), np.int16)[: len(audio)], audio)

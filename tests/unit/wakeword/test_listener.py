@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 
+from daemon.appliance.devices import QUIET_HANDOVER_CHUNKS
 from daemon.config.schema import Config, WakeWordConfig
 from daemon.wakeword.detector import SAMPLE_RATE
 from daemon.wakeword.listener import WakeWordListener
@@ -128,3 +129,64 @@ async def test_odd_sized_chunk_is_a_clear_error(listener):
         await listener.process(b"\x00\x00\x00")
     with pytest.raises(ValueError, match="not whole 16-bit samples"):
         listener.record(b"\x00")
+
+
+async def hand_over_as_the_appliance_does(listener: WakeWordListener, audio: np.ndarray) -> tuple:
+    """80 ms chunks joined QUIET_HANDOVER_CHUNKS at a time while the listener is quiet;
+    the first detection, the audio it sends first and how many hand-overs there were."""
+    waiting: list[bytes] = []
+    detection, handovers = None, 0
+    for start in range(0, len(audio), 1280):
+        waiting.append(audio[start : start + 1280].tobytes())
+        if len(waiting) < (QUIET_HANDOVER_CHUNKS if listener.quiet else 1):
+            continue
+        handovers += 1
+        found = await listener.process(b"".join(waiting))
+        waiting.clear()
+        if found is not None and detection is None:
+            detection = found
+            return detection, listener.audio_since_wake(detection), handovers
+    return detection, b"", handovers
+
+
+@pytest.mark.parametrize(("voice", "speed"), [("en-us", 150), ("en+f3", 130)])
+async def test_bigger_hand_overs_while_quiet_change_no_detection(voice, speed):
+    """The wake word after seconds of silence and of a fan: found at the same time with
+    the same score, and the same audio goes first, as when every 40 ms chunk is scored."""
+    wake = trimmed("hey jarvis", voice, speed)
+    command = trimmed("turn on the lamp", voice, speed)
+    fan = np.clip(np.random.default_rng(3).normal(0, 300, 3 * SAMPLE_RATE), -32768, 32767)
+    audio = concat(silence(3.0), fan.astype(np.int16), silence(0.3), wake, command, silence(1.0))
+    results = []
+    for batched in (False, True):
+        listener = WakeWordListener(WakeWordConfig(models=["hey_jarvis"]))
+        await listener.ready()
+        try:
+            if batched:
+                results.append(await hand_over_as_the_appliance_does(listener, audio))
+            else:
+                found = [d for c in chunks(audio) if (d := await listener.process(c))]
+                results.append((found[0], listener.audio_since_wake(found[0]), len(chunks(audio))))
+        finally:
+            listener.close()
+    (every, every_audio, _), (batched_found, batched_audio, handovers) = results
+    assert batched_found is not None
+    assert (batched_found.time, batched_found.score) == (every.time, every.score)
+    assert batched_audio == every_audio[: len(batched_audio)] and batched_audio
+    # the six quiet seconds (~75 frames) came 4 frames a hand-over
+    assert handovers <= round(batched_found.time * SAMPLE_RATE) // 1280 - 40
+
+
+async def test_quiet_in_silence_not_while_someone_speaks(listener):
+    sentence = trimmed("the weather today is mild with a light breeze", "en-us", 150)
+    for chunk in chunks(silence(1.0)):
+        await listener.process(chunk)
+    assert listener.quiet
+    states = []
+    for chunk in chunks(sentence):
+        await listener.process(chunk)
+        states.append(listener.quiet)
+    assert not any(states[8:]), "open within the first 320 ms of speech, and all along it"
+    for chunk in chunks(silence(2.0)):
+        await listener.process(chunk)
+    assert listener.quiet

@@ -23,17 +23,32 @@ try:
     refused = None
 except RuntimeError as exc:
     refused = str(exc)
+helpers = [name for name in ("requests", "tqdm", "urllib3") if name in sys.modules]
+import openwakeword.utils
+try:
+    openwakeword.utils.download_file("https://example.invalid/model.onnx", "/nonexistent")
+    download = None
+except RuntimeError as exc:
+    download = str(exc)
+import requests  # anyone else still gets the real package
 print(json.dumps({"model": Model.__module__, "sklearn": "sklearn" in sys.modules,
-                  "refused": refused}))
+                  "refused": refused, "helpers": helpers, "download": download,
+                  "requests": hasattr(requests, "Session")}))
 """
 
 
-def test_the_library_imports_without_its_training_code():
+def test_the_library_imports_without_its_training_code_or_download_helpers():
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
                           check=True, timeout=120, cwd=ROOT)
     found = json.loads(done.stdout)
-    assert found == {"model": "openwakeword.model", "sklearn": False,
-                     "refused": "speakerd does not train openWakeWord verifier models"}
+    assert found == {
+        "model": "openwakeword.model",
+        "sklearn": False,
+        "refused": "speakerd does not train openWakeWord verifier models",
+        "helpers": [],
+        "download": "speakerd loads openWakeWord without requests: it never downloads models",
+        "requests": True,
+    }
 
 
 def test_the_bench_baseline_runs_the_bare_library(tmp_path, hey_jarvis: Clip):
