@@ -106,6 +106,7 @@ class LiveSession:
         self._outbox = Outbox(max_buffered_audio_s)
         self._tool_tasks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._draining: set[Connection] = set()  # replaced after a goAway, still finishing a turn
         self._supervisor: asyncio.Task[None] | None = None
         self._backoff = Backoff(reconnect_timeout_s)
         register_secret(api_key)
@@ -207,6 +208,7 @@ class LiveSession:
         """Close an old connection in the background (its close may take a moment)."""
         if conn is None or conn.retired:
             return
+        self._draining.discard(conn)
         conn.retired = True
         conn.usable = False
         task = asyncio.create_task(conn.close(), name=f"live-close-{conn.number}")
@@ -219,6 +221,7 @@ class LiveSession:
         (or the server closes it)."""
         if old.in_turn and old.usable:
             old.draining = True
+            self._draining.add(old)
             log.info("connection %d: finishing the answer in flight before closing", old.number)
         else:
             self._retire(old)
@@ -471,6 +474,8 @@ class LiveSession:
             task.cancel()
         self._tool_tasks.clear()
         conn, self._conn = self._conn, None
+        for old in list(self._draining):  # its answer is moot now: closing ends it too
+            self._retire(old)
         if conn is not None:
             await conn.close()
         if self._background:
