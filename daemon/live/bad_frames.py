@@ -28,7 +28,9 @@ def describe_bad_frame(exc: BaseException) -> str:
     if isinstance(exc, pydantic.ValidationError):
         return _field_problem(exc)
     if isinstance(exc, UnicodeDecodeError):
-        return f"not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
+        # json.loads guesses UTF-16 or UTF-32 from NUL bytes, else reads UTF-8.
+        encoding = exc.encoding.upper()
+        return f"not {encoding} text (byte 0x{exc.object[exc.start]:02x} at offset {exc.start})"
     if isinstance(exc, RecursionError):
         return "nested too deeply to read"
     if isinstance(exc, genai_errors.APIError):
