@@ -298,10 +298,11 @@ class LiveSession:
             for call in message.tool_call.function_calls or []:
                 self._start_tool(conn, call)
         if message.tool_call_cancellation is not None:
-            self._cancel_tools(message.tool_call_cancellation.ids or [])
+            self._cancel_tools([clean_text(i) for i in message.tool_call_cancellation.ids or []])
         if message.go_away is not None and not conn.moving and conn is self._conn:
             conn.moving = True
-            log.info("connection %d: goAway (time left %s)", conn.number, message.go_away.time_left)
+            left = one_line(message.go_away.time_left, limit=40)
+            log.info("connection %d: goAway (time left %s)", conn.number, left)
             self._outcomes.put_nowait((conn, _GO_AWAY))
 
     # -- tools ----------------------------------------------------------------
@@ -346,7 +347,7 @@ class LiveSession:
             task = self._tool_tasks.pop(call_id, None)
             if task is not None:
                 task.cancel()
-        log.info("server cancelled tool call(s) %s", ", ".join(ids))
+        log.info("server cancelled tool call(s) %s", one_line(", ".join(ids)))
         self._emit(ev.ToolCancelled(tuple(ids)))
 
     # -- sending ----------------------------------------------------------------
