@@ -258,23 +258,31 @@ async def shared_client(frames_emu: LiveEmulator) -> Any:
 
 
 async def run_example(
-    emu: LiveEmulator, client: Any, frame: Frame
+    emu: LiveEmulator, client: Any, frame: Frame, when: str = "now"
 ) -> tuple[list[Any], list[logging.LogRecord]]:
-    """Send the frame, then check the events, the log and the turn that follows."""
-    events, records = await converse_after(emu, client, [frame.payload])
+    """Send the frame (between turns, or half way through the answer), then check
+    the events, the log and the answer."""
+    if when == "mid_turn":
+        events, records = await converse_after(emu, client, [], during_answer=[frame.payload])
+    else:
+        events, records = await converse_after(emu, client, [frame.payload])
     check_events(events)
     check_log(records, frame)
     return events, records
 
 
 async def converse_after(
-    emu: LiveEmulator, client: Any, payloads: list[str | bytes]
-) -> tuple[list[Any], list[logging.LogRecord]]:
+    emu: LiveEmulator, client: Any, payloads: list[str | bytes],
+    during_answer: list[str | bytes] = (),  # type: ignore[assignment]
+) -> tuple[list[Any], list[logging.LogRecord]]:  # fmt: skip
     """Open a session, have the emulator send the frames and a marker, then run a
-    normal turn (it must be answered); the session's events and the client's log."""
+    normal turn (it must be answered, whole, even with during_answer sent half way
+    through it); the session's events and the client's log."""
     captured = Captured()
-    root = logging.getLogger()
+    root, live_log = logging.getLogger(), logging.getLogger("daemon.live")
     root.addHandler(captured)
+    level = live_log.level
+    live_log.setLevel(logging.DEBUG)  # every line the session would write
     session = LiveSession(gemini_config(emu), API_KEY, client=client, reconnect_timeout_s=5.0)
     recorder = Recorder(session)
     try:
@@ -293,16 +301,36 @@ async def converse_after(
             await recorder.wait_state("open", after=recorder.events.index(seen))
         read = recorder.mark()
         emu.script([Turn(reply=REPLY)])
+        for payload in during_answer:
+            emu.send_raw(payload, when="mid_turn")
         await session.send_text("are you still there?")
-        await recorder.wait_for(TurnComplete, after=read, timeout=10)
-        heard = "".join(e.text for e in recorder.of(OutputTranscript, read))
-        assert heard == REPLY, f"the turn after the frame was not answered: {heard!r}"
+
+        def answered() -> bool:
+            return whole_reply([e.text for e in recorder.of(OutputTranscript, read)],
+                               spare=len(during_answer))  # fmt: skip
+
+        await recorder.wait_for(TurnComplete, after=read, timeout=10,
+                                where=lambda _e: answered() or not during_answer)  # fmt: skip
+        heard = [e.text for e in recorder.of(OutputTranscript, read)]
+        assert answered(), f"the turn after the frame was not answered whole: {heard!r}"
     finally:
+        emu.faults.clear()  # none left armed for the next example
         await session.close()
         await recorder.stop()
         root.removeHandler(captured)
+        live_log.setLevel(level)
         await all_closed(emu, payloads)
     return recorder.events, captured.records
+
+
+def whole_reply(pieces: list[str], spare: int) -> bool:
+    """The reply's transcript arrived whole, give or take `spare` pieces that frames
+    sent in the middle of it added (a frame adds at most one)."""
+    if "".join(pieces) == REPLY:
+        return True
+    return spare > 0 and any(
+        whole_reply(pieces[:i] + pieces[i + 1 :], spare - 1) for i in range(len(pieces))
+    )
 
 
 async def all_closed(emu: LiveEmulator, payloads: list[str | bytes]) -> None:
@@ -337,6 +365,8 @@ def strings_in(value: Any) -> list[str]:
 
 
 def check_log(records: list[logging.LogRecord], frame: Frame) -> None:
+    for record in records:
+        record.getMessage().encode("utf-8")  # the journal gets UTF-8: no "Logging error"
     loud = [r for r in records if r.levelno >= logging.WARNING]
     for record in loud:
         message = record.getMessage()
@@ -355,11 +385,11 @@ def check_log(records: list[logging.LogRecord], frame: Frame) -> None:
 
 
 @settings(fuzz, max_examples=fuzz.max_examples * 5)  # ~10 ms an example: a broader sample
-@given(frame=frames)
+@given(frame=frames, when=st.sampled_from(["now", "mid_turn"]))
 async def test_fuzz_a_server_frame_never_stops_the_conversation(
-    frames_emu: LiveEmulator, shared_client: Any, frame: Frame
+    frames_emu: LiveEmulator, shared_client: Any, frame: Frame, when: str
 ) -> None:
-    _, records = await run_example(frames_emu, shared_client, frame)
+    _, records = await run_example(frames_emu, shared_client, frame, when)
     refused = any(SKIPPED in r.getMessage() for r in records)
     event(f"{'must be refused' if frame.problem else 'may be read'}: {'refused' if refused else 'read'}")
 
@@ -380,6 +410,23 @@ async def test_a_bad_frame_is_named_in_one_line_and_the_turn_after_it_is_answere
     frames_emu: LiveEmulator, shared_client: Any, payload: str | bytes, problem: str
 ) -> None:
     await run_example(frames_emu, shared_client, Frame(payload, problem))
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        {"toolCallCancellation": {"ids": ["\ud800"]}},  # found by the fuzz
+        {"serverContent": {"outputTranscription": {"text": "caf\udce9"}}},
+        {"toolCall": {"functionCalls": [{"id": "\udfff", "name": "n\ud800", "args": {"\ud800": ["\udc00"]}}]}},
+        {"goAway": {"timeLeft": "\ud800s"}},
+    ],
+)
+async def test_lone_surrogates_the_sdk_accepts_reach_the_daemon_as_writable_text(
+    frames_emu: LiveEmulator, shared_client: Any, frame: dict[str, Any]
+) -> None:
+    """JSON may escape half a surrogate pair; such text cannot be written as UTF-8
+    (the log, ctl, MQTT), so the events carry U+FFFD instead (check_events)."""
+    await run_example(frames_emu, shared_client, Frame(json.dumps(frame)))
 
 
 async def test_an_error_report_frame_is_not_mistaken_for_a_close(
