@@ -24,6 +24,7 @@ MOMENTS: dict[str, tuple[str, ...]] = {
     "drop": ANY_MOMENT,
     "go_away": ANY_MOMENT,
     "malformed": ANY_MOMENT,
+    "raw": ANY_MOMENT,
     "interrupted": ("now", *IN_A_TURN),
     "delay_setup": ("setup",),
     "stall": IN_A_TURN,
@@ -45,6 +46,8 @@ class Fault:
     go_away: the timeLeft announced."""
     then_close: bool = True
     """go_away: close 1000 when timeLeft runs out."""
+    payload: str | bytes = ""
+    """raw: the frame sent as-is (str: a text frame, bytes: a binary frame)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -65,7 +68,7 @@ class FaultTarget(Protocol):
 
     def drop(self) -> None: ...
 
-    async def send_raw(self, text: str) -> None: ...
+    async def send_raw(self, data: str | bytes) -> None: ...
 
     async def go_away(self, seconds: float, then_close: bool) -> None: ...
 
@@ -83,6 +86,8 @@ async def fire(fault: Fault, target: FaultTarget, session_index: int) -> None:
         target.drop()
     elif fault.kind == "malformed":
         await target.send_raw(MALFORMED_FRAME)
+    elif fault.kind == "raw":
+        await target.send_raw(fault.payload)
     elif fault.kind == "go_away":
         seconds = fault.seconds if fault.seconds is not None else DEFAULT_TIME_LEFT
         await target.go_away(seconds, fault.then_close)

@@ -308,6 +308,11 @@ class LiveEmulator:
         """Send a frame that is not valid JSON."""
         self.inject(Fault("malformed", when))
 
+    def send_raw(self, payload: str | bytes, when: str = "now") -> None:
+        """Send one frame exactly as given (str: text frame, bytes: binary frame),
+        however broken: how the client copes with what the service never should send."""
+        self.inject(Fault("raw", when, payload=payload))
+
     def send_interrupted(self, when: str = "mid_turn") -> None:
         """A phantom `interrupted` with no user audio (seen in the field)."""
         self.inject(Fault("interrupted", when))

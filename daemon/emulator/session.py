@@ -71,9 +71,9 @@ class Session:
         if not self.closing:
             await self.ws.send(json.dumps(message))
 
-    async def send_raw(self, text: str) -> None:
+    async def send_raw(self, data: str | bytes) -> None:
         if not self.closing:
-            await self.ws.send(text)
+            await self.ws.send(data)
 
     async def close(self, code: int, reason: str) -> None:
         if self.closing:

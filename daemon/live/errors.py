@@ -115,6 +115,19 @@ def is_close_error(exc: BaseException) -> bool:
     )
 
 
+def connection_ended(exc: BaseException) -> bool:
+    """True when `exc`, raised while receiving, means the WebSocket is gone.
+
+    The SDK reports a close as an APIError raised while handling websockets'
+    ConnectionClosed (google/genai/live.py `_receive`); a frame that merely
+    looks like an error report (`{"code": 1007}`) gives an APIError too, but the
+    connection is still open and only that frame is bad.
+    """
+    if isinstance(exc, websockets.ConnectionClosed | OSError):
+        return True
+    return is_close_error(exc) and isinstance(exc.__context__, websockets.ConnectionClosed)
+
+
 def diagnose(exc: BaseException, *, mid_session: bool = False) -> Diagnosis:
     """Classify any exception raised while connecting (or, mid_session, receiving)."""
     if is_close_error(exc):

@@ -22,6 +22,7 @@ from google.genai import types
 from daemon.config.schema import GeminiConfig
 from daemon.live import events as ev
 from daemon.live.backoff import Backoff
+from daemon.live.bad_frames import describe_bad_frame, one_line
 from daemon.live.connect_config import (
     CLOSE_TIMEOUT_S,
     INPUT_AUDIO_MIME,
@@ -38,10 +39,10 @@ from daemon.live.errors import (
     Diagnosis,
     Recovery,
     SessionError,
+    connection_ended,
     diagnose,
-    is_close_error,
 )
-from daemon.live.messages import content_events
+from daemon.live.messages import clean_text, clean_value, content_events
 from daemon.live.models import profile_for
 from daemon.live.outbox import Outbox, Outgoing
 from daemon.live.redact import forget_secret, register_secret, scrub
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 _END = object()  # ends the event stream
 _GO_AWAY = Diagnosis(Recovery.RESUME, "the server asked us to move (goAway)")
 _MAX_BAD_FRAMES_IN_A_ROW = 50
+_BAD_FRAMES_LOGGED = 10  # per connection; the rest go to debug
 
 
 class LiveSession:
@@ -104,6 +106,7 @@ class LiveSession:
         self._outbox = Outbox(max_buffered_audio_s)
         self._tool_tasks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._draining: set[Connection] = set()  # replaced after a goAway, still finishing a turn
         self._supervisor: asyncio.Task[None] | None = None
         self._backoff = Backoff(reconnect_timeout_s)
         register_secret(api_key)
@@ -205,6 +208,7 @@ class LiveSession:
         """Close an old connection in the background (its close may take a moment)."""
         if conn is None or conn.retired:
             return
+        self._draining.discard(conn)
         conn.retired = True
         conn.usable = False
         task = asyncio.create_task(conn.close(), name=f"live-close-{conn.number}")
@@ -217,6 +221,7 @@ class LiveSession:
         (or the server closes it)."""
         if old.in_turn and old.usable:
             old.draining = True
+            self._draining.add(old)
             log.info("connection %d: finishing the answer in flight before closing", old.number)
         else:
             self._retire(old)
@@ -224,32 +229,57 @@ class LiveSession:
     # -- receiving ------------------------------------------------------------
 
     async def _pump(self, conn: Connection) -> None:
-        """Read frames until the connection ends, then report why to the supervisor."""
-        bad_frames = 0
+        """Read frames until the connection ends, then report why to the supervisor.
+
+        A frame the SDK cannot read is skipped with one logged line; the loop
+        goes on reading (receive() ends at the exception, a new one starts).
+        """
+        bad_in_a_row = 0
+        bad_logged = 0
         while True:
             try:
                 async for message in conn.sdk.receive():
-                    bad_frames = 0
-                    self._dispatch(conn, message)
+                    bad_in_a_row = 0
+                    self._dispatch_safely(conn, message)
                 # receive() stops after every turnComplete: go round for the next turn.
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if is_close_error(exc) or isinstance(exc, websockets.ConnectionClosed | OSError):
+                if connection_ended(exc):
                     conn.usable = False
                     self._outcomes.put_nowait((conn, diagnose(exc, mid_session=True)))
                     return
-                bad_frames += 1
-                log.warning(
-                    "connection %d: ignored a malformed server frame (%s: %s)",
-                    conn.number, type(exc).__name__, scrub(exc)[:300],
-                )  # fmt: skip
-                if bad_frames >= _MAX_BAD_FRAMES_IN_A_ROW:
+                bad_in_a_row += 1
+                bad_logged += 1
+                self._report_bad_frame(conn, describe_bad_frame(exc), bad_logged)
+                if bad_in_a_row >= _MAX_BAD_FRAMES_IN_A_ROW:
                     conn.usable = False
                     self._outcomes.put_nowait(
                         (conn, Diagnosis(Recovery.RESUME, "the server sent only malformed frames"))
                     )
                     return
+
+    @staticmethod
+    def _report_bad_frame(conn: Connection, problem: str, count: int) -> None:
+        """One error line per bad frame, up to a limit per connection: a server
+        sending garbage fills the log with a few lines, not thousands."""
+        if count <= _BAD_FRAMES_LOGGED:
+            log.error("connection %d: skipped a malformed server frame: %s", conn.number, problem)
+            if count == _BAD_FRAMES_LOGGED:
+                log.error("connection %d: further malformed frames are logged at debug level only",
+                          conn.number)  # fmt: skip
+        else:
+            log.debug("connection %d: skipped a malformed server frame: %s", conn.number, problem)
+
+    def _dispatch_safely(self, conn: Connection, message: types.LiveServerMessage) -> None:
+        """Dispatch a frame the SDK could read; if acting on it fails, skip it (logged)
+        rather than lose the connection's pump."""
+        try:
+            self._dispatch(conn, message)
+        except Exception as exc:
+            log.error("connection %d: could not act on a server frame (%s: %s)",
+                      conn.number, type(exc).__name__, one_line(exc))  # fmt: skip
+            log.debug("the server frame that could not be handled", exc_info=True)
 
     def _dispatch(self, conn: Connection, message: types.LiveServerMessage) -> None:
         update = message.session_resumption_update
@@ -268,16 +298,18 @@ class LiveSession:
             for call in message.tool_call.function_calls or []:
                 self._start_tool(conn, call)
         if message.tool_call_cancellation is not None:
-            self._cancel_tools(message.tool_call_cancellation.ids or [])
+            self._cancel_tools([clean_text(i) for i in message.tool_call_cancellation.ids or []])
         if message.go_away is not None and not conn.moving and conn is self._conn:
             conn.moving = True
-            log.info("connection %d: goAway (time left %s)", conn.number, message.go_away.time_left)
+            left = one_line(message.go_away.time_left, limit=40)
+            log.info("connection %d: goAway (time left %s)", conn.number, left)
             self._outcomes.put_nowait((conn, _GO_AWAY))
 
     # -- tools ----------------------------------------------------------------
 
     def _start_tool(self, conn: Connection, call: types.FunctionCall) -> None:
-        call_id, name, args = call.id or "", call.name or "", dict(call.args or {})
+        call_id, name = clean_text(call.id or ""), clean_text(call.name or "")
+        args = clean_value(dict(call.args or {}))
         self._emit(ev.ToolCall(call_id, name, args))
         if not call_id:
             log.error("tool call %r came without an id: it cannot be answered", name)
@@ -315,7 +347,7 @@ class LiveSession:
             task = self._tool_tasks.pop(call_id, None)
             if task is not None:
                 task.cancel()
-        log.info("server cancelled tool call(s) %s", ", ".join(ids))
+        log.info("server cancelled tool call(s) %s", one_line(", ".join(ids)))
         self._emit(ev.ToolCancelled(tuple(ids)))
 
     # -- sending ----------------------------------------------------------------
@@ -443,6 +475,8 @@ class LiveSession:
             task.cancel()
         self._tool_tasks.clear()
         conn, self._conn = self._conn, None
+        for old in list(self._draining):  # its answer is moot now: closing ends it too
+            self._retire(old)
         if conn is not None:
             await conn.close()
         if self._background:

@@ -118,6 +118,34 @@ async def test_malformed_frame_fails_the_sdk_parse(emu: LiveEmulator) -> None:
             await receive_turn(session)
 
 
+async def test_a_raw_text_frame_reaches_the_sdk_exactly_as_given(emu: LiveEmulator) -> None:
+    async with connect(emu) as session:
+        emu.send_raw('{"serverContent": {"outputTranscription": {"text": "as is"}}, "x": 1}')
+        emu.send_raw('{"serverContent": {"turnComplete": true}}')
+        messages = await receive_turn(session)
+    assert [m.server_content.output_transcription.text for m in messages[:1]] == ["as is"]
+    assert kinds(messages) == ["output_transcription", "turn_complete"]
+
+
+async def test_a_raw_binary_frame_that_is_not_utf8_fails_the_sdk_parse(emu: LiveEmulator) -> None:
+    async with connect(emu) as session:
+        emu.send_raw(b'{"serverContent": \xff}')
+        with pytest.raises(UnicodeDecodeError):
+            await receive_turn(session)
+
+
+async def test_a_raw_frame_in_place_of_the_answers_start_then_the_answer(
+    emu: LiveEmulator,
+) -> None:
+    emu.script([Turn(reply="Here it is.")])
+    emu.send_raw('{"serverContent": {"inputTranscription": {"text": "first"}}}', when="next_turn")
+    async with connect(emu) as session:
+        await session.send_realtime_input(text="hello")
+        messages = await receive_turn(session)
+    assert messages[0].server_content.input_transcription.text == "first"
+    assert model_audio(messages) and kinds(messages)[-1] == "turn_complete"
+
+
 async def test_phantom_interrupted_mid_turn(emu: LiveEmulator) -> None:
     emu.send_interrupted(when="mid_turn")
     async with connect(emu) as session:
