@@ -31,6 +31,7 @@ class Connection:
         self.moving = False  # a goAway was seen: a successor is being opened
         self.in_turn = False  # the server is in the middle of a turn on this connection
         self.draining = False  # replaced after a goAway: closes when its turn completes
+        self.time_left_s: float | None = None  # the goAway's timeLeft, when it could be read
         self.retired = False  # being closed in the background
         self.opened_at = asyncio.get_running_loop().time()
         self.pump: asyncio.Task[None] | None = None
@@ -58,3 +59,20 @@ class Connection:
             await self.sdk.send_realtime_input(audio=blob)
         else:
             await self.sdk.send_realtime_input(video=blob)
+
+
+MAX_TIME_LEFT_S = 600.0
+
+
+def seconds_of(time_left: object) -> float | None:
+    """goAway's timeLeft (a protobuf Duration such as `"50s"`) in seconds, bounded;
+    None if the server sent something else."""
+    if not isinstance(time_left, str) or not time_left.endswith("s") or len(time_left) > 20:
+        return None
+    try:
+        seconds = float(time_left[:-1])
+    except ValueError:
+        return None
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return None
+    return min(seconds, MAX_TIME_LEFT_S)

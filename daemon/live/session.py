@@ -34,7 +34,7 @@ from daemon.live.connect_config import (
     function_declarations,
     make_client,
 )
-from daemon.live.connection import Connection
+from daemon.live.connection import Connection, seconds_of
 from daemon.live.errors import (
     Diagnosis,
     Recovery,
@@ -55,6 +55,10 @@ _END = object()  # ends the event stream
 _GO_AWAY = Diagnosis(Recovery.RESUME, "the server asked us to move (goAway)")
 _MAX_BAD_FRAMES_IN_A_ROW = 50
 _BAD_FRAMES_LOGGED = 10  # per connection; the rest go to debug
+DRAIN_GRACE_S = 5.0
+"""After a goAway the old connection closes at most this long after its timeLeft."""
+DRAIN_DEFAULT_S = 60.0
+"""The timeLeft assumed when the goAway gave none that could be read."""
 
 
 class LiveSession:
@@ -223,8 +227,21 @@ class LiveSession:
             old.draining = True
             self._draining.add(old)
             log.info("connection %d: finishing the answer in flight before closing", old.number)
+            # A server that neither completes the turn nor closes at timeLeft does not
+            # keep the connection open for good.
+            limit = DRAIN_GRACE_S + (old.time_left_s if old.time_left_s is not None else DRAIN_DEFAULT_S)
+            asyncio.get_running_loop().call_later(limit, self._drain_over, old, limit)
         else:
             self._retire(old)
+
+    def _drain_over(self, old: Connection, limit: float) -> None:
+        if old.retired:
+            return
+        log.warning(
+            "connection %d: its answer did not complete within %.0f s of the goAway; closing it",
+            old.number, limit,
+        )  # fmt: skip
+        self._retire(old)
 
     # -- receiving ------------------------------------------------------------
 
@@ -302,6 +319,7 @@ class LiveSession:
         if message.go_away is not None and not conn.moving and conn is self._conn:
             conn.moving = True
             left = one_line(message.go_away.time_left, limit=40)
+            conn.time_left_s = seconds_of(message.go_away.time_left)
             log.info("connection %d: goAway (time left %s)", conn.number, left)
             self._outcomes.put_nowait((conn, _GO_AWAY))
 

@@ -340,3 +340,33 @@ async def test_go_away_mid_answer_lets_the_old_connection_finish_the_answer(
     assert "".join(e.text for e in recorder.of(OutputTranscript, mark)).strip() == "Next answer."
     assert emu.sessions[1].texts == ["and then?"]
     assert not recorder.of(SessionFailed)
+
+
+async def test_a_connection_whose_answer_never_ends_after_a_go_away_is_closed_anyway(
+    emu: LiveEmulator, open_session, caplog, monkeypatch
+):
+    # A server that sends half an answer and a goAway, then neither completes the
+    # turn nor closes at timeLeft: the client closes the old connection itself
+    # (the grace after timeLeft is shortened here; 5 s in the daemon).
+    import json
+
+    from daemon.live import session as live_session
+
+    monkeypatch.setattr(live_session, "DRAIN_GRACE_S", 0.3)
+    caplog.set_level(logging.INFO, "daemon.live")
+    session, recorder = await open_session()
+    await one_turn(emu, session, recorder)
+    half = {"serverContent": {"outputTranscription": {"text": "Once upon a "}}}
+    emu.send_raw(json.dumps(half))
+    emu.send_raw(json.dumps({"goAway": {"timeLeft": "0.5s"}}))
+    await emu.wait_for(lambda: len(emu.sessions) == 2, what="the new connection")
+    old = emu.sessions[0]
+    await emu.wait_for(lambda: old.closed, timeout=10, what="the old connection to close")
+    assert old.closed_by == "client"
+    assert any("did not complete within 1 s of the goAway" in r.getMessage() for r in caplog.records)
+
+    mark = recorder.mark()
+    emu.script([Turn(reply="Still here.")])
+    await session.send_text("are you there?")
+    await recorder.wait_for(TurnComplete, after=mark)
+    assert not recorder.of(SessionFailed)
