@@ -73,9 +73,9 @@ def to_run(built: list[Built], results: list[dict[str, Any]]) -> tuple[
         list[tuple[Built, Path | None]], int, int]:
     """Which files `speakerd run` gets: (files with their socket, accepted, distinct accepted).
 
-    A file check-config accepted is run once per distinct config it loads to (run
-    sees only the loaded config); the cases that once looped are run whatever
-    check-config said.
+    Every file check-config accepted, and the cases that once looped whatever
+    check-config said. Distinct: how many different configs the accepted files
+    load to (what `run` sees), for the report.
     """
     code = {r["index"]: r["exit_code"] for r in results}
     chosen: list[tuple[Built, Path | None]] = []
@@ -91,9 +91,9 @@ def to_run(built: list[Built], results: list[dict[str, Any]]) -> tuple[
             except (ConfigError, OSError, ValueError):
                 config = None
             if config is not None:
-                socket_path = config.control.socket
+                socket_path = item.case_dir / config.control.socket  # relative: the daemon's cwd
                 key = config.model_dump_json().replace(str(item.case_dir), "@CASE@")
-        if item.run_anyway or (key is not None and key not in seen):
+        if item.run_anyway or code[item.index] == 0:
             chosen.append((item, socket_path))
         if key is not None:
             seen.add(key)
@@ -144,6 +144,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "documented_sha256": hashlib.sha256(DOCUMENTED.read_bytes()).hexdigest()[:16],
         "command": "scripts/abuse " + " ".join(args.argv),
     }
+    raw = {"meta": meta, "checks": results, "runs": runs, "unrun": unrun, "socket": sock}
+    (workdir / "raw.json").write_text(json.dumps(raw, default=str))  # if summarizing fails
     summary = summarize(results, runs, unrun, accepted, distinct, sock, meta)
     summary["checks"] = results
     summary["runs"] = runs

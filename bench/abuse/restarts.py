@@ -31,6 +31,20 @@ STOP_TIMEOUT = 15.0  # the unit's TimeoutStopSec
 WATCHDOG_ALARM = b"no longer pinging systemd"
 
 
+def refusal(log: bytes) -> str:
+    """What `speakerd run` said when it refused (its first line that is not INFO)."""
+    for line in log.splitlines():
+        if not line.startswith(b"INFO "):
+            return line.decode("utf-8", "backslashreplace")[:300]
+    return ""
+
+
+def errors_logged(log: bytes) -> list[str]:
+    """The daemon's ERROR lines, the watchdog's alarm aside (counted on its own)."""
+    return [line.decode("utf-8", "backslashreplace")[:300] for line in log.splitlines()
+            if line.startswith(b"ERROR ") and WATCHDOG_ALARM not in line]
+
+
 def status_roundtrip(path: Path, timeout: float = 10.0) -> dict[str, Any]:
     """One `status` request as `speakerd ctl` sends it: whether it answered, and how fast."""
     began = time.monotonic()
@@ -110,6 +124,8 @@ def run_one(built: Built, env: dict[str, str], socket_path: Path | None) -> dict
         "outcome": outcome, "why": why, "exit_code": exit_code if exit_code is not None
         else stop_code, "ready_seconds": ready_seconds, "watchdog_pings": pings,
         "status": status, "tracebacks": log.count(TRACEBACK),
+        "watchdog_alarms": log.count(WATCHDOG_ALARM), "errors_logged": errors_logged(log),
+        "said": refusal(log) if outcome == "refused" else "",
         "peak_rss_mb": daemon.peak_rss_mb, "seconds": round(time.monotonic() - began, 2),
         "log_tail": log[-800:].decode("utf-8", "backslashreplace") if outcome != "ready"
         or log.count(TRACEBACK) else "",

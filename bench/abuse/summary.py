@@ -10,6 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+EXPLAINED = (
+    # check-config warns, not refuses: systemd makes the directory when the service starts
+    "the directory /run/speakerd does not exist",
+    # check-config accepts a live daemon's socket (the running one's own config must pass)
+    "another speakerd is already running",
+)
+"""Why `run` may refuse a file check-config accepted, by design (anything else is a finding)."""
+
 
 def _largest(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     if not rows:
@@ -51,8 +59,9 @@ def run_figures(runs: list[dict[str, Any]], checks: list[dict[str, Any]],
                 unrun: list[int], accepted: int, distinct: int) -> dict[str, Any]:
     outcomes = Counter(r["outcome"] for r in runs)
     check_code = {r["index"]: r["exit_code"] for r in checks}
-    accepted_then_refused = [r["name"] for r in runs
+    accepted_then_refused = [r for r in runs
                              if check_code.get(r["index"]) == 0 and r["outcome"] == "refused"]
+    explained = [r for r in accepted_then_refused if any(why in r["said"] for why in EXPLAINED)]
     failures = [{k: r[k] for k in ("name", "outcome", "why", "exit_code", "tracebacks",
                                    "log_tail")}
                 for r in runs if r["outcome"] not in ("ready", "refused") or r["tracebacks"]
@@ -65,9 +74,13 @@ def run_figures(runs: list[dict[str, Any]], checks: list[dict[str, Any]],
         "exited_by_itself": outcomes["exited by itself"],
         "tracebacks": sum(1 for r in runs if r["tracebacks"]),
         "watchdog_alarms": sum(1 for r in runs if r["watchdog_alarms"]),
+        "ready_but_errors_logged": {r["name"]: r["errors_logged"][:2] for r in runs
+                                    if r["outcome"] == "ready" and r["errors_logged"]},
         "status_failures": sum(1 for r in runs if r["status"] is not None and not r["status"]["ok"]),
         "max_ready_seconds": max((r["ready_seconds"] or 0 for r in runs), default=None),
-        "check_ok_but_run_refused": accepted_then_refused,
+        "check_ok_but_run_refused": {r["name"]: r["said"] for r in accepted_then_refused
+                                     if r not in explained},
+        "check_ok_but_run_refused_by_design": {r["name"]: r["said"] for r in explained},
         "failures": failures,
     }
 
@@ -145,7 +158,9 @@ def render(summary: dict[str, Any]) -> str:
         f"| run: unclean stops / exited by itself | {r['unclean_stops']} / {r['exited_by_itself']} |",
         f"| run: tracebacks | {r['tracebacks']} |",
         f"| run: starts that logged a watchdog alarm (pings resumed) | {r['watchdog_alarms']} |",
-        f"| run: check-config OK but run refused | {len(r['check_ok_but_run_refused'])} |",
+        f"| run: ready, but logged an ERROR | {len(r['ready_but_errors_logged'])} |",
+        f"| run: check-config OK but run refused (by design) | "
+        f"{len(r['check_ok_but_run_refused'])} ({len(r['check_ok_but_run_refused_by_design'])}) |",
         f"| socket: tracebacks in the daemon's log | {s.get('tracebacks')} |",
         f"| socket: log bytes written | {s.get('log_bytes')} |",
         f"| socket: `status` failures after a kind | {s.get('status_failures_after')} |",
@@ -164,9 +179,10 @@ def render(summary: dict[str, Any]) -> str:
             lines.append(
                 f"| {k['kind']} | {k['tracebacks']} | {k['log_bytes']} | "
                 f"{st['ms'] if st['ok'] else 'FAILED'} | {ctl_text} | {k['daemon_fds_after']} |")
-    if r["check_ok_but_run_refused"]:
-        lines += ["", "check-config said OK, `speakerd run` refused (exit 78): "
-                  + "; ".join(r["check_ok_but_run_refused"])]
+    for name, errors in r["ready_but_errors_logged"].items():
+        lines.append(f"\nready, but logged: {name}: {' / '.join(errors)}")
+    for name, said in r["check_ok_but_run_refused"].items():
+        lines.append(f"\ncheck-config said OK, `speakerd run` refused (exit 78): {name}: {said}")
     for title, failures in (("check-config", c["failures"]), ("speakerd run", r["failures"])):
         for f in failures:
             lines.append(f"\n{title} finding: {f['name']}: "

@@ -21,9 +21,9 @@ def _check(index: int, exit_code: int | None, *, tracebacks: int = 0, seconds: f
             "names_the_file": named, "code_executed": False, "stderr_head": "boom"}
 
 
-def _run(index: int, outcome: str, *, tracebacks: int = 0) -> dict:
-    return {"index": index, "name": f"case {index}", "outcome": outcome, "why": "",
-            "exit_code": 0, "tracebacks": tracebacks, "watchdog_alarms": 0, "ready_seconds": 2.0,
+def _run(index: int, outcome: str, *, tracebacks: int = 0, said: str = "") -> dict:
+    return {"index": index, "name": f"case {index}", "outcome": outcome, "why": "", "said": said,
+            "exit_code": 0, "tracebacks": tracebacks, "watchdog_alarms": 0, "errors_logged": [], "ready_seconds": 2.0,
             "status": {"ok": True, "ms": 1.0} if outcome == "ready" else None, "log_tail": ""}
 
 
@@ -40,22 +40,29 @@ META = {"date": "today", "seed": 12, "seconds": 1, "machine": "test"}
 
 def test_tracebacks_time_outs_and_restart_loops_are_counted_and_named() -> None:
     checks = [_check(0, 0), _check(1, 78), _check(2, 78, named=False),
-              _check(3, None, seconds=10.0), _check(4, 1, tracebacks=2, rss=900.0), _check(5, 0)]
-    runs = [_run(0, "ready"), _run(1, "refused"), _run(5, "restart loop", tracebacks=1)]
-    result = summary.summarize(checks, runs, [7], 2, 2, _socket(), META)
+              _check(3, None, seconds=10.0), _check(4, 1, tracebacks=2, rss=900.0), _check(5, 0),
+              _check(6, 0), _check(7, 0)]
+    runs = [_run(0, "ready"), _run(1, "refused"), _run(5, "restart loop", tracebacks=1),
+            _run(6, "refused", said="speakerd: cannot load wake-word models: bad .onnx"),
+            _run(7, "refused", said="speakerd: cannot create the control socket /run/speakerd/"
+                 "control.sock: the directory /run/speakerd does not exist (under systemd...")]
+    result = summary.summarize(checks, runs, [9], 4, 4, _socket(), META)
     config, run = result["config"], result["run"]
     assert (config["exit_0"], config["exit_78"], config["exit_other"], config["timeouts"]) == \
-        (2, 2, 1, 1)
+        (4, 2, 1, 1)
     assert config["tracebacks"] == 1 and config["refusals_not_naming_the_file"] == 1
     assert config["max_peak_rss_mb"] == {"value": 900.0, "case": "case 4"}
     assert [f["name"] for f in config["failures"]] == ["case 2", "case 3", "case 4"]
     assert (run["ready"], run["refused_78"], run["restart_loops"], run["not_run_for_time"]) == \
-        (1, 1, 1, 1)
-    assert run["check_ok_but_run_refused"] == []
+        (1, 3, 1, 1)
+    # accepted, then refused by run: a finding, unless it is the runtime directory systemd makes
+    assert list(run["check_ok_but_run_refused"]) == ["case 6"]
+    assert list(run["check_ok_but_run_refused_by_design"]) == ["case 7"]
     assert result["verdict"] == {"tracebacks": 2, "timeouts": 1, "restart_loops": 1,
                                  "clean": False}
     table = summary.render(result)
-    assert "| check-config: exit 0 / 78 / other | 2 / 2 / 1 |" in table
+    assert "| check-config: exit 0 / 78 / other | 4 / 2 / 1 |" in table
+    assert "refused (exit 78): case 6: speakerd: cannot load wake-word models" in table
     assert "NOT CLEAN" in table and "speakerd run finding: case 5" in table
 
 
