@@ -32,11 +32,13 @@ WATCHDOG_ALARM = b"no longer pinging systemd"
 
 
 def refusal(log: bytes) -> str:
-    """What `speakerd run` said when it refused (its first line that is not INFO)."""
-    for line in log.splitlines():
-        if not line.startswith(b"INFO "):
-            return line.decode("utf-8", "backslashreplace")[:300]
-    return ""
+    """What `speakerd run` said when it refused: its last "speakerd: ..." line, else its
+    first line that is not a log line (a config problem, which names the file)."""
+    lines = log.splitlines()
+    own = [line for line in lines if line.startswith(b"speakerd: ")]
+    plain = [line for line in lines if not line.startswith((b"INFO ", b"WARNING ", b"ERROR "))]
+    said = own[-1:] or plain[:1]
+    return said[0].decode("utf-8", "backslashreplace")[:300] if said else ""
 
 
 def errors_logged(log: bytes) -> list[str]:
