@@ -129,8 +129,8 @@ def run_one(built: Built, env: dict[str, str], socket_path: Path | None) -> dict
         "watchdog_alarms": log.count(WATCHDOG_ALARM), "errors_logged": errors_logged(log),
         "said": refusal(log) if outcome == "refused" else "",
         "peak_rss_mb": daemon.peak_rss_mb, "seconds": round(time.monotonic() - began, 2),
-        "log_tail": log[-800:].decode("utf-8", "backslashreplace") if outcome != "ready"
-        or log.count(TRACEBACK) else "",
+        "log_tail": log[-800:].decode("utf-8", "backslashreplace")  # a refusal: "said"
+        if outcome not in ("ready", "refused") or log.count(TRACEBACK) else "",
     }
 
 
