@@ -1,0 +1,5 @@
+import sys
+
+from bench.abuse.campaign import main
+
+sys.exit(main())
