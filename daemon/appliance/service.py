@@ -87,9 +87,10 @@ async def serve(
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, appliance.shutdown)
         await devices.microphone.start()
+        capture_started = time.monotonic()
         watchdog = WatchdogPinger(
             notifier,
-            lambda: _capture_turning(appliance, devices),
+            lambda: _capture_turning(appliance, devices, capture_started),
             reason="the microphone thread is stuck: no audio and no retries",
         )
         watchdog.start()
@@ -120,7 +121,7 @@ async def serve(
     return 0
 
 
-def _capture_turning(appliance: Appliance, devices: Devices) -> bool:
+def _capture_turning(appliance: Appliance, devices: Devices, started: float) -> bool:
     """The watchdog's question: do the loop and the capture thread still turn?
 
     Not "is there a microphone": a restart cannot plug one in, and systemd
@@ -130,8 +131,10 @@ def _capture_turning(appliance: Appliance, devices: Devices) -> bool:
     microphone = devices.microphone
     if appliance.status()["muted"] or microphone.retrying:
         return True  # closed on purpose, or missing and being retried
-    last = microphone.last_chunk_at
-    return last is not None and time.monotonic() - last < AUDIO_ALIVE_SECONDS
+    # Before the first chunk, the time since the capture started counts instead
+    # (the watchdog's first look comes at once: that was a false alarm per start).
+    last = microphone.last_chunk_at or started
+    return time.monotonic() - last < AUDIO_ALIVE_SECONDS
 
 
 def _tell_systemd(notifier: Notifier, change: Change) -> None:

@@ -76,10 +76,14 @@ def _names_model_files(config: Config) -> bool:
 
 
 def _wake_word_models(config: Config) -> str | None:
-    from daemon.wakeword.models import WakeWordModelError, resolve_models
+    from daemon.config.schema import BUNDLED_WAKE_WORDS
+    from daemon.wakeword.models import WakeWordModelError, custom_model_problem, resolve_models
 
     try:
-        resolve_models(config.wake_word)
+        files = resolve_models(config.wake_word)
+        for entry, path in zip(config.wake_word.models, files.wake_words.values(), strict=True):
+            if entry not in BUNDLED_WAKE_WORDS and (problem := custom_model_problem(path)):
+                raise WakeWordModelError(problem)
     except WakeWordModelError as exc:
         return f"{exc}; `speakerd run` would refuse to start"
     except (OSError, ValueError) as exc:

@@ -51,6 +51,9 @@ def file_problems(config: Config) -> list[tuple[Loc, str]]:
     problem = socket_path_problem(config.control.socket)
     if problem:
         found.append((("control", "socket"), problem))
+    problem = state_dir_problem(config.timers.state_dir)
+    if problem:
+        found.append((("timers", "state_dir"), problem))
     return found
 
 
@@ -121,6 +124,23 @@ def socket_path_problem(path: Path) -> str | None:
     if parent.exists():
         return f"{parent} is not a directory, so {path.name} cannot be made in it"
     return f"the directory {parent} does not exist; create it or choose another control.socket"
+
+
+def state_dir_problem(path: Path) -> str | None:
+    """Why timers could not be kept under `path` (one that does not exist yet is made)."""
+    for place in (path, *path.parents):
+        try:
+            info = place.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # the first place that exists says why
+        except OSError as exc:
+            return f"{place} cannot be checked ({exc.strerror or exc})"
+        if stat.S_ISDIR(info.st_mode):
+            return None
+        if place == path:
+            return f"{path} is not a directory; timers are kept in a directory"
+        return f"{place} is not a directory, so {path} cannot be made"
+    return None
 
 
 def file_warnings(config: Config) -> list[str]:

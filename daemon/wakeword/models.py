@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from daemon.config.schema import BUNDLED_WAKE_WORDS, WakeWordConfig, model_name
 
@@ -110,3 +111,28 @@ def _wake_word_path(entry: str, directory: Path) -> Path:
     raise WakeWordModelError(
         f"custom wake-word model {entry} not found (looked at {given.resolve()} and {directory / given})"
     )
+
+
+def custom_model_problem(path: Path) -> str | None:
+    """Why an owner's .onnx file would not load as an openWakeWord wake-word model
+    (check-config says so, rather than `run` refusing at start)."""
+    import onnxruntime
+
+    try:
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for every bad file
+        reason = " ".join(str(exc).split())[:200]
+        return f"wake-word model {path} cannot be loaded: {reason}"
+    return shape_problem(session, path)
+
+
+def shape_problem(session: Any, path: Path | str) -> str | None:
+    """A loaded model that does not take embedding windows fails at its first score."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    shape = inputs[0].shape if len(inputs) == 1 else None
+    if shape is None or len(shape) != 3 or shape[-1] != 96 or len(outputs) != 1:
+        return (
+            f"wake-word model {path} is not an openWakeWord wake-word model "
+            "(one input of embedding windows, N x 96, and one score)"
+        )
+    return None

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from daemon.wakeword.lean_onnx import lean_sessions, release_freed_memory
-from daemon.wakeword.models import ModelFiles, WakeWordModelError
+from daemon.wakeword.models import ModelFiles, WakeWordModelError, shape_problem
 
 VERIFIER_MODULE = "openwakeword.custom_verifier_model"
 MELSPEC_CONTEXT = 480
@@ -64,6 +64,10 @@ def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
             )
     except Exception as exc:  # onnxruntime raises its own types for corrupt files
         raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc
+    for path, session in zip(files.wake_words.values(), model.models.values(), strict=True):
+        problem = shape_problem(session, path)
+        if problem:
+            raise WakeWordModelError(problem)
     release_freed_memory()
     features = model.preprocessor
     features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)

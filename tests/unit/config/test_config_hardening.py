@@ -216,6 +216,33 @@ def test_a_control_socket_path_run_could_not_use_is_refused(tmp_path: Path, kind
     assert problem.startswith(f"{path}:2: control.socket: "), problem
 
 
+@pytest.mark.parametrize("kind", ["a file", "/dev/null", "under a file"])
+def test_a_timers_directory_run_could_not_use_is_refused(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "plain").write_text("")
+    value = {"a file": tmp_path / "plain", "/dev/null": Path("/dev/null"),
+             "under a file": tmp_path / "plain" / "timers"}[kind]  # fmt: skip
+    path = write(tmp_path, f"timers:\n  state_dir: {value}\n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:2: timers.state_dir: "), problem
+    assert "not a directory" in problem
+    made_later = write(tmp_path, f"timers:\n  state_dir: {tmp_path / 'new' / 'timers'}\n", "ok.yaml")
+    assert load_config(made_later).timers.state_dir == tmp_path / "new" / "timers"
+
+
+@pytest.mark.parametrize("content", ["random bytes", "not a wake-word model"])
+def test_a_wake_word_model_run_could_not_load_is_refused(tmp_path: Path, content: str) -> None:
+    model = tmp_path / "mine.onnx"
+    if content == "random bytes":
+        model.write_bytes(os.urandom(4096))
+    else:
+        model.write_bytes((REPO / "models" / "melspectrogram.onnx").read_bytes())
+    path = write(tmp_path, f'wake_word:\n  models: ["{model}"]\ncontrol:\n  socket: {tmp_path}/s.sock\n')
+    result = check_config(path)
+    assert result.returncode == 78, result.stdout
+    assert f"wake-word model {model}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_a_live_daemons_socket_and_the_runtime_directory_are_fine(tmp_path: Path) -> None:
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(tmp_path / "ctl.sock"))

@@ -73,6 +73,43 @@ def test_no_microphone_is_an_error_state_the_watchdog_keeps_alive(tmp_path: Path
     assert "not-a-real-key" not in err
 
 
+def test_a_daemon_starting_with_its_microphone_raises_no_watchdog_alarm(tmp_path: Path) -> None:
+    """The watchdog's first look comes before the first chunk: that is not a stuck thread
+    (it logged an error and stopped pinging on almost every start)."""
+    sim = FileBackedAlsa(tmp_path / "alsa")
+    sim.add_microphone("sim_mic", bytes(16000 * 2), tail_silence_s=60)
+    sim.add_speaker("sim_speaker")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.5)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "audio: {input_device: sim_mic, output_device: sim_speaker}\n"
+        f"control: {{socket: {tmp_path / 'ctl.sock'}}}\n"
+    )
+    env = sim.env({**os.environ, "GPIOZERO_PIN_FACTORY": "mock", "GEMINI_API_KEY": "k",
+                   "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000"})  # fmt: skip
+    env.pop("WATCHDOG_PID", None)
+    daemon = start_daemon(config, env)
+    fields: list[str] = []
+    try:
+        deadline = time.monotonic() + 90  # model loading on a busy machine; not a measurement
+        while time.monotonic() < deadline and daemon.poll() is None:
+            try:
+                fields += notify.recv(4096).decode().split("\n")
+            except TimeoutError:
+                continue
+            if "READY=1" in fields and fields[fields.index("READY=1") :].count("WATCHDOG=1") >= 3:
+                break
+        assert fields[fields.index("READY=1") :].count("WATCHDOG=1") >= 3, fields
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+        notify.close()
+    assert daemon.returncode == 0, err
+    assert "stuck" not in err and "no longer pinging" not in err, err
+
+
 def test_a_second_daemon_refuses_with_78_and_leaves_the_first_ones_socket(
     tmp_path: Path,
 ) -> None:

@@ -70,6 +70,13 @@ def test_corrupt_model_file_is_a_clear_error(models_copy):
         WakeWordDetector(WakeWordConfig(models_dir=models_copy))
 
 
+def test_a_model_that_takes_no_embedding_windows_is_refused_at_load(models_copy, tmp_path):
+    not_a_wake_word = tmp_path / "mine.onnx"
+    shutil.copy(REPO_MODELS / "melspectrogram.onnx", not_a_wake_word)  # loads, but scores nothing
+    with pytest.raises(WakeWordModelError, match="not an openWakeWord wake-word model"):
+        WakeWordDetector(WakeWordConfig(models=[str(not_a_wake_word)], models_dir=models_copy))
+
+
 def test_custom_model_path_detects_under_its_file_name(models_copy, tmp_path):
     custom = tmp_path / "computer_v2.1.onnx"
     shutil.copy(REPO_MODELS / "hey_jarvis_v0.1.onnx", custom)
