@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 MAX_REQUEST = 64 * 1024
 MAX_CONNECTIONS = 16
 IDLE_SECONDS = 30.0
+FLOOD_LOG_INTERVAL_S = 60.0
+"""A flood that comes and goes is logged again at most this often."""
 # An internal error is logged with its traceback at most this often per kind.
 TRACEBACK_EVERY_SECONDS = 300.0
 
@@ -83,6 +85,7 @@ class ControlServer:
         self._idle_timeout = idle_timeout
         self._connections: set[_Connection] = set()
         self._flooded = False
+        self._flood_logged_at = float("-inf")
         self._error_logged_at: dict[str, float] = {}
         self.evicted = 0
         """Connections closed to make room for newer ones (for the log and the tests)."""
@@ -197,8 +200,9 @@ class ControlServer:
         self._connections.discard(oldest)
         oldest.writer.close()
         self.evicted += 1
-        if not self._flooded:
+        if not self._flooded and time.monotonic() - self._flood_logged_at >= FLOOD_LOG_INTERVAL_S:
             self._flooded = True
+            self._flood_logged_at = time.monotonic()
             log.warning(
                 "control socket: %d connections open; closing the longest idle ones "
                 "to make room (logged once per flood)",

@@ -219,6 +219,28 @@ async def test_a_flood_of_idle_connections_neither_locks_out_ctl_nor_floods_the_
         await control.stop()
 
 
+async def test_floods_that_come_and_go_are_logged_once_a_minute(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Rapid connect-and-close (the campaign's 3000 connections) wrote the line 23 times."""
+    control = ControlServer(tmp_path / "c.sock", RecordingControls(), max_connections=8)
+    await control.start()
+    try:
+        for _ in range(5):  # five waves, each over the cap and then gone
+            wave = [await asyncio.open_unix_connection(str(control.path)) for _ in range(20)]
+            for _, writer in wave:
+                writer.close()
+            for _ in range(200):  # the server sees each close on its next read
+                if control.open_connections == 0:
+                    break
+                await asyncio.sleep(0.01)
+            assert control.open_connections == 0
+        floods = [r for r in caplog.records if "connections open" in r.getMessage()]
+        assert len(floods) == 1
+    finally:
+        await control.stop()
+
+
 @pytest.mark.parametrize(
     "line",
     [
