@@ -160,9 +160,13 @@ def write(results: dict[str, Any], directory: Path) -> None:
 
 
 def _soak_section(directory: Path) -> str:
-    """The latest scripts/soak summary (bench/soak.md), kept beside the bench figures."""
-    soak = directory / "soak.md"
-    return f"\n## Soak (scripts/soak)\n\n{soak.read_text()}" if soak.is_file() else ""
+    """The latest scripts/soak and bench.wakeword_runtimes summaries, kept beside the bench
+    figures."""
+    soak, runtimes = directory / "soak.md", directory / "wakeword_runtimes.md"
+    text = f"\n## Soak (scripts/soak)\n\n{soak.read_text()}" if soak.is_file() else ""
+    if runtimes.is_file():
+        text += f"\n## Wake-word runtimes (bench.wakeword_runtimes)\n\n{runtimes.read_text()}"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:

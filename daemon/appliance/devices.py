@@ -19,6 +19,7 @@ from daemon.config.schema import Config
 from daemon.live.models import profile_for
 from daemon.tools import ToolRegistry, close_relays, open_relays
 from daemon.wakeword.listener import WakeWordListener
+from hardware.audio import host
 from hardware.audio.echo_canceller import EchoCanceller, EchoCancellerUnavailable
 from hardware.audio.microphone import Microphone
 from hardware.audio.speaker import Speaker
@@ -73,6 +74,9 @@ class Devices:
     @classmethod
     async def open(cls, config: Config, *, pin_factory: Any = None) -> Devices:
         """Open everything; the wake-word models are loaded before this returns."""
+        # PortAudio's device scan first: its transient (ALSA plugins, ~11 MB here)
+        # then peaks below the wake-word models instead of on top of them.
+        await asyncio.to_thread(host.scan_early)
         wake = WakeWordListener(config.wake_word)
         # The WebRTC library loads (~0.2 s) on a thread while the wake-word models do.
         canceller_ready = asyncio.ensure_future(asyncio.to_thread(open_echo_canceller, config))

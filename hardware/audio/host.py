@@ -9,6 +9,14 @@ our own code logs the failures that matter.
 PortAudio's device list is fixed when it initialises, so a USB microphone that
 was unplugged at start-up only appears after a re-scan, which is only safe
 while no stream is open (`rescan`).
+
+To list devices PortAudio opens every PCM the ALSA configuration defines, and
+ALSA keeps every plugin library that took in memory, with its parsed
+configuration, until told to let go: on a machine with libasound2-plugins the
+a52 plugin alone brings FFmpeg's libavcodec (~11 MB resident). Nothing here
+needs them again (a stream opens its own PCM, which loads what it uses), so
+after each scan, while no stream is open, ALSA is told to drop them
+(`_release_alsa_probe`), as PortAudio's own shutdown does.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ _lock = threading.RLock()
 _instance: pyaudio.PyAudio | None = None
 _open_streams = 0
 _keepalive: list[Any] = []  # ctypes callbacks must outlive the C libraries' use of them
+_asound: ctypes.CDLL | None = None  # libasound, once _install_quiet_handlers has found it
 
 
 class DeviceNotFound(LookupError):
@@ -63,13 +72,14 @@ class DeviceInfo:
 
 def _install_quiet_handlers() -> None:
     """Send ALSA and JACK library chatter to our debug log (once per process)."""
+    global _asound
     if _keepalive:
         return
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # never spawn jackd just to probe it
     alsa_log = logging.getLogger(__name__ + ".alsa")
     name = ctypes.util.find_library("asound") or "libasound.so.2"
     try:
-        asound = ctypes.CDLL(name)
+        asound = _asound = ctypes.CDLL(name)
         handler_type = ctypes.CFUNCTYPE(
             None, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p
         )
@@ -116,7 +126,22 @@ def pyaudio_instance() -> pyaudio.PyAudio:
             _install_quiet_handlers()
             _instance = pyaudio.PyAudio()
             log.debug("PortAudio %s initialised", pyaudio.get_portaudio_version_text())
+            _release_alsa_probe()
         return _instance
+
+
+def scan_early() -> None:
+    """Initialise PortAudio now, before the rest of start-up grows the process.
+
+    The scan briefly holds every ALSA plugin it opened (+19 MB here, 11 of which
+    `_release_alsa_probe` gives back at once); done first, that brief bulge sits
+    below the memory the wake-word models take later instead of on top of it.
+    A failure is only logged: the device threads report and retry as before.
+    """
+    try:
+        pyaudio_instance()
+    except Exception as exc:  # PortAudio raises OSError or its own types
+        log.debug("PortAudio not initialised early: %s", exc)
 
 
 def rescan() -> bool:
@@ -131,7 +156,25 @@ def rescan() -> bool:
         _instance.terminate()
         _instance = pyaudio.PyAudio()
         log.debug("PortAudio device list re-read")
+        _release_alsa_probe()
         return True
+
+
+def _release_alsa_probe() -> None:
+    """Unload the ALSA plugins and configuration that PortAudio's device scan loaded.
+
+    snd_config_update_free_global() frees ALSA's global configuration and closes
+    the plugin libraries no open PCM uses (what Pa_Terminate does); the next
+    snd_pcm_open reads the configuration again. Called with _lock held and no
+    stream open, so no other thread is inside ALSA. Measured: -11 MB resident
+    on this build machine (libasound2-plugins' a52 plugin and FFmpeg).
+    """
+    if _open_streams or _asound is None:
+        return
+    try:
+        _asound.snd_config_update_free_global()
+    except AttributeError as exc:  # an ALSA without it: keep the memory, lose nothing else
+        log.debug("ALSA configuration not released: %s", exc)
 
 
 def open_stream(**kwargs: Any) -> pyaudio.Stream:
