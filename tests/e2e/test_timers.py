@@ -87,9 +87,9 @@ async def test_a_timer_set_by_voice_rings_about_then_and_the_button_stops_it(
             await async_wait_until(lambda: daemon.state != "ringing", 5, "the ring to stop")
             heard = alarm_seconds(speaker.snapshot())
             await asyncio.sleep(3.0)  # longer than a sound and its pause
-            # At most one more window: what was already in the device at the press.
+            # At most 0.1 s more (5 windows): what was already in the device at the press.
             more = alarm_seconds(speaker.snapshot()) - heard
-            assert round(more / WINDOW) <= 1, more
+            assert round(more / WINDOW) <= 5, more
             assert daemon.appliance.status()["timers"] == []
 
 
