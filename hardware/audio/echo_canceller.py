@@ -7,10 +7,6 @@ through `process_capture()`. WebRTC's AEC3 (from the `livekit` package's
 sound as the room returned it; its own delay estimator finds the echo path,
 starting from the playout delay we tell it.
 
-For the first seconds of echo after start-up, and after the speaker's stream
-restarts, a residual-echo check (hardware.audio.leak_guard) silences capture
-frames no louder than the echo could be: AEC3 leaks while it finds the room.
-
 When nothing has been played for `idle_after` seconds the capture bypasses
 the module (unless noise suppression is asked for on the idle path): there is
 no echo to remove then, and the wake word works as well on the bare signal.
@@ -29,8 +25,6 @@ from typing import Any
 
 import numpy as np
 import soxr
-
-from hardware.audio.leak_guard import RESTART_GAP_SECONDS, LeakGuard
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +66,9 @@ class EchoCanceller:
         process_when_idle: bool = False,
         idle_after: float = IDLE_AFTER_SECONDS,
         delay_ms: int = 0,
-        leak_guard: bool = True,
     ) -> None:
         """`process_when_idle` keeps the module on while nothing plays (for noise
-        suppression); `delay_ms` is the first guess of the echo delay; `leak_guard`
-        silences possible echo while the module converges."""
+        suppression); `delay_ms` is the first guess of the echo delay."""
         self._apm, self._frame_type = load_module(
             echo_cancellation=echo_cancellation,
             noise_suppression=noise_suppression,
@@ -94,10 +86,7 @@ class EchoCanceller:
         self._out = bytearray()  # processed, not yet handed back
         self._resampler: Any = None
         self._resampler_rate = 0
-        self._last_far = -1e9  # time.monotonic() of the last far-end block with sound
-        self._last_far_call: float | None = None  # ... of the last one, silent or not
-        self.guard = LeakGuard() if echo_cancellation and leak_guard else None
-        """The residual-echo check while the module converges (None: off)."""
+        self._last_far = -1e9  # time.monotonic() of the last far-end block
         self._delay_ms = -1
         self.set_delay_ms(delay_ms)
         self.frames_processed = 0
@@ -129,15 +118,9 @@ class EchoCanceller:
         """What the speaker just wrote: int16 mono at the device's rate, after the volume."""
         if not self.echo_cancellation or not len(samples):
             return
-        now = time.monotonic()
-        restarted = self._last_far_call is not None and now - self._last_far_call > RESTART_GAP_SECONDS
-        self._last_far_call = now
-        if restarted and self.guard is not None:
-            with self._lock:
-                self.guard.restart()  # a new stream: another delay to find
         if not self.active and not samples.any():
             return  # the speaker's stream idling on silence: nothing to cancel
-        self._last_far = now
+        self._last_far = time.monotonic()
         if rate != RATE:
             if self._resampler is None or self._resampler_rate != rate:
                 self._resampler = soxr.ResampleStream(rate, RATE, 1, dtype="int16", quality="LQ")
@@ -148,10 +131,7 @@ class EchoCanceller:
             whole = len(pending) // FRAME * FRAME
             try:
                 for start in range(0, whole, FRAME):
-                    block = pending[start : start + FRAME]
-                    if self.guard is not None and self.guard.checking:
-                        self.guard.far_frame(_energy(block))
-                    frame = self._frame_type(block.tobytes(), RATE, 1, FRAME)
+                    frame = self._frame_type(pending[start : start + FRAME].tobytes(), RATE, 1, FRAME)
                     self._apm.process_reverse_stream(frame)
                     self._render_ahead += 1
             except RuntimeError as exc:  # never take the speaker down with it
@@ -166,8 +146,6 @@ class EchoCanceller:
             if self._silent_frame is None:
                 self._silent_frame = self._frame_type(bytes(2 * FRAME), RATE, 1, FRAME)
             self._apm.process_reverse_stream(self._silent_frame)
-            if self.guard is not None and self.guard.checking:
-                self.guard.far_frame(0.0)
             self._render_ahead += 1
         self._render_ahead -= 1
 
@@ -187,21 +165,12 @@ class EchoCanceller:
         whole = len(samples) // FRAME * FRAME
         with self._lock:
             for start in range(0, whole, FRAME):
-                block = samples[start : start + FRAME]
-                raw = block.tobytes()
+                raw = samples[start : start + FRAME].tobytes()
                 frame = self._frame_type(raw, RATE, 1, FRAME)
                 try:
                     self._keep_reference_running()
                     self._apm.process_stream(frame)
-                    cleaned = np.frombuffer(frame.data, np.int16)
-                    if (
-                        self.guard is not None
-                        and self.guard.checking
-                        and not self.guard.keep(_energy(block), _energy(cleaned))
-                    ):
-                        self._out += bytes(len(raw))  # possibly echo the module let through
-                    else:
-                        self._out += cleaned.tobytes()
+                    self._out += frame.data.tobytes()
                 except RuntimeError as exc:  # the microphone goes on, uncancelled
                     self._failed(exc)
                     self._out += raw
@@ -212,9 +181,3 @@ class EchoCanceller:
         chunk = bytes(self._out[: len(pcm)])
         del self._out[: len(pcm)]
         return chunk
-
-
-def _energy(samples: np.ndarray) -> float:
-    """Mean square of int16 samples."""
-    as_float = samples.astype(np.float32)
-    return float(np.dot(as_float, as_float)) / max(1, len(as_float))

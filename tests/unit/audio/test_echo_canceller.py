@@ -8,11 +8,9 @@ self-interruptions, CPU) are measured by the benchmark, not here.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import numpy as np
 
-from daemon.emulator.activity import EnergyDetector
 from daemon.sim import FileBackedAlsa, room
 from daemon.sim.speech import concat, silence, synthesize
 from hardware.audio import Microphone, Speaker, volume_gain
@@ -129,55 +127,3 @@ def test_the_speaker_idling_on_silence_does_not_wake_the_module():
     assert canceller.frames_processed == CHUNK // 160
     canceller.far_end(np.zeros(480, np.int16), 48000)  # the silence right after still counts
     assert canceller.active
-
-
-def first_answer_in_a_loud_room(voice_db: float | None) -> tuple[np.ndarray, np.ndarray, slice]:
-    """The first answer ever played, its echo as loud as the speaker and 150 ms late
-    (the module starts looking nearer); a voice `voice_db` over the echo after 1 s."""
-    answer = synthesize("The weather today is sunny with a light breeze from the west "
-                        "and temperatures around twenty degrees in the afternoon.")
-    far = concat((answer * volume_gain(80)).astype(np.int16), silence(0.5))
-    echo = room.hear(far, room.impulse_response(rt60=0.3, delay_ms=150.0, direct=1.0),
-                     noise_rms=20.0)
-    voice = synthesize("please stop now").astype(np.float64)
-    span = slice(16000, 16000 + len(voice))
-    near = np.zeros(len(far))
-    if voice_db is not None:
-        level = np.sqrt(np.mean(echo[span] ** 2) / np.mean(voice**2)) * 10 ** (voice_db / 20)
-        near[span] = voice * level
-    return far, room.to_int16(echo + near), span
-
-
-def test_while_it_converges_what_may_be_echo_is_silenced():
-    far, mic, _ = first_answer_in_a_loud_room(voice_db=None)
-    bare = through(EchoCanceller(leak_guard=False), far, mic)
-    guarded_canceller = EchoCanceller()
-    guarded = through(guarded_canceller, far, mic)
-    first = slice(0, 2 * 16000)
-    assert power_db(guarded[first]) <= power_db(bare[first]) - 20
-    assert guarded_canceller.guard is not None and guarded_canceller.guard.frames_silenced > 100
-    # After the first seconds of sound the check is over: the module's output as it is.
-    assert not guarded_canceller.guard.checking
-    late = slice(len(guarded) - 16000, len(guarded))
-    assert abs(power_db(guarded[late]) - power_db(bare[late])) < 3
-
-
-def test_while_it_converges_a_voice_louder_than_the_echo_still_gets_through():
-    far, mic, span = first_answer_in_a_loud_room(voice_db=6.0)
-    out = through(EchoCanceller(), far, mic)
-    assert power_db(out[span]) >= power_db(mic[span]) - 8  # not silenced: barge-in works
-    detector_events = EnergyDetector().feed(out[span].tobytes())
-    assert any(e.kind == "start" for e in detector_events), "the service would not hear it"
-
-
-def test_a_restarted_speaker_stream_is_checked_again():
-    canceller = EchoCanceller()
-    assert canceller.guard is not None
-    loud = tone(300, 6.0, 16000, amplitude=0.5)
-    canceller.far_end(loud, 16000)  # the first 5 s of sound: the start-up check ends
-    assert not canceller.guard.checking
-    canceller.far_end(np.zeros(160, np.int16), 16000)  # the stream idles on silence: no restart
-    assert not canceller.guard.checking
-    time.sleep(1.1)  # no hand-over for over a second: the stream stopped
-    canceller.far_end(tone(300, 0.1, 16000, amplitude=0.5), 16000)
-    assert canceller.guard.checking
