@@ -84,6 +84,18 @@ def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) ->
     return np.concatenate(out)
 
 
+def peak_score(detector: WakeWordDetector, audio: np.ndarray, *, over_answer: bool) -> tuple[int, float]:
+    """Detections and the highest hey_jarvis score (after the warm-up) on `audio`, fed
+    frame by frame as the daemon does; `over_answer`: judged as while the model talks."""
+    detector.reset()
+    fired, peak = 0, 0.0
+    for start in range(0, len(audio) - CHUNK + 1, CHUNK):
+        fired += len(detector.feed(audio[start : start + CHUNK], over_answer=over_answer))
+        if start >= 18 * CHUNK:  # WARMUP_FRAMES: not judged
+            peak = max(peak, detector.last_scores["hey_jarvis"])
+    return fired, peak
+
+
 def erle_curve(mic: np.ndarray, out: np.ndarray, segment: int = 1600) -> list[tuple[float, float]]:
     """(time, ERLE dB) per 100 ms where the echo is loud enough to measure."""
     points = []
@@ -110,6 +122,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     canceller = EchoCanceller()
     detector = WakeWordDetector(WakeWordConfig())
     erles, converge, self_interruptions, bare_interruptions, wake_fires = [], [], 0, 0, 0
+    own_peaks: list[float] = []
     cpu_aec = audio_s = 0.0
     first_curve: list[tuple[float, float]] = []
     for index in range(20):
@@ -129,8 +142,9 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
             self_interruptions += 1
         if any(e.kind == "start" for e in EnergyDetector().feed(mic.tobytes())):
             bare_interruptions += 1
-        detector.reset()
-        wake_fires += len(detector.feed(out))
+        fired, peak = peak_score(detector, out, over_answer=True)  # as the daemon judges it
+        wake_fires += fired
+        own_peaks.append(peak)
     figures = {
         "echo_erle_db": {"median": round(float(np.median(erles)), 1),
                          "min": round(min(erles), 1), "unit": "dB", "runs": len(erles)},
@@ -139,6 +153,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         "self_interruptions": self_interruptions,
         "self_interruptions_without_aec": bare_interruptions,
         "wake_fires_on_model_voice": wake_fires,
+        "wake_score_on_model_voice_max": round(max(own_peaks), 4),
         "aec_cpu_ms_per_s": round(1000 * cpu_aec / audio_s, 2),
         "aec_chunk_ms": {"median": round(1000 * float(np.median(CHUNK_SECONDS)), 2),
                          "p99": round(1000 * float(np.percentile(CHUNK_SECONDS, 99)), 2),
@@ -148,8 +163,11 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     }
     # The wake word said over an answer (10 tries), the user's voice at the microphone
     # as loud as the echo (0 dB) and twice as loud (+6 dB): bare and behind the canceller.
+    threshold = WakeWordConfig().threshold
+    scores: dict[str, list[float]] = {}
     for ser_db in (0, 6):
-        hits = bare_hits = 0
+        hits = bare_hits = default_hits = 0
+        peaks = []
         for index in range(10):
             voice, speed, pitch = WAKE_VARIANTS[index % len(WAKE_VARIANTS)]
             far = concat(answer(index), silence(0.5))
@@ -163,15 +181,23 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
             near[span] = phrase * level
             mic = room.to_int16(echo + near)
             out = run_canceller(canceller, far, mic)
+            fired, peak = peak_score(detector, out, over_answer=True)  # the daemon's way
+            hits += bool(fired)
+            default_hits += peak >= threshold  # judged as when idle (before threshold_over_answer)
+            peaks.append(round(peak, 3))
             detector.reset()
-            hits += bool(detector.feed(out))
-            detector.reset()
-            bare_hits += bool(detector.feed(mic))
+            bare_hits += bool(detector.feed(mic, over_answer=True))
         figures[f"wake_during_playback_ser{ser_db}"] = hits
+        figures[f"wake_during_playback_ser{ser_db}_default_threshold"] = default_hits
         figures[f"wake_during_playback_ser{ser_db}_without_aec"] = bare_hits
+        figures[f"wake_during_playback_ser{ser_db}_min_score"] = min(peaks)
+        scores[f"ser{ser_db}"] = peaks
     detail = {"erle_per_answer_db": [round(e, 1) for e in erles],
               "first_answer_erle_curve": [(round(t, 1), round(v, 1)) for t, v in first_curve[::5]],
-              "wake_tries": 10}
+              "wake_tries": 10,
+              "wake_threshold_over_answer": WakeWordConfig().threshold_over_answer,
+              "wake_peak_scores_over_answer": scores,
+              "wake_peak_scores_on_model_voice": [round(p, 4) for p in own_peaks]}
     return figures, detail
 
 

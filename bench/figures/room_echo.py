@@ -53,10 +53,15 @@ def run(answers: int, echo_cancellation: str = "on", volume: int = 50) -> dict[s
             cpu = cpu_seconds(daemon.proc.pid) - cpu_before
             sessions = list(emu.sessions)
     turns = [t for s in sessions for t in s.model_turns]
+    interrupted_at = [  # (question, seconds of the answer played when it was cut)
+        (number, round(t.audio_bytes_sent / 48000, 1))
+        for number, s in enumerate(sessions, 1) for t in s.model_turns if t.interrupted
+    ]
     return {
         "room_echo_volume_percent": volume,
         "room_answers": len(turns),
         "room_self_interruptions": sum(t.interrupted for t in turns),
+        "room_interrupted_at": interrupted_at,
         "room_audio_turns": sum(1 for s in sessions for t in s.user_turns if t.source == "audio"),
         "room_answer_seconds": round(sum(t.audio_bytes_sent for t in turns) / 48000, 1),
         "room_daemon_cpu_seconds": round(cpu, 2),

@@ -150,8 +150,14 @@ class Appliance(ControlFace):
                 return
             if self.devices.echo_canceller is not None:
                 # Echo cancelled: the wake word over the model's voice stops the answer.
-                # Scored all conversation long: the detector needs 1.4 s after a reset.
-                detection = await wake_word.process(chunk)
+                # Scored only while that voice plays, with wake_word.threshold_over_answer
+                # (the canceller damps a voice said over it); else passed over, kept warm
+                # for when the model starts (a reset would leave it deaf for 1.4 s).
+                if not conversation.model_audible:
+                    wake_word.pass_over(chunk)
+                    conversation.feed_mic(chunk)
+                    return
+                detection = await wake_word.process(chunk, over_answer=True)
                 if (
                     detection is not None
                     and conversation.model_audible

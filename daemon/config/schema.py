@@ -144,6 +144,8 @@ class WakeWordConfig(Section):
     """Score above which a model counts as a detection."""
     thresholds: dict[str, Probability] = Field(default_factory=dict)
     """Per-model thresholds that override `threshold`, e.g. {alexa: 0.7}."""
+    threshold_over_answer: Probability = 0.2
+    """With echo cancellation, the threshold while the model's voice plays (the lower of it and a model's own): the canceller damps a voice said over the answer (see the README)."""
     refractory_seconds: float = Field(2.0, ge=0.0, le=30.0)
     """After a detection, ignore further detections this long (one utterance, one wake)."""
     models_dir: Path | None = None

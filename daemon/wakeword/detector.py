@@ -81,6 +81,11 @@ class WakeWordDetector:
         self.thresholds: dict[str, float] = {
             name: config.thresholds.get(name, config.threshold) for name in files.wake_words
         }
+        self.thresholds_over_answer: dict[str, float] = {
+            name: min(threshold, config.threshold_over_answer)
+            for name, threshold in self.thresholds.items()
+        }
+        """Used by feed(over_answer=True): a voice over the model's, damped by the canceller."""
         self.refractory_seconds = config.refractory_seconds
         self._model = load_model(files, longest_feed=FRAME_SAMPLES)  # replays go frame by frame
         # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
@@ -113,8 +118,10 @@ class WakeWordDetector:
         """The speech gate is shut: nothing is being scored or waits to be (a quiet room)."""
         return self.gate is not None and self.gate.shut and not self._opened_ahead
 
-    def feed(self, samples: np.ndarray | bytes) -> list[Detection]:
-        """Score every whole 80 ms frame now available; keep the remainder for next time."""
+    def feed(self, samples: np.ndarray | bytes, *, over_answer: bool = False) -> list[Detection]:
+        """Score every whole 80 ms frame now available; keep the remainder for next time.
+
+        `over_answer`: the model's voice plays, judge with thresholds_over_answer."""
         if isinstance(samples, bytes | bytearray | memoryview):
             samples = samples_from_bytes(bytes(samples))
         samples = np.asarray(samples)
@@ -130,10 +137,10 @@ class WakeWordDetector:
             if self.gate is not None and not (opened_ahead or self.gate.offer(frame)):
                 self._quiet()
                 continue
-            detections.extend(self._catch_up())
+            detections.extend(self._catch_up(over_answer))
             scores = self._model.predict(frame)
             self.frames_scored += 1
-            detections.extend(self._judge(scores, self._frame_start / SAMPLE_RATE))
+            detections.extend(self._judge(scores, self._frame_start / SAMPLE_RATE, over_answer))
         self._pending = audio[whole:].copy()
         return detections
 
@@ -158,13 +165,33 @@ class WakeWordDetector:
             self._quiet()
         return samples[whole:]
 
+    def pass_over(self, samples: np.ndarray) -> None:
+        """Move the clock past whole frames that need no score now, without forgetting them.
+
+        The newest REPLAY_FRAMES of them go to the feature models when a frame is
+        next scored (as quiet frames do), so the model is warm at once: unlike
+        reset(), which leaves it deaf for WARMUP_FRAMES. Nothing is judged here.
+        """
+        audio = np.concatenate((self._pending, samples)) if len(self._pending) else samples
+        whole = len(audio) // FRAME_SAMPLES * FRAME_SAMPLES
+        for offset in range(0, whole, FRAME_SAMPLES):
+            frame = audio[offset : offset + FRAME_SAMPLES]
+            self._frame_start += FRAME_SAMPLES
+            if self.gate is not None:
+                self.gate.keep(frame)
+            else:
+                self._model.preprocessor(frame)
+            self._quiet()
+        self._pending = audio[whole:].copy()
+        self._opened_ahead = False
+
     def _quiet(self) -> None:
         """A skipped frame scores nothing, as the bare model scores silence (~0)."""
         for name in self.last_scores:
             self.last_scores[name] = 0.0
             self._armed[name] = True
 
-    def _catch_up(self) -> list[Detection]:
+    def _catch_up(self, over_answer: bool) -> list[Detection]:
         """Give the model what the gate kept from it, before the frame now being scored.
 
         Quiet frames go to the feature models only (no scores: they were quiet);
@@ -184,7 +211,7 @@ class WakeWordDetector:
             scores = self._model.predict(frame)
             self.frames_scored += 1
             time = (self._frame_start - age * FRAME_SAMPLES) / SAMPLE_RATE
-            detections.extend(self._judge(scores, time))
+            detections.extend(self._judge(scores, time, over_answer))
         return detections
 
     def skip(self, n_samples: int) -> None:
@@ -212,7 +239,7 @@ class WakeWordDetector:
         self._warmup_left = WARMUP_FRAMES
         self.last_scores = dict.fromkeys(self.thresholds, 0.0)
 
-    def _judge(self, scores: dict[str, float], time: float) -> list[Detection]:
+    def _judge(self, scores: dict[str, float], time: float, over_answer: bool) -> list[Detection]:
         """Fire on a rising edge across the threshold, and not again within the refractory time.
 
         Edge-triggering keeps one utterance to one detection even with a zero
@@ -227,7 +254,7 @@ class WakeWordDetector:
             self.last_scores[name] = score
             if warming_up:
                 continue
-            threshold = self.thresholds[name]
+            threshold = (self.thresholds_over_answer if over_answer else self.thresholds)[name]
             if score < threshold:
                 self._armed[name] = True
                 continue

@@ -150,6 +150,14 @@ class GatedFrames:
         """The last frame was kept as quiet (not scored, not held for an opening)."""
         return not self._confirmed and self._held == 0
 
+    def keep(self, frame: np.ndarray) -> None:
+        """A frame not to be scored now, whatever the gate says: replayed like a quiet one.
+        The gate still hears it, so its floor follows the room."""
+        self.gate.is_open(frame)
+        self._frames.append(frame.copy())
+        self._held = self._loud = 0
+        self._confirmed = False
+
     def take(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(frames to replay, held frames to score), oldest first; both forgotten here."""
         frames = list(self._frames)

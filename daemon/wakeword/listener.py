@@ -7,7 +7,10 @@ frames stay in order and the loop is never blocked by ONNX (1-2 ms per 80 ms
 frame on a desktop core, several times that on a Pi). In a quiet room most
 frames never leave the loop. While a conversation is open the daemon
 calls record() instead of process(): the audio is kept, nothing is scored,
-and the detector starts afresh when listening resumes.
+and the detector starts afresh when listening resumes. With echo
+cancellation it calls pass_over() while the model is silent and process()
+while it talks: nothing is scored in between, yet the detector is warm as
+soon as the model's voice starts (reset() would leave it deaf for 1.4 s).
 
     listener = WakeWordListener(config.wake_word)
     if detection := await listener.process(chunk):
@@ -83,8 +86,11 @@ class WakeWordListener:
             self._detector = await asyncio.wrap_future(self._detector_future)
         return self._detector
 
-    async def process(self, chunk: bytes) -> Detection | None:
-        """Keep the chunk and score it; the earliest (then strongest) detection, if any."""
+    async def process(self, chunk: bytes, *, over_answer: bool = False) -> Detection | None:
+        """Keep the chunk and score it; the earliest (then strongest) detection, if any.
+
+        `over_answer`: the model's voice plays (echo cancelled), so the detector judges
+        with wake_word.threshold_over_answer."""
         samples = samples_from_bytes(chunk)
         detector = await self.ready()
         self.preroll.append(samples)
@@ -101,7 +107,9 @@ class WakeWordListener:
             frames = detector.screen(frames)  # the worker is idle: the gate may run here
             if not len(frames):
                 return None
-        self._inflight = self._executor.submit(_score, detector, frames, skipped, stale)
+        self._inflight = self._executor.submit(
+            _score, detector, frames, skipped, stale, over_answer
+        )
         detections = await asyncio.wrap_future(self._inflight)
         if not detections:
             return None
@@ -129,6 +137,26 @@ class WakeWordListener:
         self._skipped += len(self._unscored) + len(samples)
         self._unscored = self._unscored[:0]
         self._stale = True
+
+    def pass_over(self, chunk: bytes) -> None:
+        """Keep the chunk unscored, but warm: the detector gets it for replay (cheap, no model)."""
+        if self._detector is None:  # not loaded yet: nothing to keep warm
+            self.record(chunk)
+            return
+        samples = samples_from_bytes(chunk)
+        self.preroll.append(samples)
+        pending = np.concatenate((self._unscored, samples))
+        whole = len(pending) // FRAME_SAMPLES * FRAME_SAMPLES
+        self._unscored = pending[whole:]
+        if not whole:
+            return
+        skipped, stale = self._skipped, self._stale
+        self._skipped, self._stale = 0, False
+        job = (self._detector, pending[:whole], skipped, stale)
+        if self._inflight is None or self._inflight.done():
+            _pass_over(*job)  # microseconds a frame: the gate and a copy
+        else:  # after the frames the worker is scoring
+            self._inflight = self._executor.submit(_pass_over, *job)
 
     def reset(self) -> None:
         """Make the next process() start with a clean detector (no stale audio can trigger)."""
@@ -159,11 +187,20 @@ class WakeWordListener:
 
 
 def _score(
-    detector: WakeWordDetector, samples: np.ndarray, skipped: int, stale: bool
+    detector: WakeWordDetector, samples: np.ndarray, skipped: int, stale: bool, over_answer: bool
 ) -> list[Detection]:
     """Worker-thread body: catch the clock up, start afresh if needed, score the chunk."""
     if stale:
         detector.reset()
     if skipped:
         detector.skip(skipped)
-    return detector.feed(samples)
+    return detector.feed(samples, over_answer=over_answer)
+
+
+def _pass_over(detector: WakeWordDetector, samples: np.ndarray, skipped: int, stale: bool) -> None:
+    """pass_over()'s body, on the loop or (when it is busy) the worker, in stream order."""
+    if stale:
+        detector.reset()
+    if skipped:
+        detector.skip(skipped)
+    detector.pass_over(samples)

@@ -187,18 +187,24 @@ class ScriptedWakeWord:
 
     def __init__(self) -> None:
         self.scored = 0
+        self.scored_over_answer = 0
         self.recorded = 0
+        self.passed_over = 0
         self.resets = 0
         self.quiet = False  # the speech gate: open, so the microphone hands over every chunk
 
-    async def process(self, chunk: bytes) -> Detection | None:
+    async def process(self, chunk: bytes, *, over_answer: bool = False) -> Detection | None:
         self.scored += 1
+        self.scored_over_answer += over_answer
         if chunk == WAKE:
             return Detection("hey_jarvis", 0.97, 1.0)
         return None
 
     def record(self, chunk: bytes) -> None:
         self.recorded += 1
+
+    def pass_over(self, chunk: bytes) -> None:
+        self.passed_over += 1
 
     def reset(self) -> None:
         self.resets += 1

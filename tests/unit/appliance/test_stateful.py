@@ -341,10 +341,14 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         rig = self.rig
         state = rig.appliance.machine.state
         conversation = rig.appliance.conversation
-        scored, sent = rig.devices.wake_word.scored, sum(len(s.audio) for s in rig.sessions)
+        wake_word = rig.devices.wake_word
+        scored, sent = wake_word.scored, sum(len(s.audio) for s in rig.sessions)
+        over_answer, passed_over = wake_word.scored_over_answer, wake_word.passed_over
+        audible = conversation is not None and conversation.model_audible
         rig.hear(SILENCE)
-        scored_now = rig.devices.wake_word.scored
+        scored_now = wake_word.scored
         sent_now = sum(len(s.audio) for s in rig.sessions)
+        over_answer_now, passed_over_now = wake_word.scored_over_answer, wake_word.passed_over
         if state in (State.IDLE, State.ERROR) and (
             conversation is None or not conversation.is_open
         ):
@@ -364,20 +368,28 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 and conversation.mic_is_sent
             ):
                 assert sent_now > sent, "a ring cut the conversation off the microphone"
+        elif state in (State.LISTENING, State.THINKING, State.SPEAKING) and self.echo_cancelled:
+            assert conversation is not None
+            # Echo cancelled: the wake word is scored, with the threshold over an answer,
+            # exactly while the model's voice plays; passed over (kept warm for the next
+            # answer: a reset would leave it deaf for 1.4 s) while it does not.
+            event(f"echo cancelled, {state.value}, model audible: {audible}")
+            assert scored_now == scored + audible, (
+                "the wake word is not listened for over the model" if audible
+                else "the wake word was scored while the model was silent"
+            )
+            assert over_answer_now == over_answer + audible, "not judged as over an answer"
+            assert passed_over_now == passed_over + (not audible), "not kept warm"
+            assert conversation.mic_is_sent, "echo cancelled, but the microphone is not sent"
+            if state is State.LISTENING:
+                assert sent_now > sent, "listening, but the microphone did not reach the session"
+            elif rig.session is not None and rig.session.started:
+                assert sent_now > sent, "echo cancelled, but the user is not heard over the model"
         elif state is State.LISTENING:
             assert conversation is not None
-            # Echo cancelled, the wake word is scored all conversation long (warm over
-            # the next answer: the detector needs 1.4 s after a reset); else recorded only.
-            assert scored_now == scored + self.echo_cancelled
+            assert scored_now == scored, "half duplex: the wake word scored in a conversation"
             if conversation.mic_is_sent:
                 assert sent_now > sent, "listening, but the microphone did not reach the session"
-        elif state in (State.THINKING, State.SPEAKING) and self.echo_cancelled:
-            assert conversation is not None
-            event(f"echo cancelled, {state.value}: wake word scored, microphone sent")
-            assert scored_now == scored + 1, "the wake word is not listened for over the model"
-            assert conversation.mic_is_sent, "echo cancelled, but the model's turn is half duplex"
-            if rig.session is not None and rig.session.started:
-                assert sent_now > sent, "echo cancelled, but the user is not heard over the model"
         elif state is State.SPEAKING and conversation is not None and conversation.model_audible:
             event("half duplex, speaking: microphone held back")
             assert sent_now == sent, "half duplex, but the model's voice went back to it"

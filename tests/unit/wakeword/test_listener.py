@@ -190,3 +190,19 @@ async def test_quiet_in_silence_not_while_someone_speaks(listener):
     for chunk in chunks(silence(2.0)):
         await listener.process(chunk)
     assert listener.quiet
+
+
+async def test_audio_passed_over_moves_the_clock_and_the_next_answer_is_heard_at_once(listener):
+    """Echo cancelled, between answers: kept unscored, yet warm when the model talks again."""
+    for chunk in chunks(silence(1.0)):
+        assert await listener.process(chunk) is None
+    for chunk in chunks(concat(synthesize("what is the time", voice="en-us"), silence(2.0))):
+        listener.pass_over(chunk)
+    phrase = synthesize("hey jarvis", voice="en-us", speed=150)
+    end = speech_bounds(phrase)[1] / SAMPLE_RATE
+    started = listener.stream_time
+    found = [d for c in chunks(concat(phrase, silence(1.0)))
+             if (d := await listener.process(c, over_answer=True))]  # fmt: skip
+    assert len(found) == 1
+    assert started + end - 0.1 <= found[0].time <= started + end + 0.6
+    assert listener.preroll.end_time == pytest.approx(started + len(phrase) / SAMPLE_RATE + 1.0)
