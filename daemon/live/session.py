@@ -293,6 +293,9 @@ class LiveSession:
         rather than lose the connection's pump."""
         try:
             self._dispatch(conn, message)
+        except RecursionError as exc:  # Python 3.13's json reads deeper than we can walk
+            log.error("connection %d: skipped a malformed server frame: %s",
+                      conn.number, describe_bad_frame(exc))  # fmt: skip
         except Exception as exc:
             log.error("connection %d: could not act on a server frame (%s: %s)",
                       conn.number, type(exc).__name__, one_line(exc))  # fmt: skip
