@@ -30,6 +30,20 @@ def start_daemon(config: Path, env: dict[str, str]) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def pings_after_ready(notify: socket.socket, daemon: subprocess.Popen[str], pings: int) -> list[str]:
+    """Every sd_notify field until READY=1 and `pings` watchdog pings after it (or exit)."""
+    fields: list[str] = []
+    deadline = time.monotonic() + 90  # model loading on a busy machine; not a measurement
+    while time.monotonic() < deadline and daemon.poll() is None:
+        try:
+            fields += notify.recv(4096).decode().split("\n")
+        except TimeoutError:
+            continue
+        if "READY=1" in fields and fields[fields.index("READY=1") :].count("WATCHDOG=1") >= pings:
+            break
+    return fields
+
+
 def test_no_microphone_is_an_error_state_the_watchdog_keeps_alive(tmp_path: Path) -> None:
     sim = FileBackedAlsa(tmp_path / "alsa")
     sim.add_speaker("sim_speaker")
@@ -49,16 +63,8 @@ def test_no_microphone_is_an_error_state_the_watchdog_keeps_alive(tmp_path: Path
                    "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000"})  # fmt: skip
     env.pop("WATCHDOG_PID", None)
     daemon = start_daemon(config, env)
-    fields: list[str] = []
     try:
-        deadline = time.monotonic() + 90  # model loading on a busy machine; not a measurement
-        while time.monotonic() < deadline and daemon.poll() is None:
-            try:
-                fields += notify.recv(4096).decode().split("\n")
-            except TimeoutError:
-                continue
-            if "READY=1" in fields and fields[fields.index("READY=1") :].count("WATCHDOG=1") >= 4:
-                break
+        fields = pings_after_ready(notify, daemon, 4)
         assert daemon.poll() is None, "the daemon exited without a microphone"
         after_ready = fields[fields.index("READY=1") :]
         assert after_ready.count("WATCHDOG=1") >= 4, fields  # systemd would have killed it
@@ -91,16 +97,8 @@ def test_a_daemon_starting_with_its_microphone_raises_no_watchdog_alarm(tmp_path
                    "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "1000000"})  # fmt: skip
     env.pop("WATCHDOG_PID", None)
     daemon = start_daemon(config, env)
-    fields: list[str] = []
     try:
-        deadline = time.monotonic() + 90  # model loading on a busy machine; not a measurement
-        while time.monotonic() < deadline and daemon.poll() is None:
-            try:
-                fields += notify.recv(4096).decode().split("\n")
-            except TimeoutError:
-                continue
-            if "READY=1" in fields and fields[fields.index("READY=1") :].count("WATCHDOG=1") >= 3:
-                break
+        fields = pings_after_ready(notify, daemon, 3)
         assert fields[fields.index("READY=1") :].count("WATCHDOG=1") >= 3, fields
     finally:
         daemon.send_signal(signal.SIGTERM)
