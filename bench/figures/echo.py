@@ -38,6 +38,8 @@ from hardware.audio.echo_canceller import EchoCanceller
 from hardware.audio.speaker import volume_gain
 
 CHUNK = 1280  # the daemon's microphone chunk: 80 ms
+WRITTEN_AHEAD = 1600
+"""The speaker writes 100 ms before it plays: the device buffer (two 50 ms periods)."""
 ERLE_TARGET_DB = 25.0
 ANSWERS = [
     "The weather today is sunny with a light breeze from the west and about twenty degrees.",
@@ -75,8 +77,9 @@ CHUNK_SECONDS: list[float] = []
 def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
     """Far end and microphone through the canceller chunk by chunk (the speaker writes ahead)."""
     out = []
+    canceller.far_end(far[:WRITTEN_AHEAD], 16000)
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
-        canceller.far_end(far[start : start + CHUNK], 16000)
+        canceller.far_end(far[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
         began = time.perf_counter()
         cleaned = canceller.process_capture(mic[start : start + CHUNK].tobytes())
         CHUNK_SECONDS.append(time.perf_counter() - began)

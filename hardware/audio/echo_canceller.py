@@ -18,6 +18,7 @@ no echo to remove then, and the wake word works as well on the bare signal.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import time
@@ -32,6 +33,15 @@ RATE = 16000
 FRAME = RATE // 100  # the module takes exactly 10 ms frames
 IDLE_AFTER_SECONDS = 2.0
 """How long after the speaker last played the capture stops going through the module."""
+LEAD_FRAMES = 2
+"""Silent far-end frames put before a new stream's first: room for either thread to
+run a little late. It shortens the delay the module sees by as much, so it stays
+well under the shortest echo delay (a device buffer, half a mic chunk, the air)."""
+STREAM_GAP_SECONDS = 0.2
+"""No far end for this long: the speaker's stream stopped, the next is a new one."""
+SILENT_FRAME = np.zeros(FRAME, np.int16)
+MAX_FAR_AHEAD_FRAMES = 100
+"""Far-end frames kept waiting for their capture frame (1 s; a device buffer is far less)."""
 
 
 class EchoCancellerUnavailable(RuntimeError):
@@ -80,8 +90,11 @@ class EchoCanceller:
         self.idle_after = idle_after
         self._lock = threading.Lock()
         self._far_pending = np.zeros(0, np.int16)
-        self._render_ahead = 0  # far-end frames handed over minus capture frames processed
-        self._silent_frame: Any = None
+        self._far_frames: collections.deque[np.ndarray] = collections.deque()
+        """10 ms far-end frames written by the speaker, not yet paired with a capture frame."""
+        self._far_written_at = -1e9  # time.monotonic() of the last far_end()
+        self.far_end_late = 0
+        """Capture frames the speaker's frame came too late for (each moves the delay)."""
         self._near_pending = np.zeros(0, np.int16)
         self._out = bytearray()  # processed, not yet handed back
         self._resampler: Any = None
@@ -115,39 +128,52 @@ class EchoCanceller:
     # -- the speaker's thread ----------------------------------------------------------
 
     def far_end(self, samples: np.ndarray, rate: int) -> None:
-        """What the speaker just wrote: int16 mono at the device's rate, after the volume."""
+        """What the speaker just wrote: int16 mono at the device's rate, after the volume.
+
+        Queued, not handed to the module yet: the capture side hands one frame over
+        before each frame it processes (see `_next_far_frame`)."""
         if not self.echo_cancellation or not len(samples):
             return
-        if not self.active and not samples.any():
-            return  # the speaker's stream idling on silence: nothing to cancel
-        self._last_far = time.monotonic()
+        if samples.any():
+            self._last_far = time.monotonic()
         if rate != RATE:
             if self._resampler is None or self._resampler_rate != rate:
                 self._resampler = soxr.ResampleStream(rate, RATE, 1, dtype="int16", quality="LQ")
                 self._resampler_rate = rate
             samples = self._resampler.resample_chunk(np.asarray(samples, np.int16))
         with self._lock:
+            now = time.monotonic()
+            if now - self._far_written_at > STREAM_GAP_SECONDS and not self._far_frames:
+                self._far_frames.extend([SILENT_FRAME] * LEAD_FRAMES)  # a new stream
+            self._far_written_at = now
             pending = np.concatenate([self._far_pending, samples])
             whole = len(pending) // FRAME * FRAME
-            try:
-                for start in range(0, whole, FRAME):
-                    frame = self._frame_type(pending[start : start + FRAME].tobytes(), RATE, 1, FRAME)
-                    self._apm.process_reverse_stream(frame)
-                    self._render_ahead += 1
-            except RuntimeError as exc:  # never take the speaker down with it
-                self._failed(exc)
+            for start in range(0, whole, FRAME):
+                self._far_frames.append(pending[start : start + FRAME])
             self._far_pending = pending[whole:]
+            excess = len(self._far_frames) - MAX_FAR_AHEAD_FRAMES
+            for _ in range(max(0, excess)):  # the capture stalled: keep the newest
+                self._far_frames.popleft()
 
-    def _keep_reference_running(self) -> None:
-        """Under the lock, before a capture frame: silence as the far end when nothing
-        was handed over for it, so far end and capture stay frame for frame in step
-        and the delay AEC3 found still holds when the speaker starts again."""
-        if self.echo_cancellation and self._render_ahead <= 0:
-            if self._silent_frame is None:
-                self._silent_frame = self._frame_type(bytes(2 * FRAME), RATE, 1, FRAME)
-            self._apm.process_reverse_stream(self._silent_frame)
-            self._render_ahead += 1
-        self._render_ahead -= 1
+    def _next_far_frame(self) -> np.ndarray:
+        """Under the lock, before a capture frame: the far end's frame that goes with it.
+
+        One far-end frame per capture frame, in step, so the module sees the same
+        distance between a sound written and its echo all reply long (handed over
+        as the speaker wrote them, in bursts, with silence put in whenever the
+        capture got ahead, that distance moved and AEC3 leaked the echo for a
+        second or two mid-answer while it found it again). A new stream starts
+        `LEAD_FRAMES` ahead; if the speaker still falls behind, this capture frame
+        gets silence, which moves the distance once, by one frame, and widens
+        the lead for the next time."""
+        if self._far_frames:
+            return self._far_frames.popleft()
+        if self._speaker_writing():
+            self.far_end_late += 1
+        return SILENT_FRAME
+
+    def _speaker_writing(self) -> bool:
+        return time.monotonic() - self._far_written_at < STREAM_GAP_SECONDS
 
     # -- the microphone's thread -------------------------------------------------------
 
@@ -160,6 +186,9 @@ class EchoCanceller:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()
+            with self._lock:  # bypassed, but the far end's frames keep their step
+                for _ in range(len(pcm) // (2 * FRAME)):
+                    self._next_far_frame()
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
@@ -168,7 +197,9 @@ class EchoCanceller:
                 raw = samples[start : start + FRAME].tobytes()
                 frame = self._frame_type(raw, RATE, 1, FRAME)
                 try:
-                    self._keep_reference_running()
+                    if self.echo_cancellation:
+                        far = self._next_far_frame().tobytes()
+                        self._apm.process_reverse_stream(self._frame_type(far, RATE, 1, FRAME))
                     self._apm.process_stream(frame)
                     self._out += frame.data.tobytes()
                 except RuntimeError as exc:  # the microphone goes on, uncancelled

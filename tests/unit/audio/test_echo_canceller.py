@@ -18,13 +18,16 @@ from hardware.audio.echo_canceller import EchoCanceller
 from tests.unit.audio.conftest import rms, tone
 
 CHUNK = 1280  # the daemon's 80 ms microphone chunk
+WRITTEN_AHEAD = 1600  # the speaker writes 100 ms before it plays (its device buffer)
 
 
 def through(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
-    """As the threads do it: the speaker writes a block, the microphone reads one."""
+    """As the threads do it: the speaker writes a block a device buffer before it plays,
+    the microphone reads one."""
     out = []
+    canceller.far_end(far[:WRITTEN_AHEAD], 16000)
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
-        canceller.far_end(far[start : start + CHUNK], 16000)
+        canceller.far_end(far[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
         chunk = mic[start : start + CHUNK].tobytes()
         out.append(np.frombuffer(canceller.process_capture(chunk), np.int16))
     return np.concatenate(out)
@@ -127,3 +130,67 @@ def test_the_speaker_idling_on_silence_does_not_wake_the_module():
     assert canceller.frames_processed == CHUNK // 160
     canceller.far_end(np.zeros(480, np.int16), 48000)  # the silence right after still counts
     assert canceller.active
+
+
+class RecordingModule:
+    """The real WebRTC module, with the order of what it was given written down."""
+
+    def __init__(self, module: object) -> None:
+        self.module = module
+        self.calls: list[tuple[str, int]] = []  # ("far", first sample) or ("capture", 0)
+
+    def process_reverse_stream(self, frame: object) -> None:
+        self.calls.append(("far", int(np.frombuffer(frame.data, np.int16)[0])))  # type: ignore[attr-defined]
+        self.module.process_reverse_stream(frame)  # type: ignore[attr-defined]
+
+    def process_stream(self, frame: object) -> None:
+        self.calls.append(("capture", 0))
+        self.module.process_stream(frame)  # type: ignore[attr-defined]
+
+    def set_stream_delay_ms(self, delay_ms: int) -> None:
+        self.module.set_stream_delay_ms(delay_ms)  # type: ignore[attr-defined]
+
+
+def numbered_frames(first: int, count: int) -> np.ndarray:
+    """10 ms frames whose first sample is their number (1, 2, ...)."""
+    frames = np.zeros((count, 160), np.int16)
+    frames[:, 0] = np.arange(first, first + count)
+    return frames.reshape(-1)
+
+
+def test_the_far_end_reaches_the_module_one_frame_per_capture_frame_in_step():
+    # The speaker hands its blocks over in bursts, as its device frees room; the
+    # module must see one far-end frame before each capture frame, in order, so
+    # the distance between a sound and its echo stays put all reply long (fed as
+    # they came, with silence put in whenever the capture got ahead, it moved and
+    # AEC3 leaked the echo mid-answer in the real-time room).
+    canceller = EchoCanceller()
+    recorder = RecordingModule(canceller._apm)
+    canceller._apm = recorder
+    mic = np.zeros(CHUNK, np.int16).tobytes()
+
+    canceller.far_end(numbered_frames(1, 20), 16000)  # a new stream: 200 ms in one burst
+    canceller.process_capture(mic)
+    canceller.process_capture(mic)
+    canceller.far_end(numbered_frames(21, 4), 16000)
+    canceller.process_capture(mic)
+
+    kinds = [kind for kind, _ in recorder.calls]
+    assert kinds == ["far", "capture"] * 24
+    far = [number for kind, number in recorder.calls if kind == "far"]
+    lead = [0] * 2  # a new stream starts a little ahead: room for either thread to be late
+    assert far == lead + list(range(1, 23))
+    assert canceller.far_end_late == 0
+
+    # The speaker falls behind: capture frames it has no frame for get silence,
+    # and what it writes next follows on (nothing skipped, nothing repeated).
+    recorder.calls.clear()
+    canceller.process_capture(mic)
+    canceller.process_capture(mic)
+    far = [number for kind, number in recorder.calls if kind == "far"]
+    assert far == [23, 24] + [0] * 14
+    assert canceller.far_end_late == 14
+    canceller.far_end(numbered_frames(25, 8), 16000)
+    recorder.calls.clear()
+    canceller.process_capture(mic)
+    assert [number for kind, number in recorder.calls if kind == "far"] == list(range(25, 33))
