@@ -186,9 +186,10 @@ class EchoCanceller:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()
-            with self._lock:  # bypassed, but the far end's frames keep their step
-                for _ in range(len(pcm) // (2 * FRAME)):
-                    self._next_far_frame()
+            if self._far_frames:  # bypassed, but the far end's frames keep their step
+                with self._lock:
+                    for _ in range(min(len(pcm) // (2 * FRAME), len(self._far_frames))):
+                        self._far_frames.popleft()
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
