@@ -23,6 +23,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -417,7 +418,9 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 assert request.task.result(), f"ctl {request.command}: empty reply"  # no crash
 
 
-ApplianceInterleavings.TestCase.settings = settings.get_profile(
-    os.environ.get("HYPOTHESIS_PROFILE", "ci")
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+ApplianceInterleavings.TestCase.settings = settings.get_profile(PROFILE)
+# The long profile runs 5-25 minutes: pyproject's 300 s time-out would cut it.
+TestApplianceInterleavings = pytest.mark.timeout(300 if PROFILE == "ci" else 3600)(
+    ApplianceInterleavings.TestCase
 )
-TestApplianceInterleavings = ApplianceInterleavings.TestCase
