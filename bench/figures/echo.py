@@ -77,9 +77,10 @@ CHUNK_SECONDS: list[float] = []
 def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
     """Far end and microphone through the canceller chunk by chunk (the speaker writes ahead)."""
     out = []
-    canceller.far_end(far[:WRITTEN_AHEAD], 16000)
+    played = far[: len(mic) // CHUNK * CHUNK]  # the stream goes on into the next clip
+    canceller.far_end(played[:WRITTEN_AHEAD], 16000)
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
-        canceller.far_end(far[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
+        canceller.far_end(played[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
         began = time.perf_counter()
         cleaned = canceller.process_capture(mic[start : start + CHUNK].tobytes())
         CHUNK_SECONDS.append(time.perf_counter() - began)

@@ -40,8 +40,9 @@ well under the shortest echo delay (a device buffer, half a mic chunk, the air).
 STREAM_GAP_SECONDS = 0.2
 """No far end for this long: the speaker's stream stopped, the next is a new one."""
 SILENT_FRAME = np.zeros(FRAME, np.int16)
-MAX_FAR_AHEAD_FRAMES = 100
-"""Far-end frames kept waiting for their capture frame (1 s; a device buffer is far less)."""
+MAX_FAR_AHEAD_FRAMES = 50
+"""More far-end frames than this between two capture chunks (0.5 s; a device buffer
+and a chunk are far less): the microphone is not running, so none are kept."""
 
 
 class EchoCancellerUnavailable(RuntimeError):
@@ -93,6 +94,7 @@ class EchoCanceller:
         self._far_frames: collections.deque[np.ndarray] = collections.deque()
         """10 ms far-end frames written by the speaker, not yet paired with a capture frame."""
         self._far_written_at = -1e9  # time.monotonic() of the last far_end()
+        self._far_since_capture = 0  # far-end frames handed over since the last capture
         self.far_end_late = 0
         """Capture frames the speaker's frame came too late for (each moves the delay)."""
         self._near_pending = np.zeros(0, np.int16)
@@ -148,12 +150,13 @@ class EchoCanceller:
             self._far_written_at = now
             pending = np.concatenate([self._far_pending, samples])
             whole = len(pending) // FRAME * FRAME
+            self._far_pending = pending[whole:]
+            self._far_since_capture += whole // FRAME
+            if self._far_since_capture > MAX_FAR_AHEAD_FRAMES:  # nobody captures
+                self._far_frames.clear()
+                return
             for start in range(0, whole, FRAME):
                 self._far_frames.append(pending[start : start + FRAME])
-            self._far_pending = pending[whole:]
-            excess = len(self._far_frames) - MAX_FAR_AHEAD_FRAMES
-            for _ in range(max(0, excess)):  # the capture stalled: keep the newest
-                self._far_frames.popleft()
 
     def _next_far_frame(self) -> np.ndarray:
         """Under the lock, before a capture frame: the far end's frame that goes with it.
@@ -182,6 +185,14 @@ class EchoCanceller:
 
         Chunks of whole 10 ms frames come out as they went in; other lengths are
         delayed by under 10 ms (constant, zeros first) so no sample is lost."""
+        if self._far_since_capture:
+            with self._lock:
+                if self._far_since_capture > MAX_FAR_AHEAD_FRAMES:
+                    # The microphone was closed (muted) or stalled while the speaker
+                    # went on: pair afresh, as for a new stream.
+                    self._far_frames.clear()
+                    self._far_written_at = -1e9
+                self._far_since_capture = 0
         if not self.active:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)

@@ -8,6 +8,7 @@ self-interruptions, CPU) are measured by the benchmark, not here.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import numpy as np
 
@@ -25,9 +26,10 @@ def through(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.nd
     """As the threads do it: the speaker writes a block a device buffer before it plays,
     the microphone reads one."""
     out = []
-    canceller.far_end(far[:WRITTEN_AHEAD], 16000)
+    played = far[: len(mic) // CHUNK * CHUNK]  # the stream goes on into the next clip
+    canceller.far_end(played[:WRITTEN_AHEAD], 16000)
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
-        canceller.far_end(far[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
+        canceller.far_end(played[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
         chunk = mic[start : start + CHUNK].tobytes()
         out.append(np.frombuffer(canceller.process_capture(chunk), np.int16))
     return np.concatenate(out)
@@ -194,3 +196,23 @@ def test_the_far_end_reaches_the_module_one_frame_per_capture_frame_in_step():
     recorder.calls.clear()
     canceller.process_capture(mic)
     assert [number for kind, number in recorder.calls if kind == "far"] == list(range(25, 33))
+
+
+def test_what_the_speaker_wrote_while_the_microphone_was_closed_is_not_paired_later():
+    # Muted, the microphone is closed while the speaker's stream runs on: had those
+    # frames waited, every echo after unmuting would be paired a mute's length late.
+    canceller = EchoCanceller()
+    recorder = RecordingModule(canceller._apm)
+    canceller._apm = recorder
+    mic = np.zeros(CHUNK, np.int16).tobytes()
+    canceller.far_end(numbered_frames(1, 8), 16000)
+    canceller.process_capture(mic)
+    for first in range(9, 309, 2):  # 3 s with nobody capturing
+        canceller.far_end(numbered_frames(first, 2), 16000)
+    canceller.process_capture(mic)  # unmuted
+    time.sleep(0.25)  # the speaker's next block starts a new stream
+    canceller.far_end(numbered_frames(309, 8), 16000)
+    recorder.calls.clear()
+    canceller.process_capture(mic)
+    far = [number for kind, number in recorder.calls if kind == "far"]
+    assert far == [0, 0, *range(309, 315)]  # a new stream's lead, then what it wrote since
