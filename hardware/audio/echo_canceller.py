@@ -7,6 +7,10 @@ through `process_capture()`. WebRTC's AEC3 (from the `livekit` package's
 sound as the room returned it; its own delay estimator finds the echo path,
 starting from the playout delay we tell it.
 
+Until the module has shown it removes the echo (`removes_echo`: the first half
+second or so of sound on each new speaker stream) the daemon treats the speaker
+as half duplex: the model's voice may still come through.
+
 When nothing has been played for `idle_after` seconds the capture bypasses
 the module (unless noise suppression is asked for on the idle path): there is
 no echo to remove then, and the wake word works as well on the bare signal.
@@ -40,6 +44,18 @@ well under the shortest echo delay (a device buffer, half a mic chunk, the air).
 STREAM_GAP_SECONDS = 0.2
 """No far end for this long: the speaker's stream stopped, the next is a new one."""
 SILENT_FRAME = np.zeros(FRAME, np.int16)
+LEARN_WINDOW_FRAMES = 50
+"""Frames with the speaker sounding over which the canceller's work is judged (0.5 s)."""
+LEARNED_ERLE_DB = 15.0
+"""The echo is this much weaker after the module than before: it is being removed."""
+QUIET_RMS = 100.0
+"""Or what comes out while the speaker sounds is this quiet (-50 dBFS): no echo worth
+removing reaches the microphone (a far speaker, a low volume)."""
+SOUNDING_RMS = 30.0
+"""A far-end frame louder than this (-60 dBFS) is the speaker making a sound."""
+FAR_WAIT_SECONDS = 0.06
+"""How long a capture chunk may wait for the speaker's frames that go with it (the
+microphone's sound server sometimes delivers a chunk early, or two at once)."""
 MAX_FAR_AHEAD_FRAMES = 50
 """More far-end frames than this between two capture chunks (0.5 s; a device buffer
 and a chunk are far less): the microphone is not running, so none are kept."""
@@ -90,13 +106,26 @@ class EchoCanceller:
         self.process_when_idle = process_when_idle
         self.idle_after = idle_after
         self._lock = threading.Lock()
+        self._far_arrived = threading.Condition(self._lock)
+        self._far_owed = 0
+        """Far-end frames a capture frame went without (they came too late): each is
+        dropped when it comes, so the frames after it keep their place."""
         self._far_pending = np.zeros(0, np.int16)
         self._far_frames: collections.deque[np.ndarray] = collections.deque()
         """10 ms far-end frames written by the speaker, not yet paired with a capture frame."""
         self._far_written_at = -1e9  # time.monotonic() of the last far_end()
         self._far_since_capture = 0  # far-end frames handed over since the last capture
         self.far_end_late = 0
-        """Capture frames the speaker's frame came too late for (each moves the delay)."""
+        """Capture frames that went without their far-end frame (it came too late)."""
+        self._removes_echo = False
+        self._learn_in = 0.0  # energy in and out over this window's sounding frames
+        self._learn_out = 0.0
+        self._learn_frames = 0
+        self.erle_db: float | None = None
+        """The echo removed over the last window judged (dB), for the log."""
+        self._learn_sounding = 0  # frames with the speaker sounding since learning began
+        self.learned_after_s: float | None = None
+        """Seconds of the speaker's sound it took to show it removes the echo (last time)."""
         self._near_pending = np.zeros(0, np.int16)
         self._out = bytearray()  # processed, not yet handed back
         self._resampler: Any = None
@@ -116,6 +145,15 @@ class EchoCanceller:
             with self._lock:
                 self._apm.set_stream_delay_ms(delay_ms)
             self._delay_ms = delay_ms
+
+    @property
+    def removes_echo(self) -> bool:
+        """The module has shown, since the speaker's stream started, that it removes
+        the echo (or that none worth removing comes back). Until then the model's
+        voice may come through, so the daemon does not send the microphone while it
+        talks: a new stream may play with another delay, and at the first answer
+        after start-up the module knows nothing of the room yet."""
+        return self._removes_echo or not self.echo_cancellation
 
     @property
     def active(self) -> bool:
@@ -147,6 +185,8 @@ class EchoCanceller:
             now = time.monotonic()
             if now - self._far_written_at > STREAM_GAP_SECONDS and not self._far_frames:
                 self._far_frames.extend([SILENT_FRAME] * LEAD_FRAMES)  # a new stream
+                self._far_owed = 0
+                self._start_learning()
             self._far_written_at = now
             pending = np.concatenate([self._far_pending, samples])
             whole = len(pending) // FRAME * FRAME
@@ -154,26 +194,66 @@ class EchoCanceller:
             self._far_since_capture += whole // FRAME
             if self._far_since_capture > MAX_FAR_AHEAD_FRAMES:  # nobody captures
                 self._far_frames.clear()
+                self._far_owed = 0
                 return
             for start in range(0, whole, FRAME):
+                if self._far_owed:  # its capture frame went by without it
+                    self._far_owed -= 1
+                    continue
                 self._far_frames.append(pending[start : start + FRAME])
+            self._far_arrived.notify()
 
-    def _next_far_frame(self) -> np.ndarray:
+    def _next_far_frame(self, deadline: float) -> np.ndarray:
         """Under the lock, before a capture frame: the far end's frame that goes with it.
 
         One far-end frame per capture frame, in step, so the module sees the same
-        distance between a sound written and its echo all reply long (handed over
-        as the speaker wrote them, in bursts, with silence put in whenever the
-        capture got ahead, that distance moved and AEC3 leaked the echo for a
-        second or two mid-answer while it found it again). A new stream starts
-        `LEAD_FRAMES` ahead; if the speaker still falls behind, this capture frame
-        gets silence, which moves the distance once, by one frame, and widens
-        the lead for the next time."""
+        distance between a sound written and its echo all reply long: both
+        streams advance by their devices' clocks, sample for sample, whatever the
+        threads' timing. (Handed over as the speaker wrote them, with silence put
+        in whenever the capture got ahead, that distance moved by a frame each
+        time the sound server delivered the microphone early, and AEC3 leaked
+        the echo for seconds while it found it again.) So a capture frame whose
+        far-end frame has not been written yet waits for it, until `deadline`;
+        past that it gets silence and the frame is dropped when it comes. A new
+        stream starts `LEAD_FRAMES` ahead."""
+        while not self._far_frames and self._speaker_writing():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.far_end_late += 1
+                self._far_owed += 1
+                return SILENT_FRAME
+            self._far_arrived.wait(left)
         if self._far_frames:
             return self._far_frames.popleft()
-        if self._speaker_writing():
-            self.far_end_late += 1
         return SILENT_FRAME
+
+    def _start_learning(self) -> None:
+        self._removes_echo = False
+        self._learn_sounding = 0
+        self._learn_in = self._learn_out = 0.0
+        self._learn_frames = 0
+
+    def _learn(self, far: np.ndarray, near: np.ndarray, out: bytes) -> None:
+        """Judge, over windows of frames with the speaker sounding, whether the module
+        removes the echo yet (before the first window, or while someone talks over
+        the speaker, it is not known to)."""
+        if _mean_square(far) < SOUNDING_RMS**2:
+            return
+        self._learn_sounding += 1
+        self._learn_in += _mean_square(near)
+        self._learn_out += _mean_square(np.frombuffer(out, np.int16))
+        self._learn_frames += 1
+        if self._learn_frames < LEARN_WINDOW_FRAMES:
+            return
+        self.erle_db = 10 * float(np.log10((self._learn_in + 1.0) / (self._learn_out + 1.0)))
+        quiet = self._learn_out / self._learn_frames < QUIET_RMS**2
+        if self.erle_db >= LEARNED_ERLE_DB or quiet:
+            self._removes_echo = True
+            self.learned_after_s = self._learn_sounding / 100
+            log.info("echo canceller: the echo is removed (%.0f dB less) after %.1f s of "
+                     "sound: talking over the model is heard", self.erle_db, self.learned_after_s)
+        self._learn_in = self._learn_out = 0.0
+        self._learn_frames = 0
 
     def _speaker_writing(self) -> bool:
         return time.monotonic() - self._far_written_at < STREAM_GAP_SECONDS
@@ -192,28 +272,40 @@ class EchoCanceller:
                     # went on: pair afresh, as for a new stream.
                     self._far_frames.clear()
                     self._far_written_at = -1e9
+                    self._far_owed = 0
+                    self._start_learning()
                 self._far_since_capture = 0
         if not self.active:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()
-            if self._far_frames:  # bypassed, but the far end's frames keep their step
+            if self._far_frames or self._speaker_writing():
+                # Bypassed, but the far end's frames keep their step.
                 with self._lock:
-                    for _ in range(min(len(pcm) // (2 * FRAME), len(self._far_frames))):
-                        self._far_frames.popleft()
+                    for _ in range(len(pcm) // (2 * FRAME)):
+                        if self._far_frames:
+                            self._far_frames.popleft()
+                        elif self._speaker_writing():
+                            self._far_owed += 1
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
+        deadline = time.monotonic() + FAR_WAIT_SECONDS
         with self._lock:
             for start in range(0, whole, FRAME):
                 raw = samples[start : start + FRAME].tobytes()
                 frame = self._frame_type(raw, RATE, 1, FRAME)
                 try:
                     if self.echo_cancellation:
-                        far = self._next_far_frame().tobytes()
-                        self._apm.process_reverse_stream(self._frame_type(far, RATE, 1, FRAME))
+                        far = self._next_far_frame(deadline)
+                        self._apm.process_reverse_stream(
+                            self._frame_type(far.tobytes(), RATE, 1, FRAME)
+                        )
                     self._apm.process_stream(frame)
-                    self._out += frame.data.tobytes()
+                    out = frame.data.tobytes()
+                    if self.echo_cancellation and not self._removes_echo:
+                        self._learn(far, samples[start : start + FRAME], out)
+                    self._out += out
                 except RuntimeError as exc:  # the microphone goes on, uncancelled
                     self._failed(exc)
                     self._out += raw
@@ -224,3 +316,7 @@ class EchoCanceller:
         chunk = bytes(self._out[: len(pcm)])
         del self._out[: len(pcm)]
         return chunk
+
+
+def _mean_square(samples: np.ndarray) -> float:
+    return float(np.mean(samples.astype(np.float64) ** 2))

@@ -8,6 +8,7 @@ self-interruptions, CPU) are measured by the benchmark, not here.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import numpy as np
@@ -103,6 +104,51 @@ def test_in_a_room_the_echo_is_removed_and_the_users_voice_is_kept():
     assert abs(power_db(out[spoken]) - power_db(mic[spoken])) < 3  # the user is not muted
 
 
+def loud_room(seconds_of_answer: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """An answer at the default volume and its echo about as loud as the speaker."""
+    answer = concat(*[synthesize("The weather today is sunny with a light breeze from the "
+                                 "west and about twenty degrees.")] * seconds_of_answer)
+    far = (answer * volume_gain(80)).astype(np.int16)
+    echo = room.hear(far, room.impulse_response(rt60=0.3, delay_ms=40.0, direct=1.0),
+                     noise_rms=20.0)
+    return far, room.to_int16(echo)
+
+
+def test_it_says_it_removes_the_echo_only_once_it_does():
+    # Until then the daemon keeps the microphone from the service while the model
+    # talks: at the first answer the module knows nothing of the room yet.
+    far, mic = loud_room()
+    canceller = EchoCanceller()
+    learned_at = None
+    canceller.far_end(far[:WRITTEN_AHEAD], 16000)
+    for start in range(0, len(mic) - CHUNK + 1, CHUNK):
+        assert canceller.removes_echo == (learned_at is not None)  # stays said once said
+        canceller.far_end(far[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
+        chunk = mic[start : start + CHUNK]
+        out = np.frombuffer(canceller.process_capture(chunk.tobytes()), np.int16)
+        if canceller.removes_echo and learned_at is None:
+            learned_at = start + CHUNK
+            assert power_db(chunk) - power_db(out) >= 10  # and it does remove it then
+    assert learned_at is not None, "never judged to remove the echo"
+    assert learned_at <= 3 * 16000, f"judged only after {learned_at / 16000:.1f} s"
+    assert canceller.erle_db is not None and canceller.erle_db >= 15
+
+    # A new speaker stream (a reply after a long pause) may play with another delay.
+    for _ in range(3):
+        canceller.process_capture(bytes(2 * CHUNK))  # the capture drains what was written
+    time.sleep(0.25)
+    canceller.far_end(far[:CHUNK], 16000)
+    assert not canceller.removes_echo
+
+
+def test_with_hardly_any_echo_there_is_nothing_to_learn():
+    far, mic = loud_room(1)
+    canceller = EchoCanceller()
+    faint = (mic * 0.002).astype(np.int16)  # a speaker across the room, turned low
+    through(canceller, far, faint)
+    assert canceller.removes_echo
+
+
 def test_chunks_that_are_not_whole_frames_lose_no_sample():
     # With every feature off the module passes audio through: what comes out is
     # what went in, shifted by a constant under 10 ms.
@@ -122,7 +168,7 @@ def test_chunks_that_are_not_whole_frames_lose_no_sample():
 def test_the_speaker_idling_on_silence_does_not_wake_the_module():
     # With echo cancellation the speaker's stream keeps running on written silence
     # (a restarted stream has another delay); that silence must not cost the idle path.
-    canceller = EchoCanceller(idle_after=0.05)
+    canceller = EchoCanceller(idle_after=0.5)
     mic = synthesize("hello there")[:CHUNK * 4]
     canceller.far_end(np.zeros(480, np.int16), 48000)
     assert canceller.process_capture(mic[:CHUNK].tobytes()) == mic[:CHUNK].tobytes()
@@ -184,18 +230,27 @@ def test_the_far_end_reaches_the_module_one_frame_per_capture_frame_in_step():
     assert far == lead + list(range(1, 23))
     assert canceller.far_end_late == 0
 
-    # The speaker falls behind: capture frames it has no frame for get silence,
-    # and what it writes next follows on (nothing skipped, nothing repeated).
+    # The microphone's chunk comes early (the sound server delivers two at once):
+    # it waits for the speaker's frames that go with it.
+    recorder.calls.clear()
+    threading.Timer(0.02, canceller.far_end, (numbered_frames(25, 8), 16000)).start()
+    canceller.process_capture(mic)
+    assert [number for kind, number in recorder.calls if kind == "far"] == [23, 24, *range(25, 31)]
+    assert canceller.far_end_late == 0
+
+    # The speaker falls far behind: the capture frames it has no frame for get
+    # silence, and the frames that come too late for theirs are dropped, so each
+    # later frame keeps its place (nothing shifts, nothing repeats).
     recorder.calls.clear()
     canceller.process_capture(mic)
     canceller.process_capture(mic)
     far = [number for kind, number in recorder.calls if kind == "far"]
-    assert far == [23, 24] + [0] * 14
+    assert far == [31, 32] + [0] * 14
     assert canceller.far_end_late == 14
-    canceller.far_end(numbered_frames(25, 8), 16000)
+    canceller.far_end(numbered_frames(33, 24), 16000)
     recorder.calls.clear()
     canceller.process_capture(mic)
-    assert [number for kind, number in recorder.calls if kind == "far"] == list(range(25, 33))
+    assert [number for kind, number in recorder.calls if kind == "far"] == list(range(47, 55))
 
 
 def test_what_the_speaker_wrote_while_the_microphone_was_closed_is_not_paired_later():
