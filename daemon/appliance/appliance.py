@@ -148,7 +148,8 @@ class Appliance(ControlFace):
                 if await wake_word.process(chunk) is not None:
                     self._stop_ringing("wake word")
                 return
-            if self.devices.echo_canceller is not None:
+            canceller = self.devices.echo_canceller
+            if canceller is not None:
                 # Echo cancelled: the wake word over the model's voice stops the answer.
                 # Scored only while that voice plays, with wake_word.threshold_over_answer
                 # (the canceller damps a voice said over it); else passed over, kept warm
@@ -156,6 +157,12 @@ class Appliance(ControlFace):
                 if not conversation.model_audible:
                     wake_word.pass_over(chunk)
                     conversation.feed_mic(chunk)
+                    return
+                if not canceller.removes_echo:
+                    # Still learning the room (the first answer after start-up, a new
+                    # speaker stream): the model's voice may come through, so while it
+                    # talks the microphone is neither sent nor scored (half duplex).
+                    wake_word.pass_over(chunk)
                     return
                 detection = await wake_word.process(chunk, over_answer=True)
                 if (

@@ -234,6 +234,13 @@ class ScriptedMicrophone:
         raise StopAsyncIteration
 
 
+class ScriptedEchoCanceller:
+    """What the appliance asks of the echo canceller: whether it removes the echo yet."""
+
+    def __init__(self, *, removes_echo: bool = True) -> None:
+        self.removes_echo = removes_echo
+
+
 class ScriptedDevices:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -242,7 +249,7 @@ class ScriptedDevices:
         self.wake_word = ScriptedWakeWord()
         self.relays: dict[str, Any] = {}
         self.camera_feeds = 0
-        self.echo_canceller: Any = None  # set to any object: the echo is cancelled
+        self.echo_canceller: ScriptedEchoCanceller | None = None  # set: the echo is cancelled
 
     def play_wake_sound(self) -> None:
         self.speaker.play_sound("chime")

@@ -45,7 +45,14 @@ from daemon.live.events import (
     ToolResult,
     TurnComplete,
 )
-from tests.unit.appliance.rig import SETUP_TIMEOUT, SILENCE, SPEECH, WAKE, Rig
+from tests.unit.appliance.rig import (
+    SETUP_TIMEOUT,
+    SILENCE,
+    SPEECH,
+    WAKE,
+    Rig,
+    ScriptedEchoCanceller,
+)
 
 # A ctl request must be answered within this much (virtual) time: the setup
 # time-out of a session that never answers, plus a margin.
@@ -107,7 +114,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             },
             state_dir=self.state_dir,
         )
-        rig.devices.echo_canceller = object() if echo_cancelled else None
+        rig.devices.echo_canceller = ScriptedEchoCanceller() if echo_cancelled else None
         return rig
 
     @initialize(echo_cancelled=st.booleans())
@@ -122,6 +129,21 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     def teardown(self) -> None:
         self.rig.stop()
         shutil.rmtree(self.state_dir, ignore_errors=True)
+
+    @property
+    def _removes_echo(self) -> bool:
+        canceller = self.rig.devices.echo_canceller
+        return canceller is None or canceller.removes_echo
+
+    @precondition(lambda self: self.echo_cancelled)
+    @rule(learned=st.booleans())
+    def the_canceller_learns_or_a_new_speaker_stream_starts(self, learned: bool) -> None:
+        """A new speaker stream (a reply after a long pause, start-up): the canceller
+        must show again that it removes the echo; until then, half duplex."""
+        canceller = self.rig.devices.echo_canceller
+        assert canceller is not None
+        canceller.removes_echo = learned
+        event(f"echo canceller removes the echo: {learned}")
 
     @property
     def _ringing(self) -> bool:
@@ -150,6 +172,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             and self.rig.appliance.machine.state is State.SPEAKING
             and conversation is not None
             and conversation.model_audible
+            and self._removes_echo
         )
         self.rig.hear(WAKE)
         if stops:
@@ -216,16 +239,20 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     def ctl_status(self) -> None:
         self.rig.ctl("status")
 
-    @precondition(
-        lambda self: self.echo_cancelled
-        and self._session is not None
-        and self._session.opened
-        and not self._session.closed
-    )
+    @precondition(lambda self: self.echo_cancelled)
     @rule(wake_word=st.booleans())
     def the_model_answers_and_the_user_talks_over_it(self, wake_word: bool) -> None:
-        """Barge-in with echo cancellation: the voice goes to the service, the wake word stops it."""
+        """Barge-in with echo cancellation: the voice goes to the service, the wake word stops it.
+
+        Wakes the speaker first when no session is open: reaching an answer by
+        separate rules was too rare to test talking over it."""
         rig = self.rig
+        if self._session is None or self._session.closed:
+            rig.hear(WAKE)
+        if self._session is not None and self._session.opening:
+            rig.open_session()
+        if self._session is None or not self._session.opened or self._session.closed:
+            return
         rig.emit(ModelAudio(b"\0" * 9600))
         conversation = rig.appliance.conversation
         talking = (
@@ -237,6 +264,11 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         sent = sum(len(s.audio) for s in rig.sessions)
         rig.hear(WAKE if wake_word else SPEECH)
         if not talking:
+            return
+        if not self._removes_echo:
+            event("echo cancelled, still learning: talked over, not heard")
+            assert rig.appliance.machine.state is State.SPEAKING, "stopped while still learning"
+            assert sum(len(s.audio) for s in rig.sessions) == sent, "sent while still learning"
             return
         assert conversation is not None and conversation.is_open
         if wake_word:
@@ -369,6 +401,17 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 and conversation.mic_is_sent
             ):
                 assert sent_now > sent, "a ring cut the conversation off the microphone"
+        elif (
+            state in (State.LISTENING, State.THINKING, State.SPEAKING)
+            and self.echo_cancelled
+            and audible
+            and not self._removes_echo
+        ):
+            # The canceller is still learning the room: half duplex while the model talks.
+            event(f"echo cancelled, still learning, {state.value}")
+            assert scored_now == scored, "still learning, but the wake word was scored over it"
+            assert passed_over_now == passed_over + 1, "not kept warm"
+            assert sent_now == sent, "still learning, but the model's voice went back to it"
         elif state in (State.LISTENING, State.THINKING, State.SPEAKING) and self.echo_cancelled:
             assert conversation is not None
             # Echo cancelled: the wake word is scored, with the threshold over an answer,

@@ -13,7 +13,7 @@ from daemon.appliance.state import State
 from daemon.config.schema import Config
 from daemon.live.events import ModelAudio
 from hardware.audio.echo_canceller import EchoCanceller
-from tests.unit.appliance.rig import SILENCE, SPEECH, WAKE, Rig
+from tests.unit.appliance.rig import SILENCE, SPEECH, WAKE, Rig, ScriptedEchoCanceller
 
 ANSWER = ModelAudio(bytes(4800), 24000)
 
@@ -21,7 +21,7 @@ ANSWER = ModelAudio(bytes(4800), 24000)
 def talking_rig(*, echo_cancelled: bool) -> Rig:
     config = with_barge_in(Config(), echo_cancelled)
     rig = Rig(config.model_dump())
-    rig.devices.echo_canceller = object() if echo_cancelled else None
+    rig.devices.echo_canceller = ScriptedEchoCanceller() if echo_cancelled else None
     rig.hear(WAKE)
     rig.open_session()
     rig.emit(ANSWER)
@@ -73,6 +73,35 @@ def test_the_wake_word_over_the_answer_stops_it_and_keeps_listening():
         rig.hear(WAKE)  # while listening it is just words for the model: nothing stops
         assert rig.devices.speaker.flushes == 1
         assert rig.appliance.conversation.is_open
+    finally:
+        rig.stop()
+
+
+def test_while_the_canceller_is_still_learning_the_room_the_model_is_not_interrupted():
+    # The first answer after start-up, or one on a new speaker stream: the model's
+    # voice may still come through, so it is half duplex until the canceller has
+    # shown it removes the echo; then talking over the model works.
+    rig = talking_rig(echo_cancelled=True)
+    try:
+        assert rig.devices.echo_canceller is not None
+        rig.devices.echo_canceller.removes_echo = False
+        session = rig.session
+        assert session is not None
+        sent = len(session.audio)
+        scored = rig.devices.wake_word.scored
+        rig.hear(SPEECH)
+        rig.hear(WAKE)
+        rig.settle()
+        assert len(session.audio) == sent
+        assert rig.devices.wake_word.scored == scored
+        assert rig.appliance.machine.state is State.SPEAKING
+
+        rig.devices.echo_canceller.removes_echo = True
+        rig.hear(SPEECH)
+        rig.settle()
+        assert len(session.audio) > sent
+        rig.hear(WAKE)
+        assert rig.appliance.machine.state is State.LISTENING
     finally:
         rig.stop()
 
