@@ -72,6 +72,9 @@ def answer(index: int) -> np.ndarray:
 
 CHUNK_SECONDS: list[float] = []
 """Wall time of each process_capture() of an 80 ms chunk while the module ran."""
+LEARNED_AFTER_S: list[float] = []
+"""Seconds into a clip at which the canceller first said it removes the echo (the
+daemon holds the microphone back while the model talks until then)."""
 
 
 def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
@@ -82,8 +85,11 @@ def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) ->
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
         canceller.far_end(played[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
         began = time.perf_counter()
+        learning = not canceller.removes_echo
         cleaned = canceller.process_capture(mic[start : start + CHUNK].tobytes())
         CHUNK_SECONDS.append(time.perf_counter() - began)
+        if learning and canceller.removes_echo:
+            LEARNED_AFTER_S.append((start + CHUNK) / 16000)
         out.append(np.frombuffer(cleaned, np.int16))
     return np.concatenate(out)
 
@@ -154,6 +160,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
                          "min": round(min(erles), 1), "unit": "dB", "runs": len(erles)},
         "echo_convergence_s": converge[0],
         "echo_first_second_erle_db": round(float(np.median([v for t, v in first_curve if t < 1.0])), 1),
+        "echo_learned_after_s": LEARNED_AFTER_S[0] if LEARNED_AFTER_S else None,
         "self_interruptions": self_interruptions,
         "self_interruptions_without_aec": bare_interruptions,
         "wake_fires_on_model_voice": wake_fires,

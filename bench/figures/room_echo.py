@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import time
@@ -51,6 +52,7 @@ def run(answers: int, echo_cancellation: str = "on", volume: int = 50) -> dict[s
                 daemon.wait_state("speaking", timeout=30)
                 daemon.wait_state("idle", timeout=90)
             cpu = cpu_seconds(daemon.proc.pid) - cpu_before
+            learned = re.search(r"echo is removed .* after ([\d.]+) s of sound", daemon.log())
             sessions = list(emu.sessions)
     turns = [t for s in sessions for t in s.model_turns]
     interrupted_at = [  # (question, seconds of the answer played when it was cut)
@@ -61,6 +63,7 @@ def run(answers: int, echo_cancellation: str = "on", volume: int = 50) -> dict[s
         "room_echo_volume_percent": volume,
         "room_answers": len(turns),
         "room_self_interruptions": sum(t.interrupted for t in turns),
+        "room_learned_after_s": float(learned.group(1)) if learned else None,
         "room_interrupted_at": interrupted_at,
         "room_audio_turns": sum(1 for s in sessions for t in s.user_turns if t.source == "audio"),
         "room_answer_seconds": round(sum(t.audio_bytes_sent for t in turns) / 48000, 1),
