@@ -107,9 +107,6 @@ class EchoCanceller:
         self.idle_after = idle_after
         self._lock = threading.Lock()
         self._far_arrived = threading.Condition(self._lock)
-        self._far_owed = 0
-        """Far-end frames a capture frame went without (they came too late): each is
-        dropped when it comes, so the frames after it keep their place."""
         self._far_pending = np.zeros(0, np.int16)
         self._far_frames: collections.deque[np.ndarray] = collections.deque()
         """10 ms far-end frames written by the speaker, not yet paired with a capture frame."""
@@ -185,7 +182,6 @@ class EchoCanceller:
             now = time.monotonic()
             if now - self._far_written_at > STREAM_GAP_SECONDS and not self._far_frames:
                 self._far_frames.extend([SILENT_FRAME] * LEAD_FRAMES)  # a new stream
-                self._far_owed = 0
                 self._start_learning()
             self._far_written_at = now
             pending = np.concatenate([self._far_pending, samples])
@@ -194,12 +190,8 @@ class EchoCanceller:
             self._far_since_capture += whole // FRAME
             if self._far_since_capture > MAX_FAR_AHEAD_FRAMES:  # nobody captures
                 self._far_frames.clear()
-                self._far_owed = 0
                 return
             for start in range(0, whole, FRAME):
-                if self._far_owed:  # its capture frame went by without it
-                    self._far_owed -= 1
-                    continue
                 self._far_frames.append(pending[start : start + FRAME])
             self._far_arrived.notify()
 
@@ -213,14 +205,15 @@ class EchoCanceller:
         in whenever the capture got ahead, that distance moved by a frame each
         time the sound server delivered the microphone early, and AEC3 leaked
         the echo for seconds while it found it again.) So a capture frame whose
-        far-end frame has not been written yet waits for it, until `deadline`;
-        past that it gets silence and the frame is dropped when it comes. A new
-        stream starts `LEAD_FRAMES` ahead."""
+        far-end frame has not been written yet waits for it, until `deadline`.
+        Past that it gets silence and the far end's frames move on by one: the
+        speaker is behind for real (its device underran, or its clock is slower
+        than the microphone's), and pairing by count would only fall further
+        behind. A new stream starts `LEAD_FRAMES` ahead."""
         while not self._far_frames and self._speaker_writing():
             left = deadline - time.monotonic()
             if left <= 0:
                 self.far_end_late += 1
-                self._far_owed += 1
                 return SILENT_FRAME
             self._far_arrived.wait(left)
         if self._far_frames:
@@ -272,21 +265,16 @@ class EchoCanceller:
                     # went on: pair afresh, as for a new stream.
                     self._far_frames.clear()
                     self._far_written_at = -1e9
-                    self._far_owed = 0
                     self._start_learning()
                 self._far_since_capture = 0
         if not self.active:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()
-            if self._far_frames or self._speaker_writing():
-                # Bypassed, but the far end's frames keep their step.
+            if self._far_frames:  # bypassed, but the far end's frames keep their step
                 with self._lock:
-                    for _ in range(len(pcm) // (2 * FRAME)):
-                        if self._far_frames:
-                            self._far_frames.popleft()
-                        elif self._speaker_writing():
-                            self._far_owed += 1
+                    for _ in range(min(len(pcm) // (2 * FRAME), len(self._far_frames))):
+                        self._far_frames.popleft()
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
