@@ -28,9 +28,11 @@ from daemon.sim.pulse import PulseAudioHarness
 from tests.e2e.conftest import appliance_config, running_daemon, wait_until
 
 
-def run(answers: int, echo_cancellation: str = "on", volume: int = 50) -> dict[str, Any]:
+def run(answers: int, echo_cancellation: str = "on", volume: int = 50,
+        log_dir: Path | None = None) -> dict[str, Any]:
     """Ask `answers` long answers in the room (echo at `volume` % of the speaker's level,
-    PulseAudio's cubic scale: 50 is -18 dB); what the service heard and the daemon's CPU."""
+    PulseAudio's cubic scale: 50 is -18 dB); what the service heard and the daemon's CPU.
+    `log_dir`: keep the daemon's log there."""
     began = time.monotonic()
     with (
         PulseAudioHarness() as pulse,
@@ -52,6 +54,9 @@ def run(answers: int, echo_cancellation: str = "on", volume: int = 50) -> dict[s
                 daemon.wait_state("speaking", timeout=30)
                 daemon.wait_state("idle", timeout=90)
             cpu = cpu_seconds(daemon.proc.pid) - cpu_before
+            if log_dir is not None:
+                log_dir.mkdir(parents=True, exist_ok=True)
+                (log_dir / f"daemon-{int(time.time())}.log").write_text(daemon.log())
             learned = re.search(r"echo is removed .* after ([\d.]+) s of sound", daemon.log())
             sessions = list(emu.sessions)
     turns = [t for s in sessions for t in s.model_turns]
@@ -84,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.figures.room_echo")
     parser.add_argument("--answers", type=int, default=20)
     parser.add_argument("--volume", type=int, default=50, help="echo level, PulseAudio %%")
+    parser.add_argument("--log-dir", type=Path, help="keep the daemon's log in this directory")
     parser.add_argument("--cpu", action="store_true",
                         help="instead: the daemon's CPU with and without echo cancellation")
     args = parser.parse_args(argv)
-    result = cpu_ratio(args.answers) if args.cpu else run(args.answers, volume=args.volume)
+    result = cpu_ratio(args.answers) if args.cpu else run(args.answers, volume=args.volume, log_dir=args.log_dir)
     print(json.dumps(result), flush=True)
     return 0
 

@@ -46,6 +46,8 @@ STREAM_GAP_SECONDS = 0.2
 SILENT_FRAME = np.zeros(FRAME, np.int16)
 LEARN_WINDOW_FRAMES = 50
 """Frames with the speaker sounding over which the canceller's work is judged (0.5 s)."""
+LEARN_WINDOWS = 2
+"""Windows in a row that must pass: one good half second can fall inside a leak."""
 LEARNED_ERLE_DB = 15.0
 """The echo is this much weaker after the module than before: it is being removed."""
 QUIET_RMS = 100.0
@@ -53,9 +55,11 @@ QUIET_RMS = 100.0
 removing reaches the microphone (a far speaker, a low volume)."""
 SOUNDING_RMS = 30.0
 """A far-end frame louder than this (-60 dBFS) is the speaker making a sound."""
-FAR_WAIT_SECONDS = 0.06
-"""How long a capture chunk may wait for the speaker's frames that go with it (the
-microphone's sound server sometimes delivers a chunk early, or two at once)."""
+FAR_WAIT_SECONDS = 0.15
+"""How long a capture chunk may wait for the speaker's frames that go with it: the
+microphone's sound server sometimes delivers a chunk a whole chunk early (two at
+once), and the speaker writes in device periods (50 ms). Seen in the room: 60 ms
+was not always enough."""
 MAX_FAR_AHEAD_FRAMES = 50
 """More far-end frames than this between two capture chunks (0.5 s; a device buffer
 and a chunk are far less): the microphone is not running, so none are kept."""
@@ -118,6 +122,7 @@ class EchoCanceller:
         self._learn_in = 0.0  # energy in and out over this window's sounding frames
         self._learn_out = 0.0
         self._learn_frames = 0
+        self._learn_passed = 0  # windows in a row that passed
         self.erle_db: float | None = None
         """The echo removed over the last window judged (dB), for the log."""
         self._learn_sounding = 0  # frames with the speaker sounding since learning began
@@ -225,6 +230,7 @@ class EchoCanceller:
         self._learn_sounding = 0
         self._learn_in = self._learn_out = 0.0
         self._learn_frames = 0
+        self._learn_passed = 0
 
     def _learn(self, far: np.ndarray, near: np.ndarray, out: bytes) -> None:
         """Judge, over windows of frames with the speaker sounding, whether the module
@@ -240,7 +246,8 @@ class EchoCanceller:
             return
         self.erle_db = 10 * float(np.log10((self._learn_in + 1.0) / (self._learn_out + 1.0)))
         quiet = self._learn_out / self._learn_frames < QUIET_RMS**2
-        if self.erle_db >= LEARNED_ERLE_DB or quiet:
+        self._learn_passed = self._learn_passed + 1 if self.erle_db >= LEARNED_ERLE_DB or quiet else 0
+        if self._learn_passed >= LEARN_WINDOWS:
             self._removes_echo = True
             self.learned_after_s = self._learn_sounding / 100
             log.info("echo canceller: the echo is removed (%.0f dB less) after %.1f s of "
@@ -273,12 +280,16 @@ class EchoCanceller:
                 self._out.clear()
             if self._far_frames:  # bypassed, but the far end's frames keep their step
                 with self._lock:
-                    for _ in range(min(len(pcm) // (2 * FRAME), len(self._far_frames))):
+                    frames = len(pcm) // (2 * FRAME)
+                    if len(self._far_frames) < frames and self._speaker_writing():
+                        self._start_learning()  # the pairing moves on: see _next_far_frame
+                    for _ in range(min(frames, len(self._far_frames))):
                         self._far_frames.popleft()
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
         deadline = time.monotonic() + FAR_WAIT_SECONDS
+        late_before = self.far_end_late
         with self._lock:
             for start in range(0, whole, FRAME):
                 raw = samples[start : start + FRAME].tobytes()
@@ -298,6 +309,13 @@ class EchoCanceller:
                     self._failed(exc)
                     self._out += raw
             self.frames_processed += whole // FRAME
+            if self.far_end_late != late_before:
+                # The echo now comes a little earlier to the module: it leaks while
+                # AEC3 finds it again, so it must show again that it removes it.
+                log.info("echo canceller: %d speaker frames came later than %.0f ms: the "
+                         "pairing moved on by as many; learning again",
+                         self.far_end_late - late_before, 1000 * FAR_WAIT_SECONDS)
+                self._start_learning()
         self._near_pending = samples[whole:]
         if len(self._out) < len(pcm):
             self._out[:0] = bytes(len(pcm) - len(self._out))

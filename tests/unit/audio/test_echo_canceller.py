@@ -133,7 +133,17 @@ def test_it_says_it_removes_the_echo_only_once_it_does():
     assert learned_at <= 3 * 16000, f"judged only after {learned_at / 16000:.1f} s"
     assert canceller.erle_db is not None and canceller.erle_db >= 15
 
+    # The speaker's frames come too late for their capture frames: the pairing
+    # moves on and the echo leaks while AEC3 finds it again, so it learns again.
+    canceller.process_capture(mic[:CHUNK].tobytes())  # what was written ahead
+    assert canceller.removes_echo
+    canceller.process_capture(mic[CHUNK : 2 * CHUNK].tobytes())
+    assert canceller.far_end_late > 0
+    assert not canceller.removes_echo
+
     # A new speaker stream (a reply after a long pause) may play with another delay.
+    through(canceller, far, mic)
+    assert canceller.removes_echo
     for _ in range(3):
         canceller.process_capture(bytes(2 * CHUNK))  # the capture drains what was written
     time.sleep(0.25)
@@ -243,10 +253,9 @@ def test_the_far_end_reaches_the_module_one_frame_per_capture_frame_in_step():
     # writes next follows on (nothing skipped, nothing repeated).
     recorder.calls.clear()
     canceller.process_capture(mic)
-    canceller.process_capture(mic)
     far = [number for kind, number in recorder.calls if kind == "far"]
-    assert far == [31, 32] + [0] * 14
-    assert canceller.far_end_late == 14
+    assert far == [31, 32] + [0] * 6
+    assert canceller.far_end_late == 6
     canceller.far_end(numbered_frames(33, 8), 16000)
     recorder.calls.clear()
     canceller.process_capture(mic)
