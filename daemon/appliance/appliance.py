@@ -160,8 +160,9 @@ class Appliance(ControlFace):
                     return
                 if not canceller.removes_echo:
                     # Still learning the room (the first answer after start-up, a new
-                    # speaker stream): the model's voice may come through, so while it
-                    # talks the microphone is neither sent nor scored (half duplex).
+                    # speaker stream, the speaker fell behind): the model's voice may come
+                    # through, so while it talks the microphone is neither sent nor
+                    # scored (half duplex).
                     wake_word.pass_over(chunk)
                     return
                 detection = await wake_word.process(chunk, over_answer=True)

@@ -7,9 +7,10 @@ through `process_capture()`. WebRTC's AEC3 (from the `livekit` package's
 sound as the room returned it; its own delay estimator finds the echo path,
 starting from the playout delay we tell it.
 
-Until the module has shown it removes the echo (`removes_echo`: the first half
-second or so of sound on each new speaker stream) the daemon treats the speaker
-as half duplex: the model's voice may still come through.
+Until the module has shown it removes the echo (`removes_echo`: about a second
+of sound on each new speaker stream, and again whenever the pairing of the two
+streams had to move) the daemon treats the speaker as half duplex: the model's
+voice may still come through.
 
 When nothing has been played for `idle_after` seconds the capture bypasses
 the module (unless noise suppression is asked for on the idle path): there is
@@ -150,8 +151,8 @@ class EchoCanceller:
 
     @property
     def removes_echo(self) -> bool:
-        """The module has shown, since the speaker's stream started, that it removes
-        the echo (or that none worth removing comes back). Until then the model's
+        """The module has shown, since the speaker's stream started or the pairing
+        last moved, that it removes the echo (or that none worth removing comes back). Until then the model's
         voice may come through, so the daemon does not send the microphone while it
         talks: a new stream may play with another delay, and at the first answer
         after start-up the module knows nothing of the room yet."""
