@@ -138,8 +138,9 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     @precondition(lambda self: self.echo_cancelled)
     @rule(learned=st.booleans())
     def the_canceller_learns_or_a_new_speaker_stream_starts(self, learned: bool) -> None:
-        """A new speaker stream (a reply after a long pause, start-up): the canceller
-        must show again that it removes the echo; until then, half duplex."""
+        """A new speaker stream (a reply after a long pause, start-up) or a speaker that
+        fell behind: the canceller must show again that it removes the echo; until
+        then, half duplex."""
         canceller = self.rig.devices.echo_canceller
         assert canceller is not None
         canceller.removes_echo = learned
