@@ -226,6 +226,18 @@ class EchoCanceller:
             return self._far_frames.popleft()
         return SILENT_FRAME
 
+    def _pairing_checked(self, late_before: int) -> None:
+        """After a chunk: if the pairing moved on, the echo now comes a little earlier
+        to the module and leaks while AEC3 finds it again, so it must show again that
+        it removes it."""
+        if self.far_end_late == late_before:
+            return
+        log.info("echo canceller: %d speaker frames came later than %.0f ms: the pairing "
+                 "moved on by as many; learning again", self.far_end_late - late_before,
+                 1000 * FAR_WAIT_SECONDS)
+        with self._lock:
+            self._start_learning()
+
     def _start_learning(self) -> None:
         self._removes_echo = False
         self._learn_sounding = 0
@@ -280,12 +292,12 @@ class EchoCanceller:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()
             if self._far_frames:  # bypassed, but the far end's frames keep their step
+                deadline = time.monotonic() + FAR_WAIT_SECONDS
+                late_before = self.far_end_late
                 with self._lock:
-                    frames = len(pcm) // (2 * FRAME)
-                    if len(self._far_frames) < frames and self._speaker_writing():
-                        self._start_learning()  # the pairing moves on: see _next_far_frame
-                    for _ in range(min(frames, len(self._far_frames))):
-                        self._far_frames.popleft()
+                    for _ in range(len(pcm) // (2 * FRAME)):
+                        self._next_far_frame(deadline)
+                self._pairing_checked(late_before)
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
         whole = len(samples) // FRAME * FRAME
@@ -310,13 +322,7 @@ class EchoCanceller:
                     self._failed(exc)
                     self._out += raw
             self.frames_processed += whole // FRAME
-            if self.far_end_late != late_before:
-                # The echo now comes a little earlier to the module: it leaks while
-                # AEC3 finds it again, so it must show again that it removes it.
-                log.info("echo canceller: %d speaker frames came later than %.0f ms: the "
-                         "pairing moved on by as many; learning again",
-                         self.far_end_late - late_before, 1000 * FAR_WAIT_SECONDS)
-                self._start_learning()
+        self._pairing_checked(late_before)
         self._near_pending = samples[whole:]
         if len(self._out) < len(pcm):
             self._out[:0] = bytes(len(pcm) - len(self._out))
