@@ -26,7 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from daemon.appliance.control import request
+from daemon.control.client import request
 from daemon.emulator import EmulatorThread, Turn
 from daemon.sim.pulse import MIC_PCM, SPEAKER_PCM, PulseAudioHarness
 from daemon.sim.speech import concat, silence, synthesize, write_wav

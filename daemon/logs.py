@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from daemon.safe_text import printable
+from daemon.core.safe_text import printable
 
 JOURNAL_SOCKET = Path("/run/systemd/journal/socket")
 PLAIN_FORMAT = "%(levelname)s %(name)s: %(message)s"

@@ -68,7 +68,7 @@ def answer(index: int) -> np.ndarray:
     texts = [ANSWERS[index % len(ANSWERS)], ANSWERS[(index + 3) % len(ANSWERS)]]
     speech = concat(*[concat(synthesize(t, speed=150 + 5 * (index % 4)), silence(0.25))
                       for t in texts])
-    return room.to_int16(speech * volume_gain(80))
+    return room.clip_int16(speech * volume_gain(80))
 
 
 CHUNK_SECONDS: list[float] = []
@@ -138,7 +138,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     first_curve: list[tuple[float, float]] = []
     for index in range(20):
         far = concat(answer(index), silence(0.5))
-        mic = room.to_int16(room.hear(far, rir, noise_rms=20.0, seed=index))
+        mic = room.clip_int16(room.hear(far, rir, noise_rms=20.0, seed=index))
         began = time.process_time()
         out = run_canceller(canceller, far, mic)
         cpu_aec += time.process_time() - began
@@ -191,7 +191,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
             level = np.sqrt(np.mean(echo[span] ** 2) / np.mean(phrase**2)) * 10 ** (ser_db / 20)
             near = np.zeros(len(far))
             near[span] = phrase * level
-            mic = room.to_int16(echo + near)
+            mic = room.clip_int16(echo + near)
             out = run_canceller(canceller, far, mic)
             fired, peak = peak_score(detector, out, over_answer=True)  # the daemon's way
             hits += bool(fired)
@@ -234,7 +234,7 @@ def front_end_figures() -> dict[str, Any]:
         f"snr{snr}": (lambda clip, i, snr=snr: mix_noise(clip, snr_db=snr, seed=i))
         for snr in (10, 5, 0)
     }
-    conditions["quiet"] = lambda clip, i: room.to_int16(
+    conditions["quiet"] = lambda clip, i: room.clip_int16(
         room.hear(clip * 0.03, np.array([1.0]), noise_rms=20.0, seed=i))
     result: dict[str, Any] = {}
     cpu = dict.fromkeys(FRONT_ENDS, 0.0)

@@ -28,16 +28,30 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from daemon.appliance.clock import Clock, LoopClock
-from daemon.appliance.control_face import ControlFace
 from daemon.appliance.conversation import Conversation, Phase, Transcript
-from daemon.appliance.devices import QUIET_HANDOVER_CHUNKS, Devices
+from daemon.appliance.devices import Devices
 from daemon.appliance.failures import FailureBook
+from daemon.appliance.mic_routing import MicRouter
 from daemon.appliance.ringing import Ringing
-from daemon.appliance.state import Change, State, StateMachine
+from daemon.appliance.snapshot import ApplianceStatus
 from daemon.config.schema import Config
+from daemon.core.clock import Clock, LoopClock
+from daemon.core.events import (
+    ApplianceEvent,
+    ButtonUsed,
+    ErrorShown,
+    Listener,
+    NextTimer,
+    RelaySwitched,
+    TimersChanged,
+    TranscriptHeard,
+    VolumeChanged,
+    WakeWordHeard,
+)
+from daemon.core.state import Change, Observer, State, StateMachine
 from daemon.timers import Ring, Timers
 from hardware.audio.status import AudioStatus
 
@@ -47,10 +61,6 @@ timeline = logging.getLogger("speakerd.timeline")
 CLOSE_WAIT_SECONDS = 5.0
 
 SessionFactory = Callable[[], Any]  # () -> daemon.live.LiveSession
-# What the state machine does not carry, told to listeners (MQTT) as (kind, fields):
-# transcript (role, text, at), relay (name, is_on), volume (percent),
-# wake_word (model, score), button (action: press or hold), error (message).
-Listener = Callable[[str, dict[str, Any]], None]
 
 _PHASE_STATE = {
     Phase.OPENING: State.WAKE,
@@ -61,7 +71,7 @@ _PHASE_STATE = {
 }
 
 
-class Appliance(ControlFace):
+class Appliance:
     """The running daemon minus process concerns (signals, systemd, CLI)."""
 
     def __init__(
@@ -90,6 +100,9 @@ class Appliance(ControlFace):
         self._background: set[asyncio.Future[Any]] = set()
         self.timers = timers
         self._announcement: Conversation | None = None
+        self._router = MicRouter(devices)
+        if timers is not None:
+            timers.observe(self._timers_changed)
         self.ringing = Ringing(
             config.timers,
             self.clock,
@@ -138,57 +151,25 @@ class Appliance(ControlFace):
         """One piece of microphone audio: to the open conversation, else the wake word."""
         if self._muted:
             return
-        wake_word = self.devices.wake_word
         conversation = self._conversation
-        announcing = self.ringing.active and conversation is self._announcement
-        if conversation is not None and conversation.is_open and not announcing:
-            if self.ringing.active:
-                # Ringing during a conversation: it goes on, and the wake word stops the ring.
-                conversation.feed_mic(chunk)
-                if await wake_word.process(chunk) is not None:
+        if conversation is not None and conversation.is_open:
+            if not self.ringing.active:
+                await self._router.conversing(chunk, conversation)
+                return
+            if conversation is not self._announcement:
+                if await self._router.while_ringing(chunk, conversation) is not None:
                     self._stop_ringing("wake word")
                 return
-            canceller = self.devices.echo_canceller
-            if canceller is not None:
-                # Echo cancelled: the wake word over the model's voice stops the answer.
-                # Scored only while that voice plays, with wake_word.threshold_over_answer
-                # (the canceller damps a voice said over it); else passed over, kept warm
-                # for when the model starts (a reset would leave it deaf for 1.4 s).
-                if not conversation.model_audible:
-                    wake_word.pass_over(chunk)
-                    conversation.feed_mic(chunk)
-                    return
-                if not canceller.removes_echo:
-                    # Still learning the room (the first answer after start-up, a new
-                    # speaker stream, the speaker fell behind): the model's voice may come
-                    # through, so while it talks the microphone is neither sent nor
-                    # scored (half duplex).
-                    wake_word.pass_over(chunk)
-                    return
-                detection = await wake_word.process(chunk, over_answer=True)
-                if (
-                    detection is not None
-                    and conversation.model_audible
-                    and conversation.stop_talking()
-                ):
-                    timeline.info(
-                        "wake word %s (score %.2f) over the answer: stopped talking",
-                        detection.model, detection.score,
-                    )  # fmt: skip
-            else:
-                wake_word.record(chunk)
-            conversation.feed_mic(chunk)
-            return
-        detection = await wake_word.process(chunk)
-        self.devices.microphone.handover_chunks = QUIET_HANDOVER_CHUNKS if wake_word.quiet else 1
+            # A ring's own announcement only speaks: the wake word hears, to stop the ring.
+        detection = await self._router.idle(chunk)
         if detection is not None:
             timeline.info(
                 "wake word %s (score %.2f) at %.2f s",
                 detection.model, detection.score, detection.time,
             )  # fmt: skip
-            self._tell("wake_word", model=detection.model, score=detection.score)
+            self._tell(WakeWordHeard(detection.model, detection.score))
             if not self._stop_ringing("wake word"):
-                self._open("wake word", first_audio=wake_word.audio_since_wake(detection))
+                self._open("wake word", first_audio=self.devices.wake_word.audio_since_wake(detection))
 
     # -- conversations -----------------------------------------------------------------
 
@@ -218,7 +199,7 @@ class Appliance(ControlFace):
             on_fault=self._conversation_fault,
         )
         self._conversation = conversation
-        self.devices.microphone.handover_chunks = 1  # it hears every chunk as it comes
+        self._router.conversation_opened()
         self._conversation_task = self._spawn(conversation.run())
         self.devices.camera_started(conversation)  # frames flow only while it is open
         self._show(f"woken ({source})")
@@ -275,6 +256,51 @@ class Appliance(ControlFace):
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.shield(task), CLOSE_WAIT_SECONDS)
 
+    async def say(self, text: str) -> str | None:
+        """Typed words to the model (`ctl say`): into the open conversation, else a new one.
+
+        Returns why they were not sent, or None once they were."""
+        conversation = self._conversation
+        if conversation is not None and conversation.is_open:
+            sent = await conversation.say(text)
+        else:
+            opened = self._open("ctl say", first_text=text)
+            if isinstance(opened, str):
+                return opened
+            conversation = opened
+            sent = await conversation.opened()  # it sends the text as soon as it is open
+        return None if sent else (conversation.end_reason or "the conversation ended")
+
+    async def stop(self) -> str:
+        """Stop a ring, else end the conversation (`ctl stop`); what was done, in words."""
+        if self._stop_ringing("ctl stop"):
+            return "stopped ringing"
+        if self._conversation is None or not self._conversation.is_open:
+            return "no conversation open"
+        await self._close_conversation("stopped from the control socket")
+        return "stopped"
+
+    def status(self) -> ApplianceStatus:
+        """A snapshot of what the owner may see (`ctl status`, the tests)."""
+        conversation = self._conversation
+        is_open = conversation is not None and conversation.is_open
+        return ApplianceStatus(
+            state=self.machine.state,
+            muted=self._muted,
+            fatal=self.failures.fatal is not None,
+            relays=self.relay_states(),
+            transcripts=tuple(self._transcripts),
+            session_uptime=(
+                round(self.clock.now() - conversation.started_at, 1)
+                if conversation is not None and is_open
+                else None
+            ),
+            last_error=self.last_error,
+            ringing=tuple(ring.spoken() for ring in self.ringing.rings),
+            timers=tuple(self.timers.list()) if self.timers is not None else (),
+            announcing=is_open and conversation is self._announcement,
+        )
+
     # -- what the user sees ------------------------------------------------------------
 
     def _show(self, reason: str) -> None:
@@ -310,10 +336,10 @@ class Appliance(ControlFace):
         """Idle: start talking. Model talking: stop it. Listening: end the conversation.
 
         Ringing: stop the ring, nothing more. Returns why a wake was refused, or None."""
-        self._tell("button", action="press")
-        return self._press()
+        self._tell(ButtonUsed("press"))
+        return self.press()
 
-    def _press(self) -> str | None:
+    def press(self) -> str | None:
         """The button's action, also taken by `ctl wake` and MQTT's "start conversation"."""
         if self._stop_ringing("button"):
             return None
@@ -330,7 +356,7 @@ class Appliance(ControlFace):
         return None
 
     def button_held(self) -> None:
-        self._tell("button", action="hold")
+        self._tell(ButtonUsed("hold"))
         self._spawn(self.mute(not self._muted))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
@@ -341,13 +367,24 @@ class Appliance(ControlFace):
 
     # -- the tools' context (daemon.tools.ToolContext) ---------------------------------
 
+    async def switch_relay(self, name: str, on: bool) -> bool:
+        """Switch a relay as the model's set_relay does (MQTT); KeyError for an unknown name."""
+        relay = self.devices.relays[name]
+        is_on = await asyncio.to_thread(_switch, relay, on)  # a pin driver may block
+        self.relay_changed(name, is_on)
+        return is_on
+
+    @property
+    def volume(self) -> int:
+        return self.devices.speaker.volume
+
     def relay_changed(self, name: str, is_on: bool) -> None:
         timeline.info("relay %s switched %s", name, "on" if is_on else "off")
-        self._tell("relay", name=name, is_on=is_on)
+        self._tell(RelaySwitched(name, is_on))
 
     def set_volume(self, percent: int) -> None:
         self.devices.speaker.set_volume(percent)
-        self._tell("volume", percent=percent)
+        self._tell(VolumeChanged(percent))
 
     def end_conversation(self) -> None:
         if self._conversation is not None:
@@ -358,9 +395,14 @@ class Appliance(ControlFace):
 
     # -- mute (the button held, `ctl mute`, MQTT) ----------------------------------------
 
-    async def mute(self, on: bool) -> dict[str, Any]:
+    @property
+    def muted(self) -> bool:
+        return self._muted
+
+    async def mute(self, on: bool) -> bool:
+        """Close (or open) the microphone; False when it already was."""
         if on == self._muted:
-            return {"message": "already muted" if on else "not muted", "muted": on}
+            return False
         self._muted = on
         if on:
             self.devices.microphone.pause()
@@ -372,7 +414,7 @@ class Appliance(ControlFace):
             self.devices.microphone.resume()
             timeline.info("unmuted: listening for the wake word")
             self._show("unmuted")
-        return {"message": "muted" if on else "unmuted", "muted": on}
+        return True
 
     # -- timers ------------------------------------------------------------------------
 
@@ -413,9 +455,20 @@ class Appliance(ControlFace):
 
     # -- observers ---------------------------------------------------------------------
 
+    def observe(self, observer: Observer) -> None:
+        """Be told every state change (and the state now, at once): LEDs, STATUS=, MQTT."""
+        self.machine.observe(observer)
+
+    def relay_states(self) -> dict[str, bool]:
+        return {name: relay.is_on for name, relay in self.devices.relays.items()}
+
     def listen(self, listener: Listener) -> None:
-        """Be told what the state machine does not carry (see Listener); MQTT uses it."""
+        """Be told what the state machine does not carry (daemon.core.events); MQTT uses it.
+
+        The timers' state is told at once, so a new listener shows the next timer."""
         self._listeners.append(listener)
+        if self.timers is not None:
+            self._timers_changed()
 
     @property
     def last_error(self) -> str | None:
@@ -425,19 +478,36 @@ class Appliance(ControlFace):
     def last_error(self, message: str | None) -> None:
         self._last_error = message
         if message is not None:
-            self._tell("error", message=message)
+            self._tell(ErrorShown(message))
 
     def _transcript_arrived(self, transcript: Transcript) -> None:
         self._transcripts.append(transcript)
-        self._tell("transcript", role=transcript.role, text=transcript.text, at=transcript.at)
+        role = "user" if transcript.role == "user" else "model"
+        self._tell(TranscriptHeard(role, transcript.text, transcript.at))
 
-    def _tell(self, kind: str, **fields: Any) -> None:
+    def _timers_changed(self) -> None:
+        timers = self.timers
+        if timers is None:
+            return
+        entry = timers.soonest()
+        next_timer = None
+        if entry is not None:
+            at = datetime.fromtimestamp(entry.due, timers.zone).isoformat(timespec="seconds")
+            next_timer = NextTimer(at=at, label=entry.label, id=entry.id, kind=entry.kind)
+        self._tell(TimersChanged(next_timer, timers.pending))
+
+    def _tell(self, event: ApplianceEvent) -> None:
         for listener in self._listeners:
             try:
-                listener(kind, fields)
+                listener(event)
             except Exception:  # a broker glitch must not stop the appliance
-                log.exception("appliance listener %r failed on %s", listener, kind)
+                log.exception("appliance listener %r failed on %s", listener, type(event).__name__)
 
     def _log_state(self, change: Change) -> None:
         if change.old is not change.new:
             timeline.info("state %s -> %s", change.old, change.new)
+
+
+def _switch(relay: Any, on: bool) -> bool:
+    relay.on() if on else relay.off()
+    return bool(relay.is_on)

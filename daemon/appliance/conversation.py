@@ -26,8 +26,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from daemon.appliance.clock import Clock, Timer
 from daemon.config.schema import Config
+from daemon.core.clock import Clock, Scheduled
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.live.events import (
     GenerationComplete,
@@ -130,8 +130,8 @@ class Conversation:
         # may outlast the follow-up window, and its result is still to be told.
         self._calls_running: set[str] = set()
         self._discarding = False  # the user stopped the model: drop the rest of its turn
-        self._follow_up: Timer | None = None
-        self._limit: Timer | None = None
+        self._follow_up: Scheduled | None = None
+        self._limit: Scheduled | None = None
         self._model_text: list[str] = []
         self._user_text: list[str] = []
         self._after_answer: asyncio.Task[None] | None = None

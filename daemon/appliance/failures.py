@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from daemon.appliance.clock import Clock, Timer
+from daemon.core.clock import Clock, Scheduled
 from daemon.live.events import SessionFailed
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ class FailureBook:
         self._in_a_row = 0
         self._retry_after = 0.0
         self._last: str | None = None
-        self._shown: Timer | None = None
+        self._shown: Scheduled | None = None
 
     @property
     def showing(self) -> bool:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from daemon.appliance.clock import Clock
 from daemon.config.schema import TimersConfig
-from daemon.timers import Ring, Ringer, sound_seconds
+from daemon.core.clock import Clock
+from daemon.timers import AlarmSound, Ring, sound_seconds
 
 timeline = logging.getLogger("speakerd.timeline")
 
@@ -33,7 +33,7 @@ class Ringing:
         self.rings: list[Ring] = []
         self.started_at = 0.0
         self._clock = clock
-        self._ringer = Ringer(
+        self._sound = AlarmSound(
             clock,
             lambda: play_sound(config.sound),
             period=sound_seconds(config.sound) + config.pause_seconds,
@@ -50,21 +50,21 @@ class Ringing:
         self.rings += rings
         timeline.info("ringing: %s", "; ".join(r.spoken() for r in rings))
         self.started_at = self._clock.now()
-        self._ringer.start()  # already ringing: one ring for all, for ring_seconds from now
+        self._sound.start()  # already ringing: one ring for all, for ring_seconds from now
         self._on_change("ringing: " + ", ".join(r.entry.name() for r in rings))
 
     def stop(self, how: str) -> bool:
         """Stop ringing; False when nothing was ringing."""
         if not self.rings:
             return False
-        self._ringer.stop()
+        self._sound.stop()
         self.rings = []
         timeline.info("ringing stopped (%s)", how)
         self._on_change(f"ringing stopped ({how})")
         return True
 
     def close(self) -> None:
-        self._ringer.stop()
+        self._sound.stop()
 
     def _timed_out(self) -> None:
         self.rings = []

@@ -21,8 +21,8 @@ from daemon.config import (
 from daemon.config.files import file_warnings
 from daemon.config.model_rules import model_warnings
 from daemon.config.tools import ToolConfig
-from daemon.live.models import profile_for
-from daemon.safe_text import printable
+from daemon.core.models import profile_for
+from daemon.core.safe_text import printable
 
 
 def register(subparsers: argparse._SubParsersAction, summary: str) -> None:

@@ -8,9 +8,9 @@ import json
 import sys
 from pathlib import Path
 
-from daemon.appliance.control import request
 from daemon.cli.common import add_config_arg, load_config_or_exit
-from daemon.safe_text import printable
+from daemon.control.client import request
+from daemon.core.safe_text import printable
 
 
 def register(subparsers: argparse._SubParsersAction, summary: str) -> None:

@@ -7,13 +7,13 @@ import asyncio
 import logging
 import sys
 
-from daemon.appliance.control import ControlSocketError, daemon_answers
 from daemon.cli.common import add_config_arg, load_config_or_exit
 from daemon.config import EX_CONFIG, ApiKeyError, resolve_api_key
 from daemon.config.files import file_warnings
 from daemon.config.model_rules import model_warnings
+from daemon.control.server import ControlSocketError, daemon_answers
+from daemon.core.safe_text import printable
 from daemon.live.errors import FatalSessionError
-from daemon.safe_text import printable
 from daemon.wakeword.models import WakeWordModelError
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from daemon.appliance.service import serve  # heavy imports only for this command
+    from daemon.runtime.service import serve  # heavy imports only for this command
 
     config = load_config_or_exit(args)
     for warning in file_warnings(config) + model_warnings(config):

@@ -22,7 +22,7 @@ from daemon.config.files import file_problems
 from daemon.config.model_rules import model_problems
 from daemon.config.reading import ReadError, decode_utf8, parse_yaml, read_small_file
 from daemon.config.schema import Config
-from daemon.safe_text import printable
+from daemon.core.safe_text import printable
 
 EX_CONFIG = 78
 DEFAULT_PATH = Path("/etc/speakerd/config.yaml")

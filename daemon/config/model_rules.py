@@ -3,13 +3,13 @@
 The service answers a setup field its model refuses with a 1007 close at the
 first wake; an owner should read about it from `speakerd check-config`
 instead, with the file, line and key. What each model refuses comes from its
-profile (daemon/live/models.py; docs/live-protocol.md, "Model generations").
+profile (daemon/core/models.py; docs/live-protocol.md, "Model generations").
 """
 
 from __future__ import annotations
 
 from daemon.config.schema import Config
-from daemon.live.models import bare_name, is_known, profile_for
+from daemon.core.models import bare_name, is_known, profile_for
 
 Loc = tuple[str | int, ...]
 

@@ -14,10 +14,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
-from daemon.appliance.state import State
 from daemon.config.mqtt import MqttConfig
 from daemon.config.tools import ToolConfig
-from daemon.live.models import DEFAULT_MODEL
+from daemon.core.models import DEFAULT_MODEL
+from daemon.core.state import State
 from hardware.gpio.looks import Effect
 
 # A BCP-47 tag as the Live API takes it: th-TH, en-US, pt-BR, cmn-Hans-CN.

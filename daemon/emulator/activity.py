@@ -44,10 +44,6 @@ class EnergyDetector:
         self._silent_run = 0
         self._speech_frames = 0
 
-    @property
-    def in_speech(self) -> bool:
-        return self._in_speech
-
     def feed(self, pcm: bytes) -> list[ActivityEvent]:
         samples = np.frombuffer(pcm, dtype="<i2")
         self._pending = np.concatenate([self._pending, samples])

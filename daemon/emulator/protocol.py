@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from websockets.http11 import Request
 
-from daemon.live import models as profiles
+from daemon.core import models as profiles
 
 CLOSE_NORMAL = 1000
 CLOSE_INVALID = 1007
@@ -35,7 +35,7 @@ NO_CREDENTIALS = (
 SESSION_NOT_FOUND = "session not found"
 
 #: Live-capable model names the emulator answers for (without the "models/" prefix);
-#: what each accepts comes from its profile (daemon/live/models.py).
+#: what each accepts comes from its profile (daemon/core/models.py).
 KNOWN_MODELS: tuple[str, ...] = profiles.KNOWN_MODELS
 DEFAULT_MODEL = KNOWN_MODELS[0]
 

@@ -252,10 +252,6 @@ class LiveEmulator:
     def clear_script(self) -> None:
         self.context.script.clear()
 
-    @property
-    def scripted_turns_left(self) -> int:
-        return len(self.context.script)
-
     def expire_handles(self) -> None:
         """Forget every resumption handle (as if hours had passed)."""
         self.context.handles.expire_all()

@@ -15,7 +15,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from daemon.live.models import profile_for
+from daemon.core.models import profile_for
 
 from . import protocol as p
 from .activity import DEFAULT_SILENCE_MS, EnergyDetector

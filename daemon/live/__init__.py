@@ -1,6 +1,6 @@
 """The daemon's side of the Gemini Live API: one LiveSession per conversation.
 
-Names are imported on first use, so that `daemon.live.models` (read by the
+Names are imported on first use, so that `daemon.core.models` (read by the
 config check) does not pull in the SDK, and the config schema can import it.
 """
 

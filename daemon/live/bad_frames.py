@@ -16,7 +16,7 @@ import re
 import pydantic
 from google.genai import errors as genai_errors
 
-from daemon.live.redact import scrub
+from daemon.core.redact import scrub
 
 MAX_DETAIL = 200  # characters of a frame or a value quoted in the log
 _NOT_JSON = "Failed to parse response: "  # the SDK's words for text json.loads refused

@@ -16,8 +16,8 @@ from google import genai
 from google.genai import types
 
 from daemon.config.schema import Config, GeminiConfig, model_name
+from daemon.core.models import ModelProfile, profile_for
 from daemon.live.errors import FatalSessionError
-from daemon.live.models import ModelProfile, profile_for
 
 INPUT_AUDIO_MIME = "audio/pcm;rate=16000"
 # A Wi-Fi that vanishes sends no FIN: only a missing pong reveals it. websockets'

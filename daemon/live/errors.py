@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import websockets
 from google.genai import errors as genai_errors
 
-from daemon.live.redact import scrub
+from daemon.core.redact import scrub
 
 
 class Recovery(enum.Enum):

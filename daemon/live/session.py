@@ -20,6 +20,8 @@ import websockets
 from google.genai import types
 
 from daemon.config.schema import GeminiConfig
+from daemon.core.models import profile_for
+from daemon.core.redact import forget_secret, register_secret, scrub
 from daemon.live import events as ev
 from daemon.live.backoff import Backoff
 from daemon.live.bad_frames import describe_bad_frame, one_line
@@ -43,9 +45,7 @@ from daemon.live.errors import (
     diagnose,
 )
 from daemon.live.messages import clean_text, clean_value, content_events
-from daemon.live.models import profile_for
 from daemon.live.outbox import Outbox, Outgoing
-from daemon.live.redact import forget_secret, register_secret, scrub
 from daemon.live.tool_calls import ToolHandler, run_tool
 from hardware.audio.convert import pcm_seconds
 

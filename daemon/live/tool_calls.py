@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from daemon.live.redact import scrub
+from daemon.core.redact import scrub
 
 log = logging.getLogger(__name__)
 

@@ -21,21 +21,28 @@ import ssl
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import aiomqtt
 
-from daemon.appliance.state import Change, State
 from daemon.config.mqtt import MqttConfig
+from daemon.core.events import (
+    ApplianceEvent,
+    ButtonUsed,
+    ErrorShown,
+    Listener,
+    NextTimer,
+    RelaySwitched,
+    TimersChanged,
+    TranscriptHeard,
+    VolumeChanged,
+    WakeWordHeard,
+)
+from daemon.core.state import Change, Observer, State
 from daemon.mqtt import commands
 from daemon.mqtt.commands import BadPayload
 from daemon.mqtt.discovery import OFF, ON, discovery_payload
 from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
-
-if TYPE_CHECKING:
-    from daemon.appliance.appliance import Appliance
-    from daemon.tools import ToolRegistry
 
 log = logging.getLogger(__name__)
 
@@ -46,22 +53,39 @@ PUBLISH_TIMEOUT = 10.0
 QOS = 1
 
 
+class Owner(Protocol):
+    """What the bridge asks of the appliance: its public paths, the ones `ctl` takes."""
+
+    @property
+    def volume(self) -> int: ...
+    @property
+    def last_error(self) -> str | None: ...
+    def relay_states(self) -> dict[str, bool]: ...
+    def observe(self, observer: Observer) -> None: ...
+    def listen(self, listener: Listener) -> None: ...
+    async def switch_relay(self, name: str, on: bool) -> bool: ...
+    async def mute(self, on: bool) -> bool: ...
+    def set_volume(self, percent: int) -> None: ...
+    def press(self) -> str | None: ...
+    async def say(self, text: str) -> str | None: ...
+
+
 class MqttBridge:
     """One speaker on one broker: `start()` once the appliance runs, `stop()` before it ends."""
 
     def __init__(
         self,
         config: MqttConfig,
-        appliance: Appliance,
-        tools: ToolRegistry,
+        appliance: Owner,
+        relays: dict[str, str],
         *,
         identity: Identity | None = None,
     ) -> None:
+        """`relays`: each relay's name and its description (the switch's name in HA)."""
         self.config = config
         self.identity = identity or Identity.of(config)
         self._appliance = appliance
-        self._tools = tools
-        self._relays = {r.name: r.description for r in appliance.config.relays}
+        self._relays = dict(relays)
         self._latest: dict[str, str] = {}  # retained state, by topic: re-sent on every connection
         self._unsent: dict[str, str] = {}  # state not yet sent on this connection (latest wins)
         self._events: deque[tuple[str, str]] = deque(maxlen=EVENTS_WAITING)
@@ -76,19 +100,13 @@ class MqttBridge:
 
     def start(self) -> None:
         appliance = self._appliance
-        for name, relay in appliance.devices.relays.items():
-            self._relay_changed(name, relay.is_on)
-        self._put(
-            self.identity.topics.control("volume", "state"),
-            _number(appliance.devices.speaker.volume),
-        )
+        for name, is_on in appliance.relay_states().items():
+            self._relay_changed(name, is_on)
+        self._put(self.identity.topics.control("volume", "state"), _number(appliance.volume))
         if appliance.last_error is not None:
             self._error(appliance.last_error)
-        appliance.machine.observe(self._state_changed)  # tells the current state at once
-        appliance.listen(self._heard)
-        if appliance.timers is not None:
-            appliance.timers.observe(self._timers_changed)
-            self._timers_changed()
+        appliance.observe(self._state_changed)  # tells the current state at once
+        appliance.listen(self._heard)  # tells the timers at once
         self._task = asyncio.create_task(self._run(), name="mqtt")
 
     async def stop(self) -> None:
@@ -232,43 +250,39 @@ class MqttBridge:
         self._put(topics.state, change.new.value)
         self._put(topics.control("mute", "state"), ON if change.new is State.MUTED else OFF)
 
-    def _heard(self, kind: str, fields: dict[str, Any]) -> None:
+    def _heard(self, event: ApplianceEvent) -> None:
         topics = self.identity.topics
-        if kind == "transcript":
-            text = json.dumps({"text": fields["text"], "at": fields["at"]})
-            self._put(topics.transcript(fields["role"]), text)
-        elif kind == "relay":
-            self._relay_changed(fields["name"], fields["is_on"])
-        elif kind == "volume":
-            self._put(topics.control("volume", "state"), _number(fields["percent"]))
-        elif kind == "wake_word":
-            event = {
-                "event_type": "detected",
-                "model": fields["model"],
-                "score": round(fields["score"], 3),
-            }
-            self._put(topics.event("wake_word"), json.dumps(event), retain=False)
-        elif kind == "button":
-            self._put(
-                topics.event("button"), json.dumps({"event_type": fields["action"]}), retain=False
-            )
-        elif kind == "error":
-            self._error(fields["message"])
+        match event:
+            case TranscriptHeard(role=role, text=text, at=at):
+                self._put(topics.transcript(role), json.dumps({"text": text, "at": at}))
+            case RelaySwitched(name=name, is_on=is_on):
+                self._relay_changed(name, is_on)
+            case VolumeChanged(percent=percent):
+                self._put(topics.control("volume", "state"), _number(percent))
+            case WakeWordHeard(model=model, score=score):
+                detected = {"event_type": "detected", "model": model, "score": round(score, 3)}
+                self._put(topics.event("wake_word"), json.dumps(detected), retain=False)
+            case ButtonUsed(action=action):
+                self._put(topics.event("button"), json.dumps({"event_type": action}), retain=False)
+            case ErrorShown(message=message):
+                self._error(message)
+            case TimersChanged(next=next_timer, pending=pending):
+                self._timers_changed(next_timer, pending)
 
     def _relay_changed(self, name: str, is_on: bool) -> None:
         self._put(self.identity.topics.relay(name, "state"), ON if is_on else OFF)
 
-    def _timers_changed(self) -> None:
+    def _timers_changed(self, next_timer: NextTimer | None, pending: int) -> None:
         """The next-timer sensor: when it rings (ISO 8601 with zone) or null, and what it is."""
-        timers = self._appliance.timers
-        if timers is None:
-            return
-        entry = timers.soonest()
         state: dict[str, Any] = {"at": None, "label": None, "id": None, "kind": None}
-        if entry is not None:
-            at = datetime.fromtimestamp(entry.due, timers.zone).isoformat(timespec="seconds")
-            state = {"at": at, "label": entry.label, "id": entry.id, "kind": entry.kind}
-        state["pending"] = timers.pending
+        if next_timer is not None:
+            state = {
+                "at": next_timer.at,
+                "label": next_timer.label,
+                "id": next_timer.id,
+                "kind": next_timer.kind,
+            }
+        state["pending"] = pending
         self._put(self.identity.topics.next_timer, json.dumps(state))
 
     def _error(self, message: str) -> None:
@@ -327,10 +341,7 @@ class MqttBridge:
         task.add_done_callback(self._commands.discard)
 
     async def _switch_relay(self, name: str, payload: bytes) -> None:
-        on = commands.switch(payload)
-        reply = await self._tools.call("set_relay", {"name": name, "state": "on" if on else "off"})
-        if "error" in reply:
-            log.warning("MQTT: relay %s not switched: %s", name, reply["error"])
+        await self._appliance.switch_relay(name, commands.switch(payload))
 
     async def _mute(self, payload: bytes) -> None:
         on = commands.switch(payload)
@@ -342,13 +353,12 @@ class MqttBridge:
 
     async def _start_conversation(self, payload: bytes) -> None:
         commands.press(payload)
-        _log_refusal("start conversation", await self._appliance.wake())
+        _log_refusal("start conversation", self._appliance.press())
 
     async def _announce(self, payload: bytes) -> None:
         text = commands.announcement(payload)
         log.info("MQTT: announcement of %d characters", len(text))
-        reply = await self._appliance.say(commands.ANNOUNCE_PROMPT.format(text=text))
-        _log_refusal("announcement", reply)
+        _log_refusal("announcement", await self._appliance.say(commands.ANNOUNCE_PROMPT.format(text=text)))
 
 
 class _SetupError(Exception):
@@ -389,9 +399,9 @@ def _reason(exc: BaseException, config: MqttConfig) -> str:
     return text
 
 
-def _log_refusal(what: str, reply: dict[str, Any]) -> None:
-    if "error" in reply:
-        log.warning("MQTT: %s refused: %s", what, reply["error"])
+def _log_refusal(what: str, refusal: str | None) -> None:
+    if refusal is not None:
+        log.warning("MQTT: %s refused: %s", what, refusal)
 
 
 def _number(value: float) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
 
-from daemon.appliance.state import State
+from daemon.core.state import State
 from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
 
 ON, OFF, PRESS = "ON", "OFF", "PRESS"

@@ -40,5 +40,6 @@ def hear(far_end: np.ndarray, rir: np.ndarray, noise_rms: float = 0.0, seed: int
     return echo
 
 
-def to_int16(signal: np.ndarray) -> np.ndarray:
+def clip_int16(signal: np.ndarray) -> np.ndarray:
+    """Samples already on the int16 scale, clipped (not scaled) to int16."""
     return np.clip(np.round(signal), -32768, 32767).astype(np.int16)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import wave
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import soxr
 
 from hardware.audio.wav import pcm_from_wav_bytes
+from hardware.audio.wav import write_wav as write_pcm_wav
 
 RATE = 16000
 """Sample rate of every array this module returns."""
@@ -89,11 +89,7 @@ def mix_noise(signal: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
 
 def write_wav(path: Path, signal: np.ndarray, rate: int = RATE, channels: int = 1) -> Path:
     """Save int16 samples (interleaved when channels > 1) as a PCM WAV file."""
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(np.asarray(signal, dtype="<i2").tobytes())
+    write_pcm_wav(path, np.asarray(signal, dtype="<i2").tobytes(), rate, channels)
     return path
 
 

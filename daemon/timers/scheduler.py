@@ -21,7 +21,7 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-from daemon.appliance.clock import Clock, Timer
+from daemon.core.clock import Clock, Scheduled
 from daemon.timers.model import (
     Entry,
     TimerError,
@@ -81,7 +81,7 @@ class Timers:
         self._grace = missed_grace_seconds
         self._entries: list[Entry] = []
         self._next_id = 1
-        self._handle: Timer | None = None
+        self._handle: Scheduled | None = None
         self._on_due: Callable[[list[Ring]], None] = lambda rings: None
         self._observers: list[Callable[[], None]] = []
         self.save_problem: str | None = None

@@ -33,10 +33,10 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from daemon.appliance.appliance import Appliance
-from daemon.appliance.control import request
-from daemon.appliance.service import serve
 from daemon.config.schema import Config
+from daemon.control.client import request
 from daemon.emulator import EmulatorThread
+from daemon.runtime.service import serve
 from daemon.sim.pulse import PulseAudioHarness
 from tests.support.speech import concat, silence, speech_bounds, synthesize, write_wav
 

@@ -68,7 +68,7 @@ async def test_holding_the_button_mutes_until_ctl_unmutes(
         await press(daemon.pins.pin(BUTTON), config["button"]["hold_seconds"] + 0.4)
         await daemon.wait_state("muted")
         assert microphone.paused
-        assert daemon.appliance.status()["muted"] is True
+        assert daemon.appliance.status().muted is True
 
         before = len(emu.sessions)
         await daemon.speak(pulse, speech.wav())  # the microphone is closed: nobody hears this
@@ -170,7 +170,7 @@ async def test_sigterm_mid_answer_exits_0_with_every_relay_in_its_safe_state(
         appliance = daemon.appliance
         await appliance.say("lamp and heater on please")
         await daemon.wait_state("speaking")
-        assert appliance.status()["relays"] == {
+        assert appliance.status().relays == {
             "lamp": True, "heater": True, "pump": False, "door": True
         }  # fmt: skip
         os.kill(os.getpid(), signal.SIGTERM)

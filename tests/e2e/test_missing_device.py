@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from daemon.appliance.control import request
+from daemon.control.client import request
 from daemon.sim.alsa_files import FileBackedAlsa
 
 REPO = Path(__file__).resolve().parents[2]

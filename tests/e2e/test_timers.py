@@ -55,9 +55,9 @@ async def test_a_timer_set_by_voice_rings_about_then_and_the_button_stops_it(
             code, out = await daemon.ctl("say", "set a timer for 3 seconds called tea")
             assert code == 0, out
             await async_wait_until(
-                lambda: daemon.appliance.status()["timers"], 10, "the tea timer to be set"
+                lambda: daemon.appliance.status().timers, 10, "the tea timer to be set"
             )
-            assert daemon.appliance.status()["timers"][0]["label"] == "tea"
+            assert daemon.appliance.status().timers[0]["label"] == "tea"
             code, out = await daemon.ctl("timers")
             assert code == 0 and "tea  in " in out, out
             assert alarm_seconds(speaker.snapshot()) == 0
@@ -67,15 +67,15 @@ async def test_a_timer_set_by_voice_rings_about_then_and_the_button_stops_it(
             rang_after = time.monotonic() - asked
             assert 3.0 <= rang_after <= 10.0, rang_after  # 3 s after it was set, plus the turn
             assert daemon.state == "ringing"
-            assert "your tea timer is done" in daemon.appliance.status()["ringing"][0]
+            assert "your tea timer is done" in daemon.appliance.status().ringing[0]
             prompt = "Say briefly, in one short sentence: your tea timer is done."
             await async_wait_until(
                 lambda: any(prompt in session.texts for session in emu.sessions), 10,
                 "the announcement to reach the model",
             )  # fmt: skip
             await async_wait_until(
-                lambda: any(t["role"] == "model" and t["text"] == "Your tea timer is done."
-                            for t in daemon.appliance.status()["transcripts"]), 15,
+                lambda: any(t.role == "model" and t.text == "Your tea timer is done."
+                            for t in daemon.appliance.status().transcripts), 15,
                 "the model to say what rang",
             )  # fmt: skip
             await async_wait_until(
@@ -90,7 +90,7 @@ async def test_a_timer_set_by_voice_rings_about_then_and_the_button_stops_it(
             # At most 0.1 s more (5 windows): what was already in the device at the press.
             more = alarm_seconds(speaker.snapshot()) - heard
             assert round(more / WINDOW) <= 5, more
-            assert daemon.appliance.status()["timers"] == []
+            assert daemon.appliance.status().timers == ()
 
 
 def test_a_pending_timer_rings_after_the_daemon_is_killed_and_started_again(
@@ -153,7 +153,7 @@ async def test_the_wake_word_stops_a_ring_and_nothing_else(
         await daemon.speak(pulse, speech.wav())  # "hey jarvis"
         await async_wait_until(lambda: daemon.state != "ringing", 5, "the ring to stop")
         await asyncio.sleep(1.0)
-        assert daemon.appliance.status()["ringing"] == []
+        assert daemon.appliance.status().ringing == ()
         assert len(emu.sessions) == sessions, "stopping the ring opened a conversation"
         assert conversation.is_open == in_conversation, "the ring's stop ended the conversation"
         if not in_conversation:

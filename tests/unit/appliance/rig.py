@@ -19,9 +19,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from daemon.appliance.appliance import Appliance
+from daemon.appliance.control_desk import ControlDesk
 from daemon.appliance.conversation import Conversation
-from daemon.appliance.state import Change, State
 from daemon.config.schema import Config
+from daemon.core.state import Change, State
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.timers import Timers
 from daemon.wakeword.detector import Detection
@@ -353,7 +354,7 @@ class Rig:
         self.run(self.appliance.hear(chunk))
 
     def ctl(self, command: str, *args: Any) -> CtlRequest:
-        handler = getattr(self.appliance, command)
+        handler = getattr(ControlDesk(self.appliance), command)
         coro = handler(*args) if command != "status" else _sync(handler)
         request = CtlRequest(command, self.loop.create_task(coro), self.clock.now())
         self.requests.append(request)

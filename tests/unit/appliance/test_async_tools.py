@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from daemon.appliance.state import State
+from daemon.core.state import State
 from daemon.live.events import (
     Grounding,
     Interrupted,

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from daemon.appliance.control import COMMANDS, MAX_REQUEST, ControlServer
+from daemon.control.server import COMMANDS, MAX_REQUEST, ControlServer
 from tests.unit.fuzzing import fuzz
 
 SAFETY_TIMEOUT = 20.0  # only so a hang fails the test instead of freezing CI

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from daemon.appliance.control import ControlServer, ControlSocketError, request
-from daemon.live.redact import PARTIAL, forget_secret, register_secret
+from daemon.control.client import request
+from daemon.control.server import ControlServer, ControlSocketError
+from daemon.core.redact import PARTIAL, forget_secret, register_secret
 
 
 class RecordingControls:

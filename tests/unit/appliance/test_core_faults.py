@@ -11,7 +11,7 @@ import logging
 import pytest
 
 from daemon.appliance.failures import ERROR_SHOWN_SECONDS
-from daemon.appliance.state import State
+from daemon.core.state import State
 from daemon.live.events import (
     InputTranscript,
     ModelAudio,

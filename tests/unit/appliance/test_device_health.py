@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.appliance.state import State
+from daemon.core.state import State
 from tests.unit.appliance.rig import Rig
 
 
@@ -13,7 +13,7 @@ def test_the_speaker_coming_back_does_not_hide_a_missing_microphone():
         rig.audio_status("microphone", ok=False)
         rig.audio_status("speaker", ok=True)
         assert rig.appliance.machine.state is State.ERROR
-        assert rig.appliance.status()["last_error"] == "microphone gone"
+        assert rig.appliance.status().last_error == "microphone gone"
         rig.audio_status("microphone", ok=True)
         assert rig.appliance.machine.state is State.IDLE
     finally:

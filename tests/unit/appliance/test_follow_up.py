@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.appliance.state import State
+from daemon.core.state import State
 from daemon.live.events import InputTranscript, ModelAudio, OutputTranscript, TurnComplete
 from tests.unit.appliance.rig import SILENCE, SPEECH, WAKE, Rig
 

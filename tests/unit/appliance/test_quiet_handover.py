@@ -3,7 +3,7 @@ the speech gate is shut, and every chunk at once as soon as anyone may be listen
 
 from __future__ import annotations
 
-from daemon.appliance.devices import QUIET_HANDOVER_CHUNKS
+from daemon.appliance.mic_routing import QUIET_HANDOVER_CHUNKS
 from tests.unit.appliance.rig import SILENCE, WAKE, Rig
 
 

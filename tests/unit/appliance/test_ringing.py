@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.appliance.state import State
+from daemon.appliance.control_desk import ControlDesk
+from daemon.core.state import State
 from daemon.live.events import ModelAudio, TurnComplete
 from daemon.timers import sound_seconds
 from daemon.tools import ToolRegistry
@@ -54,7 +55,7 @@ def test_a_timer_set_by_the_model_rings_is_announced_and_the_button_stops_it(rig
     assert rig.appliance.machine.state is State.LISTENING  # the announcement may be answered
     rig.advance(PERIOD * 3)
     assert alarms(rig) == 2
-    assert rig.appliance.status()["timers"] == []
+    assert rig.appliance.status().timers == ()
 
 
 def test_offline_the_sound_alone_rings_and_the_next_wake_is_not_held_back(rig):
@@ -139,12 +140,12 @@ def test_the_wake_word_stops_a_ring_and_opens_nothing(tmp_path):
 def test_ctl_lists_and_cancels_and_status_shows_timers(rig):
     rig.appliance.timers.set_timer(90, "pasta")
     rig.appliance.timers.set_alarm("07:00", label="call mom")
-    listed = rig.run(rig.appliance.list_timers())
+    listed = rig.run(ControlDesk(rig.appliance).list_timers())
     assert listed["message"].splitlines()[0].startswith("1  pasta  in 1 min 30 s  (")
-    assert [t["label"] for t in rig.appliance.status()["timers"]] == ["pasta", "call mom"]
-    assert rig.run(rig.appliance.cancel_timer("nope"))["error"].startswith("no timer or alarm")
-    assert rig.run(rig.appliance.cancel_timer("pasta"))["message"] == "cancelled the pasta timer"
-    assert rig.run(rig.appliance.cancel_timer("all"))["cancelled"] == ["the reminder to call mom"]
+    assert [t["label"] for t in rig.appliance.status().timers] == ["pasta", "call mom"]
+    assert rig.run(ControlDesk(rig.appliance).cancel_timer("nope"))["error"].startswith("no timer or alarm")
+    assert rig.run(ControlDesk(rig.appliance).cancel_timer("pasta"))["message"] == "cancelled the pasta timer"
+    assert rig.run(ControlDesk(rig.appliance).cancel_timer("all"))["cancelled"] == ["the reminder to call mom"]
 
 
 def test_the_tools_return_errors_the_model_can_relay(rig):
@@ -170,7 +171,7 @@ def test_a_timer_due_while_another_rings_joins_the_ring_and_gets_its_full_time(r
     rig.advance(2)
     rig.fail_to_open(fatal=False)
     rig.advance(38)
-    assert [r.startswith("your eggs") for r in rig.appliance.status()["ringing"]] == [False, True]
+    assert [r.startswith("your eggs") for r in rig.appliance.status().ringing] == [False, True]
     rig.advance(59)  # 60 s from the second, not the first
     assert rig.appliance.machine.state is State.RINGING
     rig.advance(1.1)

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from daemon.appliance.conversation import Phase
-from daemon.appliance.state import State
+from daemon.core.state import State
 from daemon.live.events import (
     GenerationComplete,
     Grounding,
@@ -154,7 +154,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     def _mic_stops_the_ring(self) -> bool:
         """While it rings the wake word is listened for (even during a conversation),
         unless muted."""
-        return not self.rig.appliance.status()["muted"]
+        return not self.rig.appliance.status().muted
 
     # -- what can happen ------------------------------------------------------------------
 
@@ -169,7 +169,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         over_the_answer = (
             self.echo_cancelled
             and not self._ringing
-            and not self.rig.appliance.status()["muted"]
+            and not self.rig.appliance.status().muted
             and self.rig.appliance.machine.state is State.SPEAKING
             and conversation is not None
             and conversation.model_audible
@@ -260,7 +260,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             rig.appliance.machine.state is State.SPEAKING
             and conversation is not None
             and conversation.model_audible
-            and not rig.appliance.status()["muted"]
+            and not rig.appliance.status().muted
         )
         sent = sum(len(s.audio) for s in rig.sessions)
         rig.hear(WAKE if wake_word else SPEECH)
@@ -352,14 +352,14 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         state = appliance.machine.state
         assert rig.led[-1] is state
         assert rig.status_lines[-1].startswith(f"{state}")
-        assert appliance.status()["state"] == str(state)
+        assert appliance.status().state == str(state)
         conversation = appliance.conversation
         is_open = conversation is not None and conversation.is_open
-        muted = appliance.status()["muted"]
+        muted = appliance.status().muted
         assert rig.devices.microphone.paused == muted
         if self._ringing:
             assert state is State.RINGING
-            assert appliance.status()["ringing"], "ringing, but ctl status does not say what"
+            assert appliance.status().ringing, "ringing, but ctl status does not say what"
         elif muted:
             assert state is State.MUTED and not is_open
         elif is_open:
@@ -368,7 +368,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         else:
             assert state in (State.IDLE, State.ERROR)
         if state is State.ERROR and not is_open:
-            assert appliance.status()["fatal"] or appliance.last_error is not None
+            assert appliance.status().fatal or appliance.last_error is not None
 
     @invariant()
     def the_microphone_goes_where_the_state_says(self) -> None:
@@ -388,13 +388,13 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         ):
             assert scored_now == scored + 1, "idle, but the wake word was not scored"
             assert sent_now == sent, "idle, but audio left the device"
-        elif state is State.MUTED or (state is State.RINGING and rig.appliance.status()["muted"]):
+        elif state is State.MUTED or (state is State.RINGING and rig.appliance.status().muted):
             assert scored_now == scored and sent_now == sent, "muted, but the microphone was used"
         elif state is State.RINGING and self._mic_stops_the_ring:
             assert scored_now == scored + 1, (
                 "ringing, but the wake word (to stop it) was not scored"
             )
-            if conversation is not None and conversation is rig.appliance._announcement:
+            if conversation is not None and rig.appliance.status().announcing:
                 assert sent_now == sent, "ringing, but the announcement got the microphone"
             elif (
                 conversation is not None
@@ -444,8 +444,8 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         rig = self.rig
         if self._ringing:
             event(
-                f"ringing ({rig.appliance.machine.state}, muted={rig.appliance.status()['muted']}, "
-                f"conversation open={rig.appliance.status()['session_uptime'] is not None})"
+                f"ringing ({rig.appliance.machine.state}, muted={rig.appliance.status().muted}, "
+                f"conversation open={rig.appliance.status().session_uptime is not None})"
             )
             assert rig.clock.now() - rig.appliance.ringing.started_at <= RING_SECONDS
         timers = rig.appliance.timers

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from daemon.appliance.devices import open_echo_canceller, with_barge_in
-from daemon.appliance.state import State
 from daemon.config.schema import Config
+from daemon.core.state import State
 from daemon.live.events import ModelAudio
+from daemon.runtime.build import open_echo_canceller, with_barge_in
 from hardware.audio.echo_canceller import EchoCanceller
 from tests.unit.appliance.rig import SILENCE, SPEECH, WAKE, Rig, ScriptedEchoCanceller
 

@@ -95,7 +95,7 @@ def test_in_a_room_the_echo_is_removed_and_the_users_voice_is_kept():
     near = np.zeros(len(far))
     at = len(answer) + 8000  # the user speaks after the answer, while the module still runs
     near[at : at + len(user)] = user
-    mic = room.to_int16(echo + near)
+    mic = room.clip_int16(echo + near)
 
     canceller = EchoCanceller()
     out = through(canceller, far, mic)
@@ -115,7 +115,7 @@ def loud_room(seconds_of_answer: int = 2) -> tuple[np.ndarray, np.ndarray]:
     far = (answer * volume_gain(80)).astype(np.int16)
     echo = room.hear(far, room.impulse_response(rt60=0.3, delay_ms=40.0, direct=1.0),
                      noise_rms=20.0)
-    return far, room.to_int16(echo)
+    return far, room.clip_int16(echo)
 
 
 def test_it_says_it_removes_the_echo_only_once_it_does():

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from daemon.config.loader import ConfigError, parse_config
+from daemon.core.models import DEFAULT_MODEL, PREVIEW_MODEL
 from daemon.emulator import EmulatorThread
-from daemon.live.models import DEFAULT_MODEL, PREVIEW_MODEL
 
 REPO = Path(__file__).resolve().parents[3]
 

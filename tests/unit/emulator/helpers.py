@@ -11,8 +11,8 @@ import websockets
 from google import genai
 from google.genai import errors, types
 
+from daemon.core.models import PREVIEW_MODEL
 from daemon.emulator import LiveEmulator
-from daemon.live.models import PREVIEW_MODEL
 
 # These tests speak to the 2.5 preview; tests/unit/live/test_generations.py covers both.
 DEFAULT_MODEL = PREVIEW_MODEL

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from google.genai import errors, types
 
+from daemon.core.models import DEFAULT_MODEL, PREVIEW_MODEL
 from daemon.emulator import LiveEmulator
-from daemon.live.models import DEFAULT_MODEL, PREVIEW_MODEL
 
 from .helpers import connect, receive_turn
 

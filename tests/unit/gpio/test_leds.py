@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from daemon.appliance.state import State
 from daemon.config.schema import NAMED_COLORS, LedStates
+from daemon.core.state import State
 from hardware.gpio.leds import StatusLed
 from hardware.gpio.looks import rgb_from_hex
 

@@ -6,8 +6,8 @@ import pytest
 import websockets
 from google.genai import errors as genai_errors
 
+from daemon.core.redact import forget_secret, register_secret, scrub
 from daemon.live.errors import Recovery, diagnose, diagnose_close, is_close_error
-from daemon.live.redact import forget_secret, register_secret, scrub
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from daemon.core.models import DEFAULT_MODEL, PREVIEW_MODEL
 from daemon.emulator import LiveEmulator, ToolCall, Turn
 from daemon.live import (
     Grounding,
@@ -27,7 +28,6 @@ from daemon.live import (
 from daemon.live import (
     ToolCall as ToolCallEvent,
 )
-from daemon.live.models import DEFAULT_MODEL, PREVIEW_MODEL
 
 from .conftest import send_in_chunks, speech
 

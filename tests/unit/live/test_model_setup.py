@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from daemon.config.schema import Config
+from daemon.core.models import DEFAULT_MODEL, PREVIEW_MODEL, profile_for
 from daemon.live.connect_config import build_connect_config, setup_extras
-from daemon.live.models import DEFAULT_MODEL, PREVIEW_MODEL, profile_for
 
 
 def config(model: str, **gemini) -> Config:

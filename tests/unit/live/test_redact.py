@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from daemon.live.redact import (
+from daemon.core.redact import (
     PARTIAL,
     REDACTED,
     forget_secret,

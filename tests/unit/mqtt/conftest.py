@@ -22,8 +22,8 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from daemon.appliance.appliance import Appliance
-from daemon.appliance.clock import LoopClock
 from daemon.config.schema import Config
+from daemon.core.clock import LoopClock
 from daemon.mqtt import MqttBridge
 from daemon.mqtt.identity import Identity
 from daemon.timers import Timers
@@ -59,6 +59,8 @@ class Speaker:
 
     appliance: Appliance
     bridge: MqttBridge
+    tools: ToolRegistry
+    """What the model may call, acting on the same appliance."""
     devices: ScriptedDevices
     pins: MockFactory
     sessions: list[ScriptedSession]
@@ -97,12 +99,15 @@ async def running_speaker(
         config, relays=devices.relays, context=appliance, camera_available=False, pin_factory=pins
     )
     bridge = MqttBridge(
-        config.mqtt, appliance, tools, identity=Identity.of(config.mqtt, "0123abcd4567")
+        config.mqtt,
+        appliance,
+        {relay.name: relay.description for relay in config.relays},
+        identity=Identity.of(config.mqtt, "0123abcd4567"),
     )
     running = asyncio.create_task(appliance.run())
     bridge.start()
     try:
-        yield Speaker(appliance, bridge, devices, pins, sessions)
+        yield Speaker(appliance, bridge, tools, devices, pins, sessions)
     finally:
         await bridge.stop()
         appliance.shutdown()

@@ -93,7 +93,7 @@ async def test_state_follows_the_model_and_the_relays_switched_by_it(broker) -> 
         await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
         async with recording(broker, f"{BASE}/#") as ha:
             await ha.wait_for(f"{BASE}/relay/fan/state", "OFF")
-            reply = await speaker.bridge._tools.call("set_relay", {"name": "fan", "state": "on"})
+            reply = await speaker.tools.call("set_relay", {"name": "fan", "state": "on"})
             assert reply == {"result": {"name": "fan", "state": "on"}}
             await ha.wait_for(f"{BASE}/relay/fan/state", "ON")
 
@@ -129,14 +129,14 @@ async def test_mute_volume_and_start_from_home_assistant(broker) -> None:
             await ha.publish(f"{BASE}/mute/set", "ON")
             await ha.wait_for(f"{BASE}/state", "muted")
             await ha.wait_for(f"{BASE}/mute/state", "ON")
-            assert speaker.appliance.status()["muted"]
+            assert speaker.appliance.status().muted
             assert speaker.devices.microphone.paused
             # Muted, the start button is refused like the physical one.
             await ha.publish(f"{BASE}/conversation/start", "PRESS")
             ha.clear()
             await ha.publish(f"{BASE}/mute/set", "OFF")
             await ha.wait_for(f"{BASE}/mute/state", "OFF")
-            assert not speaker.appliance.status()["muted"]
+            assert not speaker.appliance.status().muted
             assert len(speaker.sessions) == 1
 
 
@@ -183,7 +183,7 @@ async def test_bad_payloads_are_refused_and_change_nothing(broker, mqtt_log) -> 
         assert not speaker.pin(17)
         assert speaker.devices.speaker.volume == 100  # the scripted speaker's start value
         assert speaker.sessions == []
-        assert not speaker.appliance.status()["muted"]
+        assert not speaker.appliance.status().muted
         assert str(speaker.appliance.machine.state) == "idle"
     assert len(refusals) == 10, refusals
     assert any("'BANANA' is not ON or OFF" in line for line in refusals)
@@ -231,7 +231,7 @@ async def test_button_events_and_the_last_error(broker) -> None:
             await ha.wait_for(f"{BASE}/state", "muted")
             await speaker.appliance.mute(False)
             ha.clear()
-            await speaker.appliance.wake()  # `ctl wake` is not a press of the button
+            speaker.appliance.press()  # `ctl wake` is not a press of the button
             await ha.wait_for(f"{BASE}/state", "wake")
             assert ha.payloads(f"{BASE}/event/button") == []
         async with recording(broker, f"{BASE}/last_error") as later:  # kept for HA's restart

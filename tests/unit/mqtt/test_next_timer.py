@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from daemon.appliance.clock import LoopClock
-from daemon.appliance.state import State
+from daemon.appliance.control_desk import ControlDesk
+from daemon.core.clock import LoopClock
+from daemon.core.state import State
 from daemon.timers import Timers
 from tests.support.mosquitto import Recorder, recording
 from tests.unit.mqtt.conftest import BERLIN, running_speaker
@@ -45,7 +46,7 @@ async def test_set_and_cancel_show_in_the_next_timer_sensor(broker, tmp_path: Pa
             assert empty["at"] is None and empty["pending"] == 0
 
             before = time.time()
-            reply = await speaker.bridge._tools.call("set_timer", {"seconds": 600, "label": "tea"})
+            reply = await speaker.tools.call("set_timer", {"seconds": 600, "label": "tea"})
             after = time.time()
             assert "error" not in reply, reply
             tea = await sensor_when(ha, "the tea timer", lambda p: p["label"] == "tea")
@@ -55,7 +56,7 @@ async def test_set_and_cancel_show_in_the_next_timer_sensor(broker, tmp_path: Pa
 
             # An alarm three hours on: pending goes up, the tea timer still rings first.
             later = (datetime.now(BERLIN) + timedelta(hours=3)).strftime("%H:%M")
-            reply = await speaker.bridge._tools.call(
+            reply = await speaker.tools.call(
                 "set_alarm", {"time": later, "label": "call mum"}
             )
             assert "error" not in reply, reply
@@ -63,12 +64,12 @@ async def test_set_and_cancel_show_in_the_next_timer_sensor(broker, tmp_path: Pa
             assert both["label"] == "tea"
 
             # Cancelled the way `ctl cancel tea` does it: the alarm is next.
-            assert "error" not in await speaker.appliance.cancel_timer("tea")
+            assert "error" not in await ControlDesk(speaker.appliance).cancel_timer("tea")
             alarm = await sensor_when(ha, "the alarm next", lambda p: p["label"] == "call mum")
             assert (alarm["kind"], alarm["pending"]) == ("alarm", 1)
             assert f"{rings_at(alarm):%H:%M}" == later
 
-            assert "error" not in await speaker.appliance.cancel_timer("all")
+            assert "error" not in await ControlDesk(speaker.appliance).cancel_timer("all")
             gone = await sensor_when(ha, "nothing pending", lambda p: p["pending"] == 0)
             assert gone == {"at": None, "label": None, "id": None, "kind": None, "pending": 0}
         # Home Assistant connecting later (after its restart) gets the retained sensor.

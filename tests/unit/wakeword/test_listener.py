@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 import pytest
 
-from daemon.appliance.devices import QUIET_HANDOVER_CHUNKS
+from daemon.appliance.mic_routing import QUIET_HANDOVER_CHUNKS
 from daemon.config.schema import Config, WakeWordConfig
 from daemon.wakeword.detector import SAMPLE_RATE
 from daemon.wakeword.listener import WakeWordListener

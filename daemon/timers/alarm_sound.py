@@ -1,4 +1,4 @@
-"""Ringing: the alarm sound, again and again with short pauses, until stopped or timed out.
+"""The alarm sound, played again and again with short pauses, until stopped or timed out.
 
 It only schedules sounds on the Clock seam; the appliance decides when it
 starts and stops. While the model is talking (announcing what rang) a repeat
@@ -10,13 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from daemon.appliance.clock import Clock, Timer
+from daemon.core.clock import Clock, Scheduled
 from hardware.audio.sounds import load_sound
 from hardware.audio.wav import WavError
 
 log = logging.getLogger(__name__)
 
-PAUSE_SECONDS = 1.2  # silence between two plays of the sound
 
 
 def sound_seconds(name_or_path: str) -> float:
@@ -29,7 +28,7 @@ def sound_seconds(name_or_path: str) -> float:
         return 1.0
 
 
-class Ringer:
+class AlarmSound:
     def __init__(
         self,
         clock: Clock,
@@ -46,8 +45,8 @@ class Ringer:
         self._ring_seconds = ring_seconds
         self._hold_off = hold_off
         self._on_timeout = on_timeout
-        self._repeat: Timer | None = None
-        self._limit: Timer | None = None
+        self._repeat: Scheduled | None = None
+        self._limit: Scheduled | None = None
         self.plays = 0
 
     @property

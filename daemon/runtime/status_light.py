@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from daemon.appliance.state import Change
+from typing import Any
+
 from daemon.config.schema import NAMED_COLORS, LedsConfig
+from daemon.core.state import Change
 from hardware.gpio.leds import StatusLed
 from hardware.gpio.looks import rgb_from_hex
 
@@ -26,3 +28,19 @@ class StatusLight:
     def close(self) -> None:
         self.led.show("off", (0.0, 0.0, 0.0))
         self.led.close()
+
+
+def open_status_light(leds: LedsConfig, pin_factory: Any = None) -> StatusLight | None:
+    """The LED the config describes (single or RGB), or None when there is none."""
+    if leds.kind == "none":
+        return None
+    pins = leds.pins
+    if leds.kind == "rgb":
+        assert pins.red is not None and pins.green is not None and pins.blue is not None
+        led = StatusLed.rgb(
+            pins.red, pins.green, pins.blue, active_high=leds.active_high, pin_factory=pin_factory
+        )
+    else:
+        assert pins.led is not None
+        led = StatusLed.single(pins.led, active_high=leds.active_high, pin_factory=pin_factory)
+    return StatusLight(leds, led)

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 
-class Timer(Protocol):
+class Scheduled(Protocol):
+    """A call the clock will make later, unless cancelled first."""
+
     def cancel(self) -> None: ...
 
 
@@ -21,7 +23,7 @@ class Clock(Protocol):
         """Seconds on a monotonic scale (only differences mean anything)."""
         ...
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer: ...
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Scheduled: ...
 
 
 class LoopClock:
@@ -33,5 +35,5 @@ class LoopClock:
     def now(self) -> float:
         return self._loop.time()
 
-    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Timer:
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Scheduled:
         return self._loop.call_later(delay, callback, *args)

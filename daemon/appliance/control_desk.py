@@ -1,0 +1,68 @@
+"""What `speakerd ctl` asks of the appliance, answered through its public methods.
+
+Each request takes the same path as the button or the wake word; a refusal is
+an `error` field that says why (the socket turns it into `ok: false`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from daemon.appliance.appliance import Appliance
+from daemon.timers import TimerError
+
+
+class ControlDesk:
+    """The daemon.control.server.Controls protocol for one appliance."""
+
+    def __init__(self, appliance: Appliance) -> None:
+        self._appliance = appliance
+
+    def status(self) -> dict[str, Any]:
+        return self._appliance.status().as_reply()
+
+    async def wake(self) -> dict[str, Any]:
+        refusal = self._appliance.press()
+        if refusal is not None:
+            return {"error": f"wake refused: {refusal}", "state": self._state()}
+        return {"message": "ok", "state": self._state()}
+
+    async def say(self, text: str) -> dict[str, Any]:
+        refusal = await self._appliance.say(text)
+        if refusal is not None:
+            return {"error": f"not sent: {refusal}", "state": self._state()}
+        return {"message": "sent", "state": self._state()}
+
+    async def mute(self, on: bool) -> dict[str, Any]:
+        if not await self._appliance.mute(on):
+            return {"message": "already muted" if on else "not muted", "muted": on}
+        return {"message": "muted" if on else "unmuted", "muted": on}
+
+    async def stop(self) -> dict[str, Any]:
+        return {"message": await self._appliance.stop()}
+
+    async def list_timers(self) -> dict[str, Any]:
+        """`ctl timers`: each pending timer and alarm with the time left."""
+        timers = self._appliance.timers
+        if timers is None:
+            return {"error": "timers are not available"}
+        listed = timers.list()
+        lines = [
+            f"{t['id']}  {t['label'] or t['kind']}  in {t['left']}  ({t['rings_at']})"
+            for t in listed
+        ]
+        return {"message": "\n".join(lines) or "no timers or alarms", "timers": listed}
+
+    async def cancel_timer(self, which: str) -> dict[str, Any]:
+        """`ctl cancel LABEL|ID|all`."""
+        timers = self._appliance.timers
+        if timers is None:
+            return {"error": "timers are not available"}
+        try:
+            result = timers.cancel(which)
+        except TimerError as exc:
+            return {"error": str(exc)}
+        return {"message": "cancelled " + ", ".join(result["cancelled"]), **result}
+
+    def _state(self) -> str:
+        return str(self._appliance.machine.state)

@@ -1,0 +1,43 @@
+"""What the appliance shows an owner at one moment: read-only, built fresh on each ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from daemon.appliance.conversation import Transcript
+from daemon.core.state import State
+
+
+@dataclass(frozen=True)
+class ApplianceStatus:
+    state: State
+    muted: bool
+    fatal: bool
+    """A wrong key or model: wakes are refused until it is retried."""
+    relays: dict[str, bool]
+    transcripts: tuple[Transcript, ...]
+    """The last few lines said, oldest first."""
+    session_uptime: float | None
+    """Seconds the open conversation has lasted; None when none is open."""
+    last_error: str | None
+    ringing: tuple[str, ...]
+    """What is ringing now, in words."""
+    timers: tuple[dict[str, Any], ...]
+    """Pending timers and alarms, soonest first, as `ctl timers` lists them."""
+    announcing: bool
+    """The open conversation only announces what rang."""
+
+    def as_reply(self) -> dict[str, Any]:
+        """The fields `ctl status` replies with."""
+        return {
+            "state": str(self.state),
+            "muted": self.muted,
+            "fatal": self.fatal,
+            "relays": dict(self.relays),
+            "transcripts": [{"role": t.role, "text": t.text, "at": t.at} for t in self.transcripts],
+            "session_uptime": self.session_uptime,
+            "last_error": self.last_error,
+            "ringing": list(self.ringing),
+            "timers": list(self.timers),
+        }

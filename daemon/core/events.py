@@ -1,0 +1,82 @@
+"""What the appliance tells its observers beyond its state: typed, one class per kind.
+
+The state machine carries the state; these carry the rest a listener (the MQTT
+bridge, a test) may show: what was said, what was switched, what was heard.
+Frozen, so one event object can go to every listener unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["user", "model"]
+
+
+@dataclass(frozen=True)
+class TranscriptHeard:
+    """A finished line of what the user or the model said."""
+
+    role: Role
+    text: str
+    at: float
+    """Unix seconds."""
+
+
+@dataclass(frozen=True)
+class RelaySwitched:
+    name: str
+    is_on: bool
+
+
+@dataclass(frozen=True)
+class VolumeChanged:
+    percent: int
+
+
+@dataclass(frozen=True)
+class WakeWordHeard:
+    model: str
+    score: float
+
+
+@dataclass(frozen=True)
+class ButtonUsed:
+    action: Literal["press", "hold"]
+
+
+@dataclass(frozen=True)
+class ErrorShown:
+    """The last error the owner should see (also in `ctl status`)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class NextTimer:
+    at: str
+    """When it rings: ISO 8601 with the zone."""
+    label: str | None
+    id: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class TimersChanged:
+    """A timer or alarm was set, cancelled or rang: what rings next, and how many wait."""
+
+    next: NextTimer | None
+    pending: int
+
+
+ApplianceEvent = (
+    TranscriptHeard
+    | RelaySwitched
+    | VolumeChanged
+    | WakeWordHeard
+    | ButtonUsed
+    | ErrorShown
+    | TimersChanged
+)
+Listener = Callable[[ApplianceEvent], None]

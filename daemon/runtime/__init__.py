@@ -1,0 +1,1 @@
+"""The one composition root: builds the devices and parts from the config and wires them."""

@@ -1,0 +1,42 @@
+"""Each conversation's Live session, made with the one client and the tools on offer.
+
+The tools act on the appliance and the appliance makes sessions: the
+composition root builds the appliance with `new`, then the tools, then
+`offer`s them here, before the first conversation can open.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from daemon.config.schema import Config
+from daemon.live.connect_config import setup_extras
+from daemon.live.session import LiveSession
+from daemon.tools import ToolRegistry
+
+
+class LiveSessions:
+    def __init__(self, config: Config, api_key: str, client: Any) -> None:
+        self._config = config
+        self._api_key = api_key
+        self._client = client
+        self._extras = setup_extras(config)
+        self._tools: ToolRegistry | None = None
+
+    def offer(self, tools: ToolRegistry) -> None:
+        """The functions every later session declares and runs."""
+        self._tools = tools
+
+    def new(self) -> LiveSession:
+        tools = self._tools
+        if tools is None:
+            raise RuntimeError("no tools were offered before the first session")
+        return LiveSession(
+            self._config.gemini,
+            self._api_key,
+            tools=tools.declarations(),
+            tool_handler=tools.call,
+            scheduling=tools.scheduling,
+            extras=self._extras,
+            client=self._client,
+        )
