@@ -91,9 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.fake_camera:
         _install_fake_camera()
 
-    from daemon.runtime.service import serve
     from daemon.config import resolve_api_key
     from daemon.config.loader import load_config
+    from daemon.runtime.service import serve
     from hardware.audio import host
 
     writes: list[tuple[float, float, int]] = []

@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from daemon.control.client import request
 from daemon.emulator import EmulatorThread, Turn
@@ -179,7 +180,7 @@ def run_demo(out_dir: Path, command: str = "turn on the lamp") -> int:
     return 0 if ok else 1
 
 
-def _sources(status: dict) -> list[str]:
+def _sources(status: dict[str, Any]) -> list[str]:
     """The grounded answer's search and sources, as `ctl status` reports them."""
     return [
         f"google search: {t['text']}"

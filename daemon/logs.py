@@ -53,7 +53,8 @@ def journal_handler() -> logging.Handler | None:
         from systemd.journal import JournalHandler
     except ImportError:
         return None
-    return JournalHandler(SYSLOG_IDENTIFIER="speakerd")
+    handler: logging.Handler = JournalHandler(SYSLOG_IDENTIFIER="speakerd")
+    return handler
 
 
 def _stderr_is_journal() -> bool:

@@ -52,11 +52,12 @@ class Camera:
             raise CameraUnavailable("Pillow is not installed (needed to encode JPEG)") from exc
         if picamera2_class is None:
             try:
-                from picamera2 import Picamera2 as picamera2_class
+                from picamera2 import Picamera2
             except ImportError as exc:
                 raise CameraUnavailable(
                     "picamera2 is not installed (apt install python3-picamera2 on a Pi)"
                 ) from exc
+            picamera2_class = Picamera2
         try:
             cameras = picamera2_class.global_camera_info()
         except Exception as exc:

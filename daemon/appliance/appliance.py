@@ -27,8 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from daemon.appliance.conversation import Conversation, Phase, Transcript
@@ -36,7 +35,7 @@ from daemon.appliance.devices import Devices
 from daemon.appliance.failures import FailureBook
 from daemon.appliance.mic_routing import MicRouter
 from daemon.appliance.ringing import Ringing
-from daemon.appliance.snapshot import ApplianceStatus
+from daemon.appliance.snapshot import ApplianceStatus, timers_changed
 from daemon.config.schema import Config
 from daemon.core.clock import Clock, LoopClock
 from daemon.core.events import (
@@ -44,9 +43,7 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
-    NextTimer,
     RelaySwitched,
-    TimersChanged,
     TranscriptHeard,
     VolumeChanged,
     WakeWordHeard,
@@ -359,8 +356,8 @@ class Appliance:
         self._tell(ButtonUsed("hold"))
         self._spawn(self.mute(not self._muted))
 
-    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
         return task
@@ -376,7 +373,7 @@ class Appliance:
 
     @property
     def volume(self) -> int:
-        return self.devices.speaker.volume
+        return round(self.devices.speaker.volume)
 
     def relay_changed(self, name: str, is_on: bool) -> None:
         timeline.info("relay %s switched %s", name, "on" if is_on else "off")
@@ -482,19 +479,11 @@ class Appliance:
 
     def _transcript_arrived(self, transcript: Transcript) -> None:
         self._transcripts.append(transcript)
-        role = "user" if transcript.role == "user" else "model"
-        self._tell(TranscriptHeard(role, transcript.text, transcript.at))
+        self._tell(TranscriptHeard(transcript.role, transcript.text, transcript.at))
 
     def _timers_changed(self) -> None:
-        timers = self.timers
-        if timers is None:
-            return
-        entry = timers.soonest()
-        next_timer = None
-        if entry is not None:
-            at = datetime.fromtimestamp(entry.due, timers.zone).isoformat(timespec="seconds")
-            next_timer = NextTimer(at=at, label=entry.label, id=entry.id, kind=entry.kind)
-        self._tell(TimersChanged(next_timer, timers.pending))
+        if self.timers is not None:
+            self._tell(timers_changed(self.timers))
 
     def _tell(self, event: ApplianceEvent) -> None:
         for listener in self._listeners:

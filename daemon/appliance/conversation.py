@@ -28,6 +28,7 @@ import numpy as np
 
 from daemon.config.schema import Config
 from daemon.core.clock import Clock, Scheduled
+from daemon.core.events import Role
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.live.events import (
     GenerationComplete,
@@ -88,7 +89,7 @@ class Speaker(Protocol):
 
 @dataclass
 class Transcript:
-    role: str  # "user" or "model"
+    role: Role
     text: str
     at: float = field(default_factory=time.time)
 

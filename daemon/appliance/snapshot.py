@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from daemon.appliance.conversation import Transcript
+from daemon.core.events import NextTimer, TimersChanged
 from daemon.core.state import State
+from daemon.timers import Timers
 
 
 @dataclass(frozen=True)
@@ -41,3 +44,13 @@ class ApplianceStatus:
             "ringing": list(self.ringing),
             "timers": list(self.timers),
         }
+
+
+def timers_changed(timers: Timers) -> TimersChanged:
+    """What rings next (its time in the timers' zone) and how many wait."""
+    entry = timers.soonest()
+    next_timer = None
+    if entry is not None:
+        at = datetime.fromtimestamp(entry.due, timers.zone).isoformat(timespec="seconds")
+        next_timer = NextTimer(at=at, label=entry.label, id=entry.id, kind=entry.kind)
+    return TimersChanged(next_timer, timers.pending)

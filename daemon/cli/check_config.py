@@ -25,7 +25,7 @@ from daemon.core.models import profile_for
 from daemon.core.safe_text import printable
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "check-config",
         help=summary,

@@ -13,7 +13,7 @@ from daemon.control.client import request
 from daemon.core.safe_text import printable
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "ctl",
         help=summary,

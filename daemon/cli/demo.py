@@ -8,7 +8,7 @@ from pathlib import Path
 from daemon.demo import default_out_dir, run_demo
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "demo",
         help=summary,

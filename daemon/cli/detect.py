@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import ValidationError
@@ -29,7 +30,7 @@ class AudioFileError(Exception):
     """The file cannot be read as a WAV recording."""
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "detect",
         help=summary,
@@ -89,7 +90,7 @@ def scan_with_peaks(
     detector: WakeWordDetector, samples: np.ndarray
 ) -> Iterator[tuple[Detection, float]]:
     """Each detection with the highest score its utterance reached (what to tune thresholds by)."""
-    open_peaks: list[list] = []  # [detection, peak] while its score stays above threshold
+    open_peaks: list[list[Any]] = []  # [detection, peak] while its score stays above threshold
     for offset in range(0, len(samples), FRAME_SAMPLES):
         for detection in detector.feed(samples[offset : offset + FRAME_SAMPLES]):
             open_peaks.append([detection, detection.score])

@@ -21,7 +21,7 @@ from hardware.audio.host import (
 )
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "devices",
         help=summary,

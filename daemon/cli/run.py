@@ -19,7 +19,7 @@ from daemon.wakeword.models import WakeWordModelError
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "run",
         help=summary,

@@ -36,7 +36,7 @@ PIN_HINT = (
 )
 
 
-def register(subparsers: argparse._SubParsersAction, summary: str) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], summary: str) -> None:
     parser = subparsers.add_parser(
         "tools",
         help=summary,

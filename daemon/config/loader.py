@@ -189,7 +189,7 @@ def cross_checks(config: Config) -> list[tuple[Loc, str]]:
     return found
 
 
-def _problem_from_error(err: Any, data: dict, name: str) -> Problem:
+def _problem_from_error(err: Any, data: dict[str, Any], name: str) -> Problem:
     loc: Loc = tuple(
         p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))
     )

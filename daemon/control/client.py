@@ -26,7 +26,8 @@ async def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) ->
         line = await asyncio.wait_for(reader.readline(), timeout)
         if not line:
             raise ConnectionError("the daemon closed the control socket without replying")
-        return json.loads(line)
+        reply: dict[str, Any] = json.loads(line)
+        return reply
     finally:
         writer.close()
 

@@ -226,7 +226,8 @@ class ControlServer:
                 result = await controls.cancel_timer(request["what"])
             else:
                 result = await controls.stop()
-            return _scrubbed({"ok": "error" not in result, **result})  # a refusal is not ok
+            reply: dict[str, Any] = _scrubbed({"ok": "error" not in result, **result})
+            return reply  # a refusal is not ok
         except RequestError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:

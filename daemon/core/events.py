@@ -11,12 +11,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["user", "model"]
+Role = Literal["user", "model", "sources"]
+"""Who said it; "sources" lists the pages a grounded answer came from."""
 
 
 @dataclass(frozen=True)
 class TranscriptHeard:
-    """A finished line of what the user or the model said."""
+    """A finished line of what the user or the model said (or the sources it used)."""
 
     role: Role
     text: str

@@ -216,11 +216,12 @@ class DefaultBrain:
         words = _words(utterance)
         timer = timer_words.plan(utterance, {spec.name for spec in functions})
         if timer is not None:
-            call, reply = timer
-            if call is None:
+            timer_call, reply = timer
+            if timer_call is None:
                 return [], reply, ""
-            blocking = next((f.blocking for f in functions if f.name == call[0]), True)
-            return [PlannedCall(new_call_id(), call[0], call[1], blocking)], reply, "One moment."
+            name, args = timer_call
+            blocking = next((f.blocking for f in functions if f.name == name), True)
+            return [PlannedCall(new_call_id(), name, args, blocking)], reply, "One moment."
         switch = self._switch_call(words, functions)
         if switch is not None:
             call, target, state = switch
@@ -332,8 +333,9 @@ def _describe(response: Any) -> str | None:
             message = get(error, "message") if isinstance(error, dict) else error
             return f"Sorry, that did not work: {message}"
         for key in ("message", "text", "speech"):
-            if isinstance(response.get(key), str):
-                return response[key]
+            value = response.get(key)
+            if isinstance(value, str):
+                return value
     return None
 
 

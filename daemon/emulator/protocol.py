@@ -114,7 +114,7 @@ def api_key(request: Request | None) -> str | None:
         if auth.startswith("Token "):
             key = auth.removeprefix("Token ").strip()
     if not key:
-        key = (parse_qs(urlsplit(request.path).query).get("key") or [None])[0]
+        key = (parse_qs(urlsplit(request.path).query).get("key") or [""])[0]
     return key or None
 
 

@@ -327,8 +327,9 @@ class LiveEmulator:
 
     async def wait_closed(self, index: int = -1, timeout: float = 10.0) -> SessionRecord:
         await self.wait_for(lambda: self.sessions, timeout, "a session")
-        return await self.wait_for(
+        record: SessionRecord = await self.wait_for(
             lambda: self.sessions[index] if self.sessions[index].closed else None,
             timeout, "the session to close",
         )
+        return record
 

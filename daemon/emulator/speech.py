@@ -54,7 +54,7 @@ def resample(pcm: bytes, rate_in: int, rate_out: int = OUTPUT_RATE) -> bytes:
     except ImportError:  # numpy fallback: linear interpolation
         n_out = int(len(samples) * rate_out / rate_in)
         out = np.interp(np.linspace(0, len(samples) - 1, n_out), np.arange(len(samples)), samples)
-    return (np.clip(out, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return bytes((np.clip(out, -1.0, 1.0) * 32767).astype("<i2").tobytes())
 
 
 async def _espeak(text: str) -> bytes:

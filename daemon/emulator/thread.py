@@ -77,7 +77,7 @@ class EmulatorThread:
             result = function(emulator)
             if asyncio.iscoroutine(result):
                 result = await result
-            return result  # type: ignore[no-any-return]
+            return result
 
         return asyncio.run_coroutine_threadsafe(invoke(), self._loop).result(timeout)
 

@@ -54,7 +54,8 @@ class Connection:
         if item.kind == "text":
             await self.sdk.send_realtime_input(text=str(item.data))
             return
-        blob = types.Blob(data=bytes(item.data), mime_type=item.mime_type)
+        assert isinstance(item.data, bytes)
+        blob = types.Blob(data=item.data, mime_type=item.mime_type)
         if item.kind == "audio":
             await self.sdk.send_realtime_input(audio=blob)
         else:

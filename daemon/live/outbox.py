@@ -55,7 +55,8 @@ class Outbox:
             and last.kind == "audio"
             and len(last.data) < _JOIN_UP_TO
         ):
-            last.data = bytes(last.data) + bytes(item.data)
+            assert isinstance(last.data, bytes) and isinstance(item.data, bytes)
+            last.data = last.data + item.data
         else:
             self._items.append(item)
         if item.kind == "audio":

@@ -38,7 +38,7 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
     topics = identity.topics
     node = identity.node_id
 
-    def component(key: str, platform: str, name: str, **fields: Any) -> tuple[str, dict]:
+    def component(key: str, platform: str, name: str, **fields: Any) -> tuple[str, dict[str, Any]]:
         return key, {"platform": platform, "unique_id": f"{node}_{key}", "name": name, **fields}
 
     entries = [

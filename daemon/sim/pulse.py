@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from daemon.sim.alsa_files import SYSTEM_ALSA_CONF, Recording
 
@@ -292,7 +293,8 @@ class SpeakerRecorder:
 
     def _read(self) -> None:
         assert self._proc.stdout is not None
-        while chunk := self._proc.stdout.read1(4096):
+        stdout: Any = self._proc.stdout  # a BufferedReader: read1 returns what is there
+        while chunk := stdout.read1(4096):
             with self._lock:
                 self._data += chunk
 

@@ -191,9 +191,9 @@ class Timers:
         problem = self._save()
         self._arm()
         self._changed()
-        names = [g.name() for g in gone]
-        timeline.info("cancelled %s", ", ".join(names))
-        result: dict[str, Any] = {"cancelled": names}
+        cancelled = [g.name() for g in gone]
+        timeline.info("cancelled %s", ", ".join(cancelled))
+        result: dict[str, Any] = {"cancelled": cancelled}
         if problem:
             result["warning"] = problem
         return result

@@ -14,7 +14,7 @@ def camera_tools(context: Any, camera_available: bool) -> list[Tool]:
         return []
 
     async def look() -> str:
-        return await context.look()
+        return str(await context.look())
 
     return [
         Tool(

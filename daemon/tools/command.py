@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from daemon.config.tools import OUTPUT_CAP, PLACEHOLDER, CommandAction
@@ -86,7 +86,9 @@ class _Output:
         return text
 
 
-def command_handler(name: str, action: CommandAction, timeout: float):
+def command_handler(
+    name: str, action: CommandAction, timeout: float
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     """The async handler the registry calls with the checked arguments."""
 
     async def run(**values: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from daemon.config.tools import GpioInputAction
@@ -69,7 +70,7 @@ class GpioInput:
                 device.close()
 
 
-def gpio_handler(gpio: GpioInput):
+def gpio_handler(gpio: GpioInput) -> Callable[[], Awaitable[dict[str, Any]]]:
     async def read() -> dict[str, Any]:
         return await asyncio.to_thread(gpio.read)  # lgpio talks to the kernel: off the loop
 

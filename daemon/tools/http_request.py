@@ -14,7 +14,7 @@ import http.client
 import json
 import logging
 import ssl
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -61,7 +61,9 @@ def fill_body(node: Any, values: Mapping[str, Any]) -> Any:
     return node
 
 
-def http_handler(name: str, action: HttpAction, timeout: float):
+def http_handler(
+    name: str, action: HttpAction, timeout: float
+) -> Callable[..., Awaitable[dict[str, Any]]]:
     async def call(**values: Any) -> dict[str, Any]:
         url = fill_url(action.url, values)
         body = None if action.body is None else json.dumps(fill_body(action.body, values))

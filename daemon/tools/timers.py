@@ -36,7 +36,8 @@ def timer_tools(timers: Timers | None, *, kept_elsewhere: bool = False) -> list[
     def on_timers(action: Any) -> dict[str, Any]:
         if timers is None:
             raise ArgumentError(KEPT_BY_THE_DAEMON)
-        return _checked(lambda: action(timers))
+        result: dict[str, Any] = _checked(lambda: action(timers))
+        return result
 
     async def set_timer(seconds: float, label: str = "") -> dict[str, Any]:
         return on_timers(lambda t: t.set_timer(seconds, label))

@@ -58,10 +58,12 @@ def lean_sessions() -> Iterator[None]:
         def run(self, output_names: Any, input_feed: dict[str, Any], run_options: Any = None
                 ) -> list[Any]:
             if len(input_feed) != 1:
-                return super().run(output_names, input_feed, run_options)
+                whole: list[Any] = super().run(output_names, input_feed, run_options)
+                return whole
             ((name, batch),) = input_feed.items()
             if not isinstance(batch, np.ndarray) or batch.ndim < 2 or len(batch) <= MAX_BATCH:
-                return super().run(output_names, input_feed, run_options)
+                small: list[Any] = super().run(output_names, input_feed, run_options)
+                return small
             pieces = [super(PiecewiseSession, self).run(
                 output_names, {name: batch[i : i + MAX_BATCH]}, run_options)
                 for i in range(0, len(batch), MAX_BATCH)]

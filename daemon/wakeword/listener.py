@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class WakeWordListener:
             WakeWordDetector, self.config, files
         )
         self._detector: WakeWordDetector | None = None
-        self._inflight: Future[list[Detection]] | None = None  # the worker's current job
+        self._inflight: Future[Any] | None = None  # the worker's current job
         self._unscored = np.empty(0, dtype=np.int16)  # less than a frame, not yet handed over
         self._skipped = 0  # samples recorded but not scored since the last process()
         self._stale = False  # the detector holds audio from before a record()/reset()
@@ -110,7 +111,7 @@ class WakeWordListener:
         self._inflight = self._executor.submit(
             _score, detector, frames, skipped, stale, over_answer
         )
-        detections = await asyncio.wrap_future(self._inflight)
+        detections: list[Detection] = await asyncio.wrap_future(self._inflight)
         if not detections:
             return None
         detections.sort(key=lambda d: (d.time, -d.score))

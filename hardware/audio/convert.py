@@ -86,7 +86,8 @@ def downmix(samples: np.ndarray, channels: int) -> np.ndarray:
     if channels == 1:
         return samples
     frames = samples[: len(samples) - len(samples) % channels].reshape(-1, channels)
-    return (frames.astype(np.int32).sum(axis=1) // channels).astype(np.int16)
+    mono: np.ndarray = (frames.astype(np.int32).sum(axis=1) // channels).astype(np.int16)
+    return mono
 
 
 def upmix(mono: np.ndarray, channels: int) -> np.ndarray:
@@ -123,7 +124,10 @@ def resample(samples: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray:
     """One-shot resampling of a whole float32 mono clip (sounds, WAV files)."""
     if in_rate == out_rate or len(samples) == 0:
         return samples.astype(np.float32, copy=False)
-    return soxr.resample(samples.astype(np.float32, copy=False), in_rate, out_rate, quality="HQ")
+    resampled: np.ndarray = soxr.resample(
+        samples.astype(np.float32, copy=False), in_rate, out_rate, quality="HQ"
+    )
+    return resampled
 
 
 class PlaybackResampler:
@@ -141,7 +145,8 @@ class PlaybackResampler:
     def convert(self, samples: np.ndarray, last: bool = False) -> np.ndarray:
         if self._stream is None:
             return samples
-        return self._stream.resample_chunk(samples, last=last)
+        resampled: np.ndarray = self._stream.resample_chunk(samples, last=last)
+        return resampled
 
 
 def int16_to_float(data: bytes) -> np.ndarray:
@@ -149,4 +154,5 @@ def int16_to_float(data: bytes) -> np.ndarray:
 
 
 def float_to_int16(samples: np.ndarray) -> np.ndarray:
-    return (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    pcm: np.ndarray = (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(np.int16)
+    return pcm

@@ -117,7 +117,7 @@ class StatusLed:
             device.blink(on_time=self.pulse_seconds, off_time=self.pulse_seconds)
 
     def _show_rgb(self, effect: str, color: Color) -> None:
-        device: RGBLED = self._device  # type: ignore[assignment]
+        device: RGBLED = self._device
         if effect == "off" or color == BLACK:
             device.off()
         elif effect == "on":

@@ -52,7 +52,7 @@ class Relay:
 
     @property
     def closed(self) -> bool:
-        return self._device.closed
+        return bool(self._device.closed)
 
     def on(self) -> None:
         self._device.on()
