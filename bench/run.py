@@ -87,7 +87,9 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
         quiet_wav = write_wav(workdir / "quiet.wav", clips.quiet_room_sound(plan.idle_seconds))
         talk_wav = write_wav(workdir / "conversation.wav", talk)
         tls = wake.tls_connect_ms("127.0.0.1", stage.emulator.port, stage.emulator.ca_file)
-        config = stage.write_config("bench")
+        # As Google's cookbook client is run beside it: audio only, the microphone sent
+        # while the model talks (barge-in), no echo cancellation.
+        config = stage.write_config("bench", camera=False, barge_in=True)
         daemon = stage.start_runner("daemon", config)
         try:
             runner_startup = daemon.wait_ready()
@@ -203,8 +205,8 @@ def notes(trials: list[dict[str, Any]], talks: list[dict[str, Any]], runner_star
     out = [
         "Devices: PyAudio over a private PulseAudio server with null sinks (real time);"
         " Gemini: the local Live emulator over loopback TLS, replying with a tone at"
-        f" {meta['speech_pace']:g}x real time; camera: the picamera2 stand-in"
-        " (tests/support/fake_picamera2.py), 640x480 JPEG q80 at 1 fps.",
+        f" {meta['speech_pace']:g}x real time; conversations audio only,"
+        " with barge-in, beside Google's cookbook client (--mode none).",
         f"Idle: {plan['idle_runs']} runs of {plan['idle_seconds']:g} s of each mix; the room"
         " mix is speech without the wake word, fan noise and silence in equal thirds, the"
         " home mix 30 % speech and 70 % silence or steady noise. The bare loop runs beside the"

@@ -1,10 +1,11 @@
-"""Figure 6: CPU and peak RSS of a conversation, next to a minimal SDK-only client.
+"""Figure 6: CPU and peak RSS of a conversation, next to Google's cookbook Live client.
 
 The daemon is woken by the clip's wake phrase and then talks for the whole
-clip (a question every few seconds, the emulator answering each), sending a
-camera frame per second (picamera2 stand-in). bench.reference_client runs at
-the same time on the same microphone, speaker, emulator and frame scene, so
-both see the same load; the CPU of each is read from /proc over the clip.
+clip (a question every few seconds, the emulator answering each), audio only,
+sending the microphone while the model talks (barge-in). bench.reference_client
+(the cookbook client with `--mode none`) runs at the same time on the same
+microphone, speaker and emulator, so both see the same load; the CPU of each
+is read from /proc over the clip.
 """
 
 from __future__ import annotations

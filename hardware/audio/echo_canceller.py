@@ -16,6 +16,10 @@ When nothing has been played for `idle_after` seconds the capture bypasses
 the module (unless noise suppression is asked for on the idle path): there is
 no echo to remove then, and the wake word works as well on the bare signal.
 
+The first moments of a sound after a long silence are not trusted either
+(`ONSET_HOLD_FRAMES`): AEC3 follows the echo path only while there is sound,
+and if the path moved meanwhile it leaks there.
+
     canceller = EchoCanceller()       # EchoCancellerUnavailable if the library does not load
     speaker = Speaker(..., far_end=canceller.far_end)
     mic = Microphone(..., processor=canceller.process_capture)
@@ -49,6 +53,16 @@ LEARN_WINDOW_FRAMES = 50
 """Frames with the speaker sounding over which the canceller's work is judged (0.5 s)."""
 LEARN_WINDOWS = 2
 """Windows in a row that must pass: one good half second can fall inside a leak."""
+ONSET_AFTER_SILENT_FRAMES = 100
+"""The speaker silent for this much of its audio (1 s): its next sound is an onset."""
+ONSET_HOLD_FRAMES = 70
+"""Capture frames (0.7 s from when the onset is written, about 0.5 s of it heard)
+during which `removes_echo` says no. In an offline room whose echo came 5 ms later
+after a pause, AEC3 let the next answer's echo through at -42 dBFS from 0.24 to
+0.36 s into it (a service's eager voice detector takes 60 ms of that for speech).
+A fixed hold, not a judgement of the echo removed: a voice said over the onset
+would fail any such judgement, and talking over the answer would wait for the
+speaker to stop; this way it waits half a second at most."""
 LEARNED_ERLE_DB = 15.0
 """The echo is this much weaker after the module than before: it is being removed."""
 QUIET_RMS = 100.0
@@ -124,6 +138,10 @@ class EchoCanceller:
         self._learn_out = 0.0
         self._learn_frames = 0
         self._learn_passed = 0  # windows in a row that passed
+        self._far_silent_run = 0  # far-end frames in a row without sound
+        self._onset_hold = 0  # capture frames left before an onset is trusted
+        self.onsets_held = 0
+        """Sounds after a long silence whose start was not trusted (for the log, the tests)."""
         self.erle_db: float | None = None
         """The echo removed over the last window judged (dB), for the log."""
         self._learn_sounding = 0  # frames with the speaker sounding since learning began
@@ -156,7 +174,9 @@ class EchoCanceller:
         voice may come through, so the daemon does not send the microphone while it
         talks: a new stream may play with another delay, and at the first answer
         after start-up the module knows nothing of the room yet."""
-        return self._removes_echo or not self.echo_cancellation
+        if not self.echo_cancellation:
+            return True
+        return self._removes_echo and not self._onset_hold
 
     @property
     def active(self) -> bool:
@@ -198,8 +218,20 @@ class EchoCanceller:
                 self._far_frames.clear()
                 return
             for start in range(0, whole, FRAME):
-                self._far_frames.append(pending[start : start + FRAME])
+                frame = pending[start : start + FRAME]
+                self._far_frames.append(frame)
+                self._note_onset(frame)
             self._far_arrived.notify()
+
+    def _note_onset(self, frame: np.ndarray) -> None:
+        """Under the lock: the first sound after a long silence is held a moment."""
+        if _mean_square(frame) < SOUNDING_RMS**2:
+            self._far_silent_run += 1
+            return
+        if self._far_silent_run >= ONSET_AFTER_SILENT_FRAMES and self._removes_echo:
+            self._onset_hold = ONSET_HOLD_FRAMES
+            self.onsets_held += 1
+        self._far_silent_run = 0
 
     def _next_far_frame(self, deadline: float) -> np.ndarray:
         """Under the lock, before a capture frame: the far end's frame that goes with it.
@@ -297,6 +329,7 @@ class EchoCanceller:
                 with self._lock:
                     for _ in range(len(pcm) // (2 * FRAME)):
                         self._next_far_frame(deadline)
+                        self._onset_hold = max(0, self._onset_hold - 1)
                 self._pairing_checked(late_before)
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
@@ -317,6 +350,7 @@ class EchoCanceller:
                     out = frame.data.tobytes()
                     if self.echo_cancellation and not self._removes_echo:
                         self._learn(far, samples[start : start + FRAME], out)
+                    self._onset_hold = max(0, self._onset_hold - 1)
                     self._out += out
                 except RuntimeError as exc:  # the microphone goes on, uncancelled
                     self._failed(exc)

@@ -138,9 +138,10 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     @precondition(lambda self: self.echo_cancelled)
     @rule(learned=st.booleans())
     def the_canceller_learns_or_a_new_speaker_stream_starts(self, learned: bool) -> None:
-        """A new speaker stream (a reply after a long pause, start-up) or a speaker that
-        fell behind: the canceller must show again that it removes the echo; until
-        then, half duplex."""
+        """A new speaker stream (a reply after a long pause, start-up), a speaker that
+        fell behind, or the first half second of a sound after a silence (where a moved
+        echo path leaks): the canceller does not vouch for the echo; until it does
+        again, half duplex."""
         canceller = self.rig.devices.echo_canceller
         assert canceller is not None
         canceller.removes_echo = learned

@@ -284,3 +284,42 @@ def test_what_the_speaker_wrote_while_the_microphone_was_closed_is_not_paired_la
     canceller.process_capture(mic)
     far = [number for kind, number in recorder.calls if kind == "far"]
     assert far == [0, 0, *range(309, 315)]  # a new stream's lead, then what it wrote since
+
+
+def test_the_start_of_a_sound_after_a_long_silence_is_not_trusted():
+    """The echo path moved while the speaker was silent (a sound server changed its
+    latency by 5 ms): AEC3 can only find it again on sound, and may leak at the start of
+    the next answer. The canceller does not call that start echo-free, and trusts the
+    rest of the answer again (talking over it waits half a second at most)."""
+    first = concat(synthesize("The weather today is sunny with a light breeze."), silence(4.0))
+    second = synthesize("Tomorrow it will rain in the morning, take an umbrella.")
+    far = room.clip_int16(concat(first, second, silence(0.5)) * volume_gain(80))
+    moved_at = len(first) // 2  # half way through the silence
+    before = room.hear(far[:moved_at], room.impulse_response(delay_ms=30, direct=0.5, seed=1))
+    after = room.hear(far, room.impulse_response(delay_ms=35, direct=0.5, seed=1))[moved_at:]
+    noise = np.random.default_rng(3).normal(0.0, 20.0, len(far))
+    mic = room.clip_int16(np.concatenate([before, after]) + noise)
+    canceller = EchoCanceller(idle_after=0.3)
+    out, trusted = [], []
+    pause_began = len(first) - 4 * 16000
+    canceller.far_end(far[:WRITTEN_AHEAD], 16000)
+    for start in range(0, len(mic) // CHUNK * CHUNK, CHUNK):
+        if start == pause_began // CHUNK * CHUNK + 6 * CHUNK:
+            time.sleep(0.35)  # the rest of the pause skips the module, as in real time
+        canceller.far_end(far[start + WRITTEN_AHEAD : start + WRITTEN_AHEAD + CHUNK], 16000)
+        out.append(np.frombuffer(canceller.process_capture(mic[start : start + CHUNK].tobytes()),
+                                 np.int16))
+        trusted.append(canceller.removes_echo)
+    cleaned = np.concatenate(out)
+    assert trusted[len(first) // CHUNK - 3], "it had learned the room on the first answer"
+    # What the service would have been sent over the second answer: 60 ms windows.
+    sent = [
+        power_db(cleaned[at : at + 960]) - 90.3
+        for at in range(len(first), len(first) + len(second) - 960, 960)
+        if trusted[at // CHUNK]
+    ]
+    onset = len(first) // CHUNK
+    assert not any(trusted[onset : onset + 5]), "the start of the answer was trusted at once"
+    assert all(trusted[onset + 10 :]), "talking over the answer waited past its first second"
+    assert max(sent) < -50, f"a leak was sent: {max(sent):.0f} dBFS"
+    assert canceller.onsets_held == 1
