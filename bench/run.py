@@ -109,7 +109,7 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
         events = load_events(daemon)
         trials = wake.analyse(events, stage.sessions, windows, wake_clip)
         _say(f"start-up: {plan.startup_runs} runs of speakerd run")
-        startups = startup.run(stage, config, plan.startup_runs)
+        startups, ready_wakes = startup.run(stage, config, plan.startup_runs)
         _say("one core: idle and a conversation under taskset")
         one_core = pinned.run(stage, room_wav, talk_wav)
     meta["load_average_after"] = os.getloadavg()[0]
@@ -117,7 +117,8 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
     meta["daemon_exit_code"] = exit_code
     meta["false_wakes"] = idle.false_wakes(events, idle_runs + quiet_runs)
     results = build_results(meta, tls, runner_startup, {"room": idle_runs, "quiet": quiet_runs},
-                            idle_rss, events, trials, ctl_trials, talks, startups, one_core)
+                            idle_rss, events, trials, ctl_trials, talks, startups, one_core,
+                            ready_wakes)
     add_recall(results, gate_recall)
     return results
 
@@ -149,7 +150,8 @@ def build_results(meta: dict[str, Any], tls: list[float], runner_startup: float,
                   idle_mixes: dict[str, list[dict[str, Any]]], idle_rss: float,
                   events: dict[str, Any], trials: list[dict[str, Any]],
                   ctl_trials: list[dict[str, Any]], talks: list[dict[str, Any]],
-                  startups: list[float], one_core: dict[str, Any]) -> dict[str, Any]:
+                  startups: list[float], one_core: dict[str, Any],
+                  ready_wakes: list[float]) -> dict[str, Any]:
     idle_runs, quiet_runs = idle_mixes["room"], idle_mixes["quiet"]
     tls_median = summarize(tls, "ms")["median"] or 0.0
     for trial in trials:
@@ -174,6 +176,7 @@ def build_results(meta: dict[str, Any], tls: list[float], runner_startup: float,
         "conversation_peak_rss_mb": summarize(_values(talks, "daemon_peak_rss_mb"), "MB", 1),
         "reference_peak_rss_mb": summarize(_values(talks, "reference_peak_rss_mb"), "MB", 1),
         "startup_s": summarize(startups, "s", 2),
+        "ready_wake_first_audio_ms": summarize(ready_wakes, "ms"),
         "ctl_wake_first_audio_ms": summarize(
             _values(ctl_trials, "setup_to_first_audio_ms"), "ms", 1),
         "pinned_idle_cpu_pct": summarize([one_core["idle_cpu_per_s"] * 100], "% core"),

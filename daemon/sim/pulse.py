@@ -237,7 +237,7 @@ class PulseAudioHarness:
         finally:
             recorder.stop()
 
-    def _spawn_recorder(self, rate: int) -> subprocess.Popen[bytes]:
+    def spawn_recorder(self, rate: int) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
             ["parec", "--device=speaker.monitor", "--raw", "--format=s16le",
              f"--rate={rate}", "--channels=1", "--latency-msec=20"],
@@ -284,7 +284,7 @@ class SpeakerRecorder:
     def __init__(self, harness: PulseAudioHarness, rate: int) -> None:
         self.rate = rate
         self.started_at = time.monotonic()
-        self._proc = harness._spawn_recorder(rate)
+        self._proc = harness.spawn_recorder(rate)
         self._data = bytearray()
         self._lock = threading.Lock()
         self._reader = threading.Thread(target=self._read, name="parec-reader", daemon=True)
