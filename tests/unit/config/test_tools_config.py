@@ -326,8 +326,8 @@ def test_check_config_exits_78_and_names_the_line(tmp_path):
     assert f"{path}:4: tools[0].command.argv: argv[0] '{{door}}' is the program" in run.stderr
 
 
-def test_the_readme_example_is_valid():
-    readme = (REPO / "README.md").read_text()
+def test_the_documented_example_is_valid():
+    readme = (REPO / "docs" / "tools.md").read_text()
     blocks = [b.split("```")[0] for b in readme.split("```yaml\n")[1:]]
     (example,) = [b for b in blocks if b.startswith("tools:")]
     config = parse_config(example)
