@@ -59,10 +59,14 @@ ONSET_HOLD_FRAMES = 70
 """Capture frames (0.7 s from when the onset is written, about 0.5 s of it heard)
 during which `removes_echo` says no. In an offline room whose echo came 5 ms later
 after a pause, AEC3 let the next answer's echo through at -42 dBFS from 0.24 to
-0.36 s into it (a service's eager voice detector takes 60 ms of that for speech).
-A fixed hold, not a judgement of the echo removed: a voice said over the onset
-would fail any such judgement, and talking over the answer would wait for the
-speaker to stop; this way it waits half a second at most."""
+0.36 s into it (a service's eager voice detector takes 60 ms of that for speech)."""
+ONSET_WINDOW_FRAMES = 25
+"""Frames with the speaker sounding per judgement while an onset is held (0.25 s)."""
+ONSET_HOLD_MAX_FRAMES = 150
+"""Past the shortest hold it goes on while the last quarter second of sound was not
+shown echo-free (in the real-time room with a 100 ms echo delay, leaks came 0.4-0.7 s
+into an answer), but no longer than this (1.5 s): a voice said over the onset fails
+that judgement too, and talking over the answer must not wait for the speaker to stop."""
 LEARNED_ERLE_DB = 15.0
 """The echo is this much weaker after the module than before: it is being removed."""
 QUIET_RMS = 100.0
@@ -139,7 +143,8 @@ class EchoCanceller:
         self._learn_frames = 0
         self._learn_passed = 0  # windows in a row that passed
         self._far_silent_run = 0  # far-end frames in a row without sound
-        self._onset_hold = 0  # capture frames left before an onset is trusted
+        self._onset_frames: int | None = None  # capture frames since an onset, while held
+        self._onset_clear = False  # the last quarter second judged after it was echo-free
         self.onsets_held = 0
         """Sounds after a long silence whose start was not trusted (for the log, the tests)."""
         self.erle_db: float | None = None
@@ -176,7 +181,7 @@ class EchoCanceller:
         after start-up the module knows nothing of the room yet."""
         if not self.echo_cancellation:
             return True
-        return self._removes_echo and not self._onset_hold
+        return self._removes_echo and self._onset_frames is None
 
     @property
     def active(self) -> bool:
@@ -229,7 +234,10 @@ class EchoCanceller:
             self._far_silent_run += 1
             return
         if self._far_silent_run >= ONSET_AFTER_SILENT_FRAMES and self._removes_echo:
-            self._onset_hold = ONSET_HOLD_FRAMES
+            self._onset_frames = 0
+            self._onset_clear = False
+            self._learn_in = self._learn_out = 0.0
+            self._learn_frames = 0
             self.onsets_held += 1
         self._far_silent_run = 0
 
@@ -272,6 +280,7 @@ class EchoCanceller:
 
     def _start_learning(self) -> None:
         self._removes_echo = False
+        self._onset_frames = None  # learning anew covers the onset
         self._learn_sounding = 0
         self._learn_in = self._learn_out = 0.0
         self._learn_frames = 0
@@ -299,6 +308,32 @@ class EchoCanceller:
                      "sound: talking over the model is heard", self.erle_db, self.learned_after_s)
         self._learn_in = self._learn_out = 0.0
         self._learn_frames = 0
+
+    def _judge_onset(self, far: np.ndarray, near: np.ndarray, out: bytes) -> None:
+        """Under the lock, while an onset is held: is its sound echo-free, a quarter
+        second at a time (the last judgement counts)."""
+        if _mean_square(far) < SOUNDING_RMS**2:
+            return
+        self._learn_in += _mean_square(near)
+        self._learn_out += _mean_square(np.frombuffer(out, np.int16))
+        self._learn_frames += 1
+        if self._learn_frames < ONSET_WINDOW_FRAMES:
+            return
+        erle = 10 * float(np.log10((self._learn_in + 1.0) / (self._learn_out + 1.0)))
+        quiet = self._learn_out / self._learn_frames < QUIET_RMS**2
+        self._onset_clear = erle >= LEARNED_ERLE_DB or quiet
+        self._learn_in = self._learn_out = 0.0
+        self._learn_frames = 0
+
+    def _count_onset_frame(self) -> None:
+        """Under the lock, once per capture frame: release a held onset when it is due."""
+        if self._onset_frames is None:
+            return
+        self._onset_frames += 1
+        if self._onset_frames >= ONSET_HOLD_MAX_FRAMES or (
+            self._onset_frames >= ONSET_HOLD_FRAMES and self._onset_clear
+        ):
+            self._onset_frames = None
 
     def _speaker_writing(self) -> bool:
         return time.monotonic() - self._far_written_at < STREAM_GAP_SECONDS
@@ -329,7 +364,7 @@ class EchoCanceller:
                 with self._lock:
                     for _ in range(len(pcm) // (2 * FRAME)):
                         self._next_far_frame(deadline)
-                        self._onset_hold = max(0, self._onset_hold - 1)
+                        self._count_onset_frame()
                 self._pairing_checked(late_before)
             return pcm
         samples = np.concatenate([self._near_pending, np.frombuffer(pcm, np.int16)])
@@ -350,7 +385,9 @@ class EchoCanceller:
                     out = frame.data.tobytes()
                     if self.echo_cancellation and not self._removes_echo:
                         self._learn(far, samples[start : start + FRAME], out)
-                    self._onset_hold = max(0, self._onset_hold - 1)
+                    elif self._onset_frames is not None:
+                        self._judge_onset(far, samples[start : start + FRAME], out)
+                    self._count_onset_frame()
                     self._out += out
                 except RuntimeError as exc:  # the microphone goes on, uncancelled
                     self._failed(exc)
