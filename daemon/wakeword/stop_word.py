@@ -111,6 +111,14 @@ class StopWordDetector:
                 found = StopDetection(score=score, time=time)
         return found
 
+    def scores(self, chunk: bytes | np.ndarray) -> list[tuple[float, float]]:
+        """Hear the chunk and return every (score, time) it completes, judging nothing
+        (for measuring: what feed() would compare with the threshold)."""
+        heard = [(score, time) for _name, score, time in self._scorer.feed(int16_samples(chunk))]
+        if heard:
+            self.last_score = heard[-1][0]
+        return heard
+
     def skip(self, seconds: float) -> None:
         """Move the clock past audio that was not fed (call reset() before feeding again)."""
         self._scorer.skip(round(seconds * SAMPLE_RATE))
