@@ -85,3 +85,15 @@ def test_a_garbage_openwakeword_model_is_not_a_valid_model(tmp_path):
         make_detector(WakeWordConfig(models_dir=tmp_path))
     assert f"{tmp_path / 'hey_jarvis_v0.1.onnx'} is not a valid model" in str(caught.value)
     assert "INVALID_PROTOBUF" not in str(caught.value)
+
+
+def test_speakerd_detect_follows_the_configured_engine(tmp_path):
+    from tests.support.speech import write_wav
+    from tests.unit.wakeword.test_cli_detect import speakerd
+
+    wav = write_wav(tmp_path / "room.wav", concat(silence(2.0), synthesize("okay nabu"), silence(1.0)))
+    config = tmp_path / "config.yaml"
+    config.write_text("wake_word:\n  engine: microwakeword\n  models: [okay_nabu]\n")
+    result = speakerd("--config", config, wav, tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "okay_nabu" in result.stdout and "1 detection in" in result.stdout
