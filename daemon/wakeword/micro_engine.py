@@ -9,8 +9,9 @@ reset, shut, stream_time), so the appliance cannot tell the engines apart.
 No speech gate: the front end must hear every 10 ms step to keep its noise
 estimate, and the model is streaming (its state is the audio heard), so a
 skipped stretch would have to be run anyway when the gate opened. Scoring
-everything costs about 3-4 ms of CPU per second of audio per model on a desktop
-core, less than the gate leaves openWakeWord with in a quiet room.
+everything costs about 3.5 ms of CPU per second of audio for hey_jarvis on a
+desktop core, a tenth of openWakeWord's (bench/wake_engines.md), so there is
+little for a gate to save.
 """
 
 from __future__ import annotations
