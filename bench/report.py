@@ -170,13 +170,18 @@ def write(results: dict[str, Any], directory: Path) -> None:
 
 
 def _soak_section(directory: Path) -> str:
-    """The latest scripts/soak and bench.wakeword_runtimes summaries, kept beside the bench
-    figures, and the hand-written stories behind them (bench/stories.md)."""
+    """The latest summaries of scripts/soak, bench.wakeword_runtimes, bench.figures.stop_word
+    and bench.figures.engines (each is run on its own), and the hand-written stories
+    behind the figures (bench/stories.md), kept beside the bench figures."""
     soak, runtimes = directory / "soak.md", directory / "wakeword_runtimes.md"
     stories = directory / "stories.md"
     text = f"\n## Soak (scripts/soak)\n\n{soak.read_text()}" if soak.is_file() else ""
     if runtimes.is_file():
         text += f"\n## Wake-word runtimes (bench.wakeword_runtimes)\n\n{runtimes.read_text()}"
+    for name, title in (("stop_word.md", "Stop word (bench.figures.stop_word)"),
+                        ("wake_engines.md", "Wake engines side by side (bench.figures.engines)")):
+        if (directory / name).is_file():
+            text += f"\n## {title}\n\n{(directory / name).read_text()}"
     if stories.is_file():
         text += f"\n{stories.read_text()}"
     return text

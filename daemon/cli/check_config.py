@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         # depends on the service's environment ($SPEAKERD_MODELS_DIR): a warning.
         if models_problem and _names_model_files(config):
             raise ConfigError([Problem(str(path), None, "wake_word", models_problem)])
+        stop_problem = _stop_word_model(config)
+        if stop_problem and config.stop_word.model is not None:
+            raise ConfigError([Problem(str(path), None, "stop_word.model", stop_problem)])
     except ConfigError as exc:
         print_problems(exc)
         count = exc.total
@@ -65,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
             warnings.append(f"{exc}; `speakerd run` will refuse to start")
     if models_problem:
         warnings.append(models_problem)
+    if stop_problem:
+        warnings.append(stop_problem)
     for warning in warnings:
         print(f"warning: {printable(warning, 500)}", file=sys.stderr)
     return 0
@@ -72,13 +77,44 @@ def run(args: argparse.Namespace) -> int:
 
 def _names_model_files(config: Config) -> bool:
     wake = config.wake_word
+    if wake.engine == "microwakeword":  # its built-ins ship inside pymicro-wakeword
+        return any(m.endswith(".json") for m in wake.models)
     return wake.models_dir is not None or any(m.endswith(".onnx") for m in wake.models)
+
+
+def _stop_word_model(config: Config) -> str | None:
+    """Why the stop word would be off (its model missing or damaged); None when it is fine or off."""
+    if not config.stop_word.enabled:
+        return None
+    from daemon.wakeword.stop_word import stop_model_problem
+
+    problem = stop_model_problem(config.stop_word, config.wake_word.models_dir)
+    return f"{problem}; `speakerd run` would carry on without the stop word" if problem else None
+
+
+def _micro_models(config: Config) -> str | None:
+    from daemon.wakeword.micro import read_spec, tflite_problem
+    from daemon.wakeword.micro_engine import resolve_micro_models
+    from daemon.wakeword.models import WakeWordModelError
+
+    try:
+        for path in resolve_micro_models(config.wake_word).wake_words.values():
+            problem = tflite_problem(read_spec(path).tflite_path)
+            if problem:
+                raise WakeWordModelError(problem)
+    except WakeWordModelError as exc:
+        return f"{exc}; `speakerd run` would refuse to start"
+    except ImportError as exc:
+        return f"the microwakeword engine needs pymicro-wakeword: {exc}"
+    return None
 
 
 def _wake_word_models(config: Config) -> str | None:
     from daemon.config.schema import BUNDLED_WAKE_WORDS
     from daemon.wakeword.models import WakeWordModelError, custom_model_problem, resolve_models
 
+    if config.wake_word.engine == "microwakeword":
+        return _micro_models(config)
     try:
         files = resolve_models(config.wake_word)
         for entry, path in zip(config.wake_word.models, files.wake_words.values(), strict=True):
@@ -100,7 +136,10 @@ def summary(config: Config) -> list[str]:
         f"model {gemini.model} (Live {profile_for(gemini.model).generation}), voice {gemini.voice}, "
         f"key from {api_key_source(gemini)}"
         + (f", service {gemini.base_url}" if gemini.base_url else ""),
-        f"wake words {', '.join(wake.models)} (threshold {wake.threshold})",
+        f"wake words {', '.join(wake.models)} ({wake.engine}, threshold "
+        + (f"{wake.threshold})" if wake.engine == "openwakeword" or "threshold" in wake.model_fields_set
+           else "each model's own)"),
+        "stop word " + (f"on (threshold {config.stop_word.threshold})" if config.stop_word.enabled else "off"),
         f"microphone {_device(config.audio.input_device)}, speaker {_device(config.audio.output_device)}, "
         f"echo cancellation {config.audio.echo_cancellation}, barge-in "
         + ("follows it" if config.audio.barge_in is None else "on" if config.audio.barge_in else "off"),

@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from daemon.cli.common import add_config_arg
 from daemon.config import EX_CONFIG, Config, ConfigError, default_config_path, load_config
 from daemon.config.schema import WakeWordConfig, model_name
-from daemon.wakeword.detector import FRAME_SAMPLES, SAMPLE_RATE, Detection, WakeWordDetector
+from daemon.wakeword.detector import FRAME_SAMPLES, SAMPLE_RATE, Detection
+from daemon.wakeword.engines import Detector, make_detector
 from daemon.wakeword.models import WakeWordModelError
 
 EX_USAGE = 2
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"speakerd detect: {exc}", file=sys.stderr)
         return EX_USAGE
     try:
-        detector = WakeWordDetector(wake_config)
+        detector = make_detector(wake_config)
     except WakeWordModelError as exc:
         print(f"speakerd detect: {exc}", file=sys.stderr)
         return 1
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def scan_with_peaks(
-    detector: WakeWordDetector, samples: np.ndarray
+    detector: Detector, samples: np.ndarray
 ) -> Iterator[tuple[Detection, float]]:
     """Each detection with the highest score its utterance reached (what to tune thresholds by)."""
     open_peaks: list[list[Any]] = []  # [detection, peak] while its score stays above threshold
@@ -114,7 +115,7 @@ def _wake_word_config(args: argparse.Namespace) -> WakeWordConfig:
         base = load_config(path).wake_word
     else:
         base = Config().wake_word
-    values = base.model_dump()
+    values = base.model_dump(exclude_unset=True)  # microwakeword: unset threshold = model's own
     if args.model:
         values["models"] = args.model
         names = {model_name(m) for m in args.model}

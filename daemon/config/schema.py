@@ -12,7 +12,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from daemon.config.mqtt import MqttConfig
 from daemon.config.tools import ToolConfig
@@ -35,6 +43,9 @@ VOICES: tuple[str, ...] = (
 
 # Wake-word models shipped by scripts/fetch-models (openWakeWord v0.5.1).
 BUNDLED_WAKE_WORDS: tuple[str, ...] = ("hey_jarvis", "alexa", "hey_mycroft", "hey_rhasspy")
+# Wake-word models built into pymicro-wakeword (microWakeWord v2, Apache-2.0).
+MICRO_WAKE_WORDS: tuple[str, ...] = ("hey_jarvis", "okay_nabu", "alexa", "hey_mycroft")
+WAKE_ENGINES: tuple[str, ...] = ("openwakeword", "microwakeword")
 
 # Sounds made in code (hardware/audio/sounds.py); anything else is a WAV path.
 BUILT_IN_SOUNDS: tuple[str, ...] = ("chime", "buzz", "alarm")
@@ -138,10 +149,12 @@ class GeminiConfig(Section):
 
 
 class WakeWordConfig(Section):
+    engine: Literal["openwakeword", "microwakeword"] = "openwakeword"
+    """Wake-word engine: openwakeword (ONNX) or microwakeword (pymicro-wakeword's TensorFlow Lite models)."""
     models: list[str] = Field(default_factory=lambda: ["hey_jarvis"], min_length=1)
-    """Bundled model names (hey_jarvis, alexa, hey_mycroft, hey_rhasspy) or paths to .onnx files."""
+    """Model names: openwakeword: hey_jarvis, alexa, hey_mycroft, hey_rhasspy or a path to a .onnx file; microwakeword: hey_jarvis, okay_nabu, alexa, hey_mycroft or a path to a microWakeWord .json."""
     threshold: Probability = 0.5
-    """Score above which a model counts as a detection."""
+    """Score above which a model counts as a detection (microwakeword: each model's own cutoff unless this is set)."""
     thresholds: dict[str, Probability] = Field(default_factory=dict)
     """Per-model thresholds that override `threshold`, e.g. {alexa: 0.7}."""
     threshold_over_answer: Probability = 0.2
@@ -153,12 +166,16 @@ class WakeWordConfig(Section):
 
     @field_validator("models")
     @classmethod
-    def _model_names(cls, value: list[str]) -> list[str]:
+    def _model_names(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        engine = info.data.get("engine", "openwakeword")
+        names, suffix = (
+            (MICRO_WAKE_WORDS, ".json") if engine == "microwakeword" else (BUNDLED_WAKE_WORDS, ".onnx")
+        )
         for name in value:
-            if not name.endswith(".onnx") and name not in BUNDLED_WAKE_WORDS:
+            if not name.endswith(suffix) and name not in names:
                 raise ValueError(
-                    f"unknown wake word {name!r}; allowed: {', '.join(BUNDLED_WAKE_WORDS)} "
-                    "or a path to a .onnx file"
+                    f"unknown wake word {name!r} for engine {engine}; allowed: {', '.join(names)} "
+                    f"or a path to a {suffix} file"
                 )
         return value
 
@@ -175,8 +192,26 @@ class WakeWordConfig(Section):
 
 def model_name(model: str) -> str:
     """The name a wake-word model reports detections under (file stem, version cut)."""
-    stem = Path(model).name.removesuffix(".onnx")
+    stem = Path(model).name.removesuffix(".onnx").removesuffix(".json")
     return re.sub(r"_v\d+(\.\d+)*$", "", stem)
+
+
+class StopWordConfig(Section):
+    enabled: bool = True
+    """Listen for "stop" without the wake word (while an answer plays or a timer rings); off if its model is missing, with one warning."""
+    threshold: Probability = 0.5
+    """Score above which "stop" counts (the model's own cutoff is 0.5; raise it if words like "shop" stop answers)."""
+    refractory_seconds: float = Field(1.0, ge=0.0, le=30.0)
+    """After a stop, ignore further ones this long ("stop, stop" is one stop)."""
+    model: Path | None = None
+    """The microWakeWord .json of the stop model (its .tflite beside it); unset: stop.json in the wake-word models directory."""
+
+    @field_validator("model")
+    @classmethod
+    def _json(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix != ".json":
+            raise ValueError(f"{str(value)!r} is not a microWakeWord model description (.json)")
+        return value
 
 
 Device = int | str | None
@@ -397,7 +432,9 @@ class Config(Section):
     gemini: GeminiConfig = GeminiConfig()
     """Gemini Live connection and model."""
     wake_word: WakeWordConfig = WakeWordConfig()
-    """openWakeWord detector."""
+    """Wake-word detector."""
+    stop_word: StopWordConfig = StopWordConfig()
+    """The stop word: "stop" heard without the wake word."""
     audio: AudioConfig = AudioConfig()
     """Microphone, speaker and sounds."""
     camera: CameraConfig = CameraConfig()

@@ -27,13 +27,8 @@ from typing import Any
 import numpy as np
 
 from daemon.config.schema import Config, WakeWordConfig
-from daemon.wakeword.detector import (
-    FRAME_SAMPLES,
-    Detection,
-    WakeWordDetector,
-    samples_from_bytes,
-)
-from daemon.wakeword.models import ModelFiles, resolve_models
+from daemon.wakeword.detector import FRAME_SAMPLES, Detection, samples_from_bytes
+from daemon.wakeword.engines import Detector, EngineFiles, make_detector, resolve_engine_models
 from daemon.wakeword.preroll import PreRollBuffer
 
 log = logging.getLogger(__name__)
@@ -64,24 +59,25 @@ class WakeWordListener:
         config: WakeWordConfig | Config,
         *,
         preroll_seconds: float = PREROLL_SECONDS,
-        files: ModelFiles | None = None,
+        files: EngineFiles | None = None,
     ) -> None:
         self.config = config.wake_word if isinstance(config, Config) else config
         # Resolve paths now so a missing file fails at start-up with a clear message;
-        # load the ONNX sessions on the worker (a few hundred ms) so the loop never waits.
-        files = files or resolve_models(self.config)
+        # load the models on the worker (a few hundred ms for ONNX) so the loop never waits.
+        # wake_word.engine picks openWakeWord or microWakeWord; both detectors look alike.
+        files = files or resolve_engine_models(self.config)
         self.preroll = PreRollBuffer(preroll_seconds)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wakeword")
-        self._detector_future: Future[WakeWordDetector] = self._executor.submit(
-            WakeWordDetector, self.config, files
+        self._detector_future: Future[Detector] = self._executor.submit(
+            make_detector, self.config, files
         )
-        self._detector: WakeWordDetector | None = None
+        self._detector: Detector | None = None
         self._inflight: Future[Any] | None = None  # the worker's current job
         self._unscored = np.empty(0, dtype=np.int16)  # less than a frame, not yet handed over
         self._skipped = 0  # samples recorded but not scored since the last process()
         self._stale = False  # the detector holds audio from before a record()/reset()
 
-    async def ready(self) -> WakeWordDetector:
+    async def ready(self) -> Detector:
         """Wait for the models to load (raises WakeWordModelError if they cannot)."""
         if self._detector is None:
             self._detector = await asyncio.wrap_future(self._detector_future)
@@ -188,7 +184,7 @@ class WakeWordListener:
 
 
 def _score(
-    detector: WakeWordDetector, samples: np.ndarray, skipped: int, stale: bool, over_answer: bool
+    detector: Detector, samples: np.ndarray, skipped: int, stale: bool, over_answer: bool
 ) -> list[Detection]:
     """Worker-thread body: catch the clock up, start afresh if needed, score the chunk."""
     if stale:
@@ -198,7 +194,7 @@ def _score(
     return detector.feed(samples, over_answer=over_answer)
 
 
-def _pass_over(detector: WakeWordDetector, samples: np.ndarray, skipped: int, stale: bool) -> None:
+def _pass_over(detector: Detector, samples: np.ndarray, skipped: int, stale: bool) -> None:
     """pass_over()'s body, on the loop or (when it is busy) the worker, in stream order."""
     if stale:
         detector.reset()

@@ -121,9 +121,21 @@ def custom_model_problem(path: Path) -> str | None:
     try:
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own types for every bad file
-        reason = " ".join(str(exc).split())[:200]
-        return f"wake-word model {path} cannot be loaded: {reason}"
+        return load_problem(path, exc)
     return shape_problem(session, path)
+
+
+NOT_A_MODEL_MARKS = ("INVALID_PROTOBUF", "Protobuf parsing failed", "No graph was found")
+"""What onnxruntime says of a file that is not an ONNX model at all (garbage, empty, truncated)."""
+
+
+def load_problem(path: Path | str, exc: BaseException) -> str:
+    """onnxruntime's failure to load `path`, said for an owner: a damaged or foreign file is
+    "not a valid model"; anything else keeps onnxruntime's reason (shortened)."""
+    reason = " ".join(str(exc).split())
+    if any(mark in reason for mark in NOT_A_MODEL_MARKS):
+        return f"wake-word model {path} is not a valid model (not an ONNX file, or damaged)"
+    return f"wake-word model {path} cannot be loaded: {reason[:200]}"
 
 
 def shape_problem(session: Any, path: Path | str) -> str | None:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from daemon.wakeword.lean_onnx import lean_sessions, release_freed_memory
-from daemon.wakeword.models import ModelFiles, WakeWordModelError, shape_problem
+from daemon.wakeword.models import ModelFiles, WakeWordModelError, load_problem, shape_problem
 
 VERIFIER_MODULE = "openwakeword.custom_verifier_model"
 MELSPEC_CONTEXT = 480
@@ -63,7 +63,7 @@ def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
                 embedding_model_path=str(files.embedding),
             )
     except Exception as exc:  # onnxruntime raises its own types for corrupt files
-        raise WakeWordModelError(f"cannot load wake-word models: {exc}") from exc
+        raise WakeWordModelError(_which_file(files, exc)) from exc
     for path, session in zip(files.wake_words.values(), model.models.values(), strict=True):
         problem = shape_problem(session, path)
         if problem:
@@ -72,6 +72,15 @@ def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
     features = model.preprocessor
     features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)
     return model
+
+
+def _which_file(files: ModelFiles, exc: Exception) -> str:
+    """Name the file onnxruntime failed on (its message holds the path) and say why."""
+    paths = [files.melspectrogram, files.embedding, *files.wake_words.values()]
+    culprit = next((path for path in paths if str(path) in str(exc)), None)
+    if culprit is None:
+        return f"cannot load wake-word models: {' '.join(str(exc).split())[:300]}"
+    return f"cannot load wake-word models: {load_problem(culprit, exc)}"
 
 
 @contextlib.contextmanager
