@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -44,12 +45,14 @@ from daemon.core.events import (
     ErrorShown,
     Listener,
     RelaySwitched,
+    StopWordHeard,
     TranscriptHeard,
     VolumeChanged,
     WakeWordHeard,
 )
 from daemon.core.state import Change, Observer, State, StateMachine
 from daemon.timers import Ring, Timers
+from daemon.wakeword.stop_word import StopDetection
 from hardware.audio.status import AudioStatus
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,7 @@ class Appliance:
         self.timers = timers
         self._announcement: Conversation | None = None
         self._router = MicRouter(devices)
+        self._last_stop: float | None = None  # Unix time "stop" was last heard
         if timers is not None:
             timers.observe(self._timers_changed)
         self.ringing = Ringing(
@@ -151,14 +155,23 @@ class Appliance:
         conversation = self._conversation
         if conversation is not None and conversation.is_open:
             if not self.ringing.active:
-                await self._router.conversing(chunk, conversation)
+                heard = await self._router.conversing(chunk, conversation)
+                if heard.stop is not None:
+                    self._stop_word_heard(heard.stop)
                 return
             if conversation is not self._announcement:
-                if await self._router.while_ringing(chunk, conversation) is not None:
+                heard = await self._router.while_ringing(chunk, conversation)
+                if heard.wake is not None:
                     self._stop_ringing("wake word")
+                elif heard.stop is not None:
+                    self._stop_word_heard(heard.stop)
                 return
             # A ring's own announcement only speaks: the wake word hears, to stop the ring.
-        detection = await self._router.idle(chunk)
+        heard = await self._router.idle(chunk, stoppable=self.ringing.active)
+        if heard.stop is not None:
+            self._stop_word_heard(heard.stop)
+            return
+        detection = heard.wake
         if detection is not None:
             timeline.info(
                 "wake word %s (score %.2f) at %.2f s",
@@ -167,6 +180,17 @@ class Appliance:
             self._tell(WakeWordHeard(detection.model, detection.score))
             if not self._stop_ringing("wake word"):
                 self._open("wake word", first_audio=self.devices.wake_word.audio_since_wake(detection))
+
+    def _stop_word_heard(self, stop: StopDetection) -> None:
+        """"Stop" said while something could be stopped: the ring, else the answer."""
+        timeline.info("stop word (score %.2f)", stop.score)
+        self._last_stop = time.time()
+        self._tell(StopWordHeard(stop.score))
+        if self._stop_ringing("stop word"):
+            return
+        conversation = self._conversation
+        if conversation is not None and conversation.is_open:
+            conversation.stop_talking("stop word")
 
     # -- conversations -----------------------------------------------------------------
 
@@ -296,6 +320,11 @@ class Appliance:
             ringing=tuple(ring.spoken() for ring in self.ringing.rings),
             timers=tuple(self.timers.list()) if self.timers is not None else (),
             announcing=is_open and conversation is self._announcement,
+            stop_word=(
+                "off" if self.devices.stop_word is None
+                else "listening" if self._router.stop_word_listening else "ready"
+            ),
+            last_stop=self._last_stop,
         )
 
     # -- what the user sees ------------------------------------------------------------

@@ -185,15 +185,16 @@ class Conversation:
         if self._opened.done() and self._opened.result() and self.is_open:
             await self._session.send_frame(jpeg)
 
-    def stop_talking(self) -> bool:
-        """The button while the model talks: silence now, keep the conversation open."""
+    def stop_talking(self, how: str = "button") -> bool:
+        """The button (or the wake word, or "stop") while the model talks: silence now,
+        keep the conversation open and listening."""
         if self.phase is not Phase.SPEAKING:
             return False
         self._speaker.flush()
         self._discarding = True
         self._speaking_until = 0.0
         self._cancel_after_answer()
-        timeline.info("stopped talking (button)")
+        timeline.info("stopped talking (%s)", how)
         self._set_phase(Phase.LISTENING)
         self._restart_follow_up()
         return True

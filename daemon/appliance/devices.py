@@ -16,6 +16,7 @@ from daemon.config.schema import Config
 from daemon.core.models import profile_for
 from daemon.tools import close_relays
 from daemon.wakeword.listener import WakeWordListener
+from daemon.wakeword.stop_word import StopWordDetector
 from hardware.audio.echo_canceller import EchoCanceller
 from hardware.audio.microphone import Microphone
 from hardware.audio.speaker import Speaker
@@ -38,6 +39,7 @@ class Devices:
         relays: dict[str, Relay],
         camera: Camera | None,
         echo_canceller: EchoCanceller | None = None,
+        stop_word: StopWordDetector | None = None,
     ) -> None:
         self.config = config
         self.microphone = microphone
@@ -47,6 +49,8 @@ class Devices:
         self.camera = camera
         self.echo_canceller = echo_canceller
         """Removes the speaker's sound from the microphone, when it runs."""
+        self.stop_word = stop_word
+        """Hears "stop" without the wake word, when its model loaded."""
         self._feed: CameraFeed | None = None
 
     # -- sounds ------------------------------------------------------------------------
@@ -110,6 +114,8 @@ class Devices:
         with contextlib.suppress(Exception):
             await self.speaker.stop()
         await asyncio.to_thread(self.wake_word.close)
+        if self.stop_word is not None:
+            self.stop_word.close()
 
 
 

@@ -6,14 +6,21 @@ without echo cancellation the wake word only records (half duplex is the
 session's business); with it, the chunk is sent and the wake word is scored
 over the answer, unless the canceller is still learning the room, when the
 model's voice is neither sent nor scored.
+
+The stop word listens only while something can be stopped: a ring, or the
+model's voice when the echo canceller vouches that it is removed. In half
+duplex the model's own voice reaches it at full level, and an answer that
+says "stop by the shop" stopped itself (score 0.79 in an offline room).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from daemon.wakeword.detector import Detection
+from daemon.wakeword.stop_word import StopDetection
 
 if TYPE_CHECKING:
     from daemon.appliance.conversation import Conversation
@@ -28,36 +35,57 @@ hand-over, long before openWakeWord can score the end of a wake word (see
 Microphone.handover_chunks); conversations get every chunk at once."""
 
 
+@dataclass(frozen=True)
+class Heard:
+    """What one chunk brought that the owner acts on."""
+
+    wake: Detection | None = None
+    stop: StopDetection | None = None
+
+
 class MicRouter:
     """The echo and half-duplex policy, apart from who owns the state."""
 
     def __init__(self, devices: Devices) -> None:
         self._devices = devices
+        self._stop_listening = False
 
-    async def idle(self, chunk: bytes) -> Detection | None:
-        """No conversation takes the microphone: the wake word alone hears it."""
+    @property
+    def stop_word_listening(self) -> bool:
+        """The stop word heard the last chunk."""
+        return self._stop_listening
+
+    async def idle(self, chunk: bytes, *, stoppable: bool) -> Heard:
+        """No conversation takes the microphone: the wake word hears it, and the stop
+        word too while something can be stopped (a ring)."""
         wake_word = self._devices.wake_word
         detection = await wake_word.process(chunk)
         self._devices.microphone.handover_chunks = QUIET_HANDOVER_CHUNKS if wake_word.quiet else 1
-        return detection
+        if not stoppable:
+            self._stop_listening = False
+            return Heard(detection)
+        return Heard(detection, self._stop(chunk))
 
     def conversation_opened(self) -> None:
         """A conversation hears every chunk as it comes."""
         self._devices.microphone.handover_chunks = 1
 
-    async def while_ringing(self, chunk: bytes, conversation: Conversation) -> Detection | None:
-        """A ring during a conversation: it goes on, and the wake word may stop the ring."""
+    async def while_ringing(self, chunk: bytes, conversation: Conversation) -> Heard:
+        """A ring during a conversation: it goes on, and the wake word or "stop" may stop
+        the ring."""
         conversation.feed_mic(chunk)
-        return await self._devices.wake_word.process(chunk)
+        return Heard(await self._devices.wake_word.process(chunk), self._stop(chunk))
 
-    async def conversing(self, chunk: bytes, conversation: Conversation) -> None:
-        """The chunk to the conversation when it may go; the wake word over an answer stops it."""
+    async def conversing(self, chunk: bytes, conversation: Conversation) -> Heard:
+        """The chunk to the conversation when it may go; the wake word over an answer
+        stops it here, "stop" is handed back."""
         wake_word = self._devices.wake_word
         canceller = self._devices.echo_canceller
         if canceller is None:
             wake_word.record(chunk)
             conversation.feed_mic(chunk)
-            return
+            self._stop_listening = False
+            return Heard()
         # Echo cancelled: scored only while the model's voice plays, with
         # wake_word.threshold_over_answer (the canceller damps a voice said over it);
         # else passed over, kept warm for when the model starts (a reset would leave
@@ -65,16 +93,34 @@ class MicRouter:
         if not conversation.model_audible:
             wake_word.pass_over(chunk)
             conversation.feed_mic(chunk)
-            return
+            self._stop_listening = False
+            return Heard()
         if not canceller.removes_echo:
             # Still learning the room (the first answer after start-up, a new speaker
-            # stream, the speaker fell behind): the model's voice may come through.
+            # stream, the speaker fell behind), or the first moments of a sound after a
+            # silence: the model's voice may come through.
             wake_word.pass_over(chunk)
-            return
+            self._stop_listening = False
+            return Heard()
         detection = await wake_word.process(chunk, over_answer=True)
-        if detection is not None and conversation.model_audible and conversation.stop_talking():
+        stop = self._stop(chunk)
+        if (
+            detection is not None
+            and conversation.model_audible
+            and conversation.stop_talking("wake word")
+        ):
             timeline.info(
                 "wake word %s (score %.2f) over the answer: stopped talking",
                 detection.model, detection.score,
             )  # fmt: skip
         conversation.feed_mic(chunk)
+        return Heard(stop=stop)
+
+    def _stop(self, chunk: bytes) -> StopDetection | None:
+        stop_word = self._devices.stop_word
+        if stop_word is None:
+            return None
+        if not self._stop_listening:
+            stop_word.reset()  # audio from before the gap must not complete a word
+            self._stop_listening = True
+        return stop_word.feed(chunk)

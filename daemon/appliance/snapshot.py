@@ -30,6 +30,10 @@ class ApplianceStatus:
     """Pending timers and alarms, soonest first, as `ctl timers` lists them."""
     announcing: bool
     """The open conversation only announces what rang."""
+    stop_word: str
+    """"listening" (something can be stopped), "ready", or "off" (disabled, or no model)."""
+    last_stop: float | None
+    """Unix time "stop" was last heard."""
 
     def as_reply(self) -> dict[str, Any]:
         """The fields `ctl status` replies with."""
@@ -43,6 +47,8 @@ class ApplianceStatus:
             "last_error": self.last_error,
             "ringing": list(self.ringing),
             "timers": list(self.timers),
+            "stop_word": self.stop_word,
+            "last_stop": self.last_stop,
         }
 
 

@@ -43,6 +43,13 @@ class WakeWordHeard:
 
 
 @dataclass(frozen=True)
+class StopWordHeard:
+    """"Stop" was heard while something could be stopped."""
+
+    score: float
+
+
+@dataclass(frozen=True)
 class ButtonUsed:
     action: Literal["press", "hold"]
 
@@ -76,6 +83,7 @@ ApplianceEvent = (
     | RelaySwitched
     | VolumeChanged
     | WakeWordHeard
+    | StopWordHeard
     | ButtonUsed
     | ErrorShown
     | TimersChanged

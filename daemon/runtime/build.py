@@ -16,6 +16,7 @@ from daemon.appliance.devices import Devices
 from daemon.config.schema import Config
 from daemon.tools import close_relays, open_relays
 from daemon.wakeword.listener import WakeWordListener
+from daemon.wakeword.stop_word import StopWordDetector, StopWordModelError
 from hardware.audio import host
 from hardware.audio.echo_canceller import EchoCanceller, EchoCancellerUnavailable
 from hardware.audio.microphone import Microphone
@@ -54,6 +55,7 @@ async def open_devices(
     wake: WakeWordListener,
     canceller: EchoCanceller | None,
     *,
+    stop_word: StopWordDetector | None = None,
     on_audio_status: Callable[[AudioStatus, str], None],
     pin_factory: Any = None,
 ) -> Devices:
@@ -93,7 +95,23 @@ async def open_devices(
         relays=relays,
         camera=camera,
         echo_canceller=canceller,
+        stop_word=stop_word,
     )
+
+
+def open_stop_word(config: Config) -> StopWordDetector | None:
+    """The stop-word detector `stop_word` asks for, or None: a missing or damaged model
+    is one warning, and the button, the wake word and `ctl stop` still stop."""
+    if not config.stop_word.enabled:
+        return None
+    try:
+        detector = StopWordDetector(config.stop_word, config.wake_word.models_dir)
+    except StopWordModelError as exc:
+        log.warning("%s; carrying on without the stop word", exc)
+        return None
+    log.info("stop word on (threshold %.2f): heard while a ring, or an answer with its "
+             "echo removed, can be stopped", config.stop_word.threshold)
+    return detector
 
 
 def open_echo_canceller(config: Config) -> EchoCanceller | None:

@@ -29,6 +29,7 @@ from daemon.runtime.build import (
     AudioHealth,
     open_devices,
     open_echo_canceller_and_wake_word,
+    open_stop_word,
     with_barge_in,
 )
 from daemon.runtime.sessions import LiveSessions
@@ -68,12 +69,16 @@ async def serve(
         canceller, wake = await open_echo_canceller_and_wake_word(config)
         # Decided once, for every part: unset, barge-in follows echo cancellation.
         config = with_barge_in(config, canceller is not None)
+        stop_word = await asyncio.to_thread(open_stop_word, config)
         try:
             devices = await open_devices(
-                config, wake, canceller, on_audio_status=health.report, pin_factory=pin_factory
-            )
+                config, wake, canceller, stop_word=stop_word,
+                on_audio_status=health.report, pin_factory=pin_factory,
+            )  # fmt: skip
         except BaseException:
             await asyncio.to_thread(wake.close)
+            if stop_word is not None:
+                stop_word.close()
             raise
         client = await client_ready
     except BaseException:

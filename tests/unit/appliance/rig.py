@@ -26,12 +26,14 @@ from daemon.core.state import Change, State
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.timers import Timers
 from daemon.wakeword.detector import Detection
+from daemon.wakeword.stop_word import StopDetection
 from hardware.audio.status import AudioStatus
 
 SETUP_TIMEOUT = 10.0  # like LiveSession's: a session that never answers fails to open
 SILENCE = bytes(1280)  # 40 ms of 16 kHz silence
 SPEECH = (b"\x00\x20\x00\xe0") * 320  # 40 ms, loud (RMS 8192): the user talking
 WAKE = b"WAKE" * 320  # what the scripted wake word "hears" as the wake word
+STOP = b"STOP" * 320  # what the scripted stop word "hears" as "stop"
 WALL_START = 1_780_000_000.0  # the wall clock (Unix seconds) when a rig starts: 2026-05-28
 
 
@@ -214,6 +216,21 @@ class ScriptedWakeWord:
         return SPEECH  # "turn on the lamp", said in the same breath
 
 
+class ScriptedStopWord:
+    """Hears "stop" in STOP chunks; counts the chunks it was fed."""
+
+    def __init__(self) -> None:
+        self.fed = 0
+        self.resets = 0
+
+    def feed(self, chunk: bytes) -> StopDetection | None:
+        self.fed += 1
+        return StopDetection(0.9, 1.0) if chunk == STOP else None
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
 class ScriptedMicrophone:
     """Paused or not; the test hands chunks to Appliance.hear() itself."""
 
@@ -248,6 +265,7 @@ class ScriptedDevices:
         self.microphone = ScriptedMicrophone()
         self.speaker = ScriptedSpeaker()
         self.wake_word = ScriptedWakeWord()
+        self.stop_word: ScriptedStopWord | None = ScriptedStopWord()
         self.relays: dict[str, Any] = {}
         self.camera_feeds = 0
         self.echo_canceller: ScriptedEchoCanceller | None = None  # set: the echo is cancelled

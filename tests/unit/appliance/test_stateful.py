@@ -49,6 +49,7 @@ from tests.unit.appliance.rig import (
     SETUP_TIMEOUT,
     SILENCE,
     SPEECH,
+    STOP,
     WAKE,
     Rig,
     ScriptedEchoCanceller,
@@ -186,6 +187,41 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 "the wake word over the answer did not stop it"
             )
 
+    @rule()
+    def someone_says_stop(self) -> None:
+        """ "Stop" without the wake word: it ends a ring, else an answer whose echo the
+        canceller removes; anything else it leaves alone (it is not even listened for)."""
+        appliance = self.rig.appliance
+        stop_word = self.rig.devices.stop_word
+        assert stop_word is not None
+        conversation = appliance.conversation
+        muted = appliance.status().muted
+        ringing = self._ringing and not muted
+        over_the_answer = (
+            not self._ringing
+            and not muted
+            and self.echo_cancelled
+            and self._removes_echo
+            and conversation is not None
+            and conversation.is_open
+            and conversation.model_audible
+            and appliance.machine.state is State.SPEAKING
+        )
+        state, fed, sessions = appliance.machine.state, stop_word.fed, len(self.rig.sessions)
+        self.rig.hear(STOP)
+        if ringing:
+            event("stop said while it rings")
+            assert not self._ringing, '"stop" did not stop the ring'
+            assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
+        elif over_the_answer:
+            event("stop said over the answer (echo cancelled)")
+            assert conversation is not None and conversation.is_open
+            assert appliance.machine.state is State.LISTENING, '"stop" did not stop the answer'
+        else:
+            assert stop_word.fed == fed, '"stop" was listened for with nothing to stop'
+            assert appliance.machine.state is state, '"stop" with nothing to stop changed things'
+            assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
+
     @rule(loud=st.booleans())
     def microphone(self, loud: bool) -> None:
         self.rig.hear(SPEECH if loud else SILENCE)
@@ -230,6 +266,25 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             timers.set_timer(seconds, label)
 
     @rule()
+    def a_timer_rings_and_someone_says_stop(self) -> None:
+        """Sets a timer and lets it fall due first: reaching a ring by separate rules was
+        too rare to test "stop" on it."""
+        timers = self.rig.appliance.timers
+        assert timers is not None
+        if not self._ringing and len(timers.list()) < 6:
+            timers.set_timer(1.0, "")
+            self.rig.advance(1.05)
+        if not self._ringing:
+            return
+        muted = self.rig.appliance.status().muted
+        self.rig.hear(STOP)
+        if muted:
+            assert self._ringing, '"stop" was heard while muted'
+        else:
+            event("a ring stopped by the stop word")
+            assert not self._ringing, '"stop" did not stop the ring'
+
+    @rule()
     def ctl_timers(self) -> None:
         self.rig.ctl("list_timers")
 
@@ -242,9 +297,10 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         self.rig.ctl("status")
 
     @precondition(lambda self: self.echo_cancelled)
-    @rule(wake_word=st.booleans())
-    def the_model_answers_and_the_user_talks_over_it(self, wake_word: bool) -> None:
-        """Barge-in with echo cancellation: the voice goes to the service, the wake word stops it.
+    @rule(said=st.sampled_from(["voice", "wake word", "stop"]))
+    def the_model_answers_and_the_user_talks_over_it(self, said: str) -> None:
+        """Barge-in with echo cancellation: the voice goes to the service, the wake word
+        and "stop" stop it.
 
         Wakes the speaker first when no session is open: reaching an answer by
         separate rules was too rare to test talking over it."""
@@ -264,7 +320,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             and not rig.appliance.status().muted
         )
         sent = sum(len(s.audio) for s in rig.sessions)
-        rig.hear(WAKE if wake_word else SPEECH)
+        rig.hear({"wake word": WAKE, "stop": STOP, "voice": SPEECH}[said])
         if not talking:
             return
         if not self._removes_echo:
@@ -273,9 +329,10 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             assert sum(len(s.audio) for s in rig.sessions) == sent, "sent while still learning"
             return
         assert conversation is not None and conversation.is_open
-        if wake_word:
-            event("echo cancelled: wake word over the answer")
-            assert rig.appliance.machine.state is State.LISTENING, "the wake word did not stop it"
+        if said != "voice":
+            event(f"echo cancelled: {said} over the answer")
+            assert rig.appliance.machine.state is State.LISTENING, f"{said} did not stop it"
+            assert conversation.is_open, f"{said} over the answer ended the conversation"
         else:
             event("echo cancelled: voice over the answer")
             assert sum(len(s.audio) for s in rig.sessions) > sent, "the voice was not sent"
