@@ -62,10 +62,10 @@ after a pause, AEC3 let the next answer's echo through at -42 dBFS from 0.24 to
 0.36 s into it (a service's eager voice detector takes 60 ms of that for speech)."""
 ONSET_WINDOW_FRAMES = 25
 """Frames with the speaker sounding per judgement while an onset is held (0.25 s)."""
-ONSET_HOLD_MAX_FRAMES = 150
+ONSET_HOLD_MAX_FRAMES = 120
 """Past the shortest hold it goes on while the last quarter second of sound was not
 shown echo-free (in the real-time room with a 100 ms echo delay, leaks came 0.4-0.7 s
-into an answer), but no longer than this (1.5 s): a voice said over the onset fails
+into an answer), but no longer than this (1.2 s): a voice said over the onset fails
 that judgement too, and talking over the answer must not wait for the speaker to stop."""
 LEARNED_ERLE_DB = 15.0
 """The echo is this much weaker after the module than before: it is being removed."""

@@ -92,7 +92,8 @@ def test_a_voice_over_the_answer_interrupts_it_and_the_wake_word_stops_it(
     idle.request({"cmd": "say", "text": "tell me about bicycles"})
     wait_until(lambda: len(emu.sessions) > before, 10, "the session")
     idle.wait_state("speaking", timeout=20)
-    words = concat(silence(0.2), (synthesize("please stop now") * 1.5).astype(np.int16))
+    # Into the answer, past the first moments the canceller holds after the silence.
+    words = concat(silence(1.5), (synthesize("please stop now") * 1.5).astype(np.int16))
     room.speak_into_mic(write_wav(tmp_path / "stop.wav", np.clip(words, -32768, 32767)))
     session = emu.sessions[before]
     wait_until(lambda: session.model_turns and session.model_turns[0].interrupted, 10,
@@ -114,6 +115,29 @@ def test_a_voice_over_the_answer_interrupts_it_and_the_wake_word_stops_it(
     try:
         wait_until(lambda: "over the answer: stopped talking" in idle.log(), 10,
                    "the wake word heard over the answer" + idle.log()[-3000:])
+        idle.wait_state("idle", timeout=60)
+    finally:
+        emu.call(lambda e: setattr(e, "vad_threshold", 400.0))
+    assert not emu.sessions[before].model_turns[0].interrupted  # it was us, not the service
+
+
+def test_stop_said_over_the_answer_stops_it(
+    idle: DaemonProcess, emu: EmulatorThread, room: PulseAudioHarness, tmp_path: Path
+) -> None:
+    """Here too when the service does not take the voice for speech: the stop word hears
+    "stop" on the echo-cancelled microphone and stops the answer itself."""
+    emu.script([Turn(reply=LONG_ANSWER, tool_calls=[])])
+    emu.call(lambda e: setattr(e, "vad_threshold", 30000.0))
+    before = len(emu.sessions)
+    try:
+        idle.request({"cmd": "say", "text": "tell me about bicycles once more"})
+        wait_until(lambda: len(emu.sessions) > before, 10, "the session")
+        idle.wait_state("speaking", timeout=20)
+        wait_until(lambda: idle.log().count("stop word on") == 1, 5, "the stop word loaded")
+        words = concat(silence(1.2), (synthesize("stop") * 1.5).astype(np.int16), silence(0.4))
+        room.speak_into_mic(write_wav(tmp_path / "stop.wav", np.clip(words, -32768, 32767)))
+        wait_until(lambda: "stopped talking (stop word)" in idle.log(), 10,
+                   '"stop" heard over the answer' + idle.log()[-3000:])
         idle.wait_state("idle", timeout=60)
     finally:
         emu.call(lambda e: setattr(e, "vad_threshold", 400.0))
