@@ -202,9 +202,10 @@ def test_systemd_hears_ready_once_listening_then_every_state(
     fields = idle.notify.fields()
     assert fields.count("READY=1") == 1
     ready = fields.index("READY=1")
-    # Nothing before READY=1 claimed the appliance was anything but idle, and when
-    # it came the control socket answered at once.
-    assert all(f == "STATUS=idle: current" for f in fields[:ready] if f.startswith("STATUS="))
+    # What came with READY=1 said the appliance is idle and why, and when it came the
+    # control socket answered at once.
+    statuses = [f for f in fields[: ready + 2] if f.startswith("STATUS=")]
+    assert statuses == ["STATUS=idle: listening for the wake word"], fields
     assert idle.status_at_ready is not None and idle.status_at_ready["state"] == "idle"
     # The watchdog is fed, and only once the appliance is up.
     assert "WATCHDOG=1" in fields[ready:] and "WATCHDOG=1" not in fields[:ready]
