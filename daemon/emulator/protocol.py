@@ -33,6 +33,8 @@ NO_CREDENTIALS = (
     " Please use API Key or other form of API consumer identity to call this API."
 )
 SESSION_NOT_FOUND = "session not found"
+INVALID_ARGUMENT = "Request contains an invalid argument."
+DEADLINE_EXPIRED = "Deadline expired before operation could complete."
 
 #: Live-capable model names the emulator answers for (without the "models/" prefix);
 #: what each accepts comes from its profile (daemon/core/models.py).
