@@ -121,6 +121,8 @@ class GeminiConfig(Section):
     """Adapt the voice to the user's tone (2.5 only; 3.8 refuses it). null: off."""
     thinking_budget: int | None = Field(None, ge=0, le=24576)
     """Tokens the model may think before answering (2.5 only; 3.8 refuses it). null: the model's default."""
+    thinking_level: Literal["low", "medium", "high"] | None = None
+    """How hard gemini-3.8-live-extended-thinking thinks: low, medium or high (other models refuse it). null: the model's default."""
 
     @field_validator("voice")
     @classmethod

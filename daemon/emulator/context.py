@@ -47,6 +47,9 @@ class EmulatorSettings:
     clock_rate: float = 1.0
     """Emulated seconds per real second for `session_max_age`: 3600 makes 58 minutes
     pass in about a second."""
+    thinking_seconds: float = 0.0
+    """Extended thinking: how long the model works on a tool's result before it
+    speaks again (interactionStatus stays IN_PROGRESS meanwhile)."""
 
 
 class Script:

@@ -163,6 +163,13 @@ def model_fields(setup: dict[str, Any]) -> dict[str, object]:
     for key in ("input_audio_transcription", "output_audio_transcription"):
         if has(get(setup, key) or {}, "custom_vocabulary"):
             found["transcription.custom_vocabulary"] = get(get(setup, key), "custom_vocabulary")
+    for tool in get(setup, "tools") or []:
+        for key in ("code_execution", "url_context"):
+            if has(tool, key):
+                found[f"tools.{key}"] = get(tool, key)
+        for declaration in get(tool, "function_declarations") or []:
+            if str(get(declaration, "behavior") or "").upper() == "BLOCKING":
+                found["tools.behavior"] = "BLOCKING"
     return found
 
 

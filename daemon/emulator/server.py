@@ -137,6 +137,7 @@ class LiveEmulator:
     kept_audio_seconds = _Setting()
     session_max_age = _Setting()
     clock_rate = _Setting()
+    thinking_seconds = _Setting()
 
     @property
     def faults(self) -> FaultBook:

@@ -69,6 +69,7 @@ class Session:
         self.closing = False
         self.origin = time.monotonic()
         """When the session (not this connection: resuming keeps it) began."""
+        self.interaction_status = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- sending and closing -------------------------------------------------
@@ -206,6 +207,7 @@ class Session:
         self.record.model = p.model_name(body)
         self.record.voice = p.voice_name(body)
         profile = profile_for(self.record.model)
+        self.interaction_status = profile.interaction_status
         self.functions = functions_from_setup(body, profile.tools_block_by_default)
         self.search = p.uses_google_search(body)
         self._configure_activity(p.get(body, "realtime_input_config") or {})
@@ -295,6 +297,7 @@ class Session:
         return TurnView(
             send=self.send, reach=self.reach, calls=self.calls, background=self.background,
             search=self.search, history=self._memory_lines() + list(self.history),
+            interaction_status=self.interaction_status,
             functions=self.functions, options=options, brain=self.context.brain,
             settings=self.context.settings,
         )

@@ -78,6 +78,8 @@ class TurnView:
     options: TurnOptions
     brain: DefaultBrain
     settings: EmulatorSettings
+    interaction_status: bool = False
+    """The model reports interactionStatus (gemini-3.8-live-extended-thinking)."""
 
 
 class Interrupted(Exception):
@@ -130,8 +132,14 @@ class ModelTurn:
         if self.input.follow_up is not None:
             results = self.input.results or []
             self.record.results_for = [r.id for r in results]
+            if view.interaction_status:
+                # It works on the result before it speaks again: IN_PROGRESS, no turn.
+                await view.send({"serverContent": {"interactionStatus": "IN_PROGRESS"}})
+                await self._wait(view.settings.thinking_seconds)
             reply = self.input.follow_up(results)
         else:
+            if view.interaction_status:
+                await view.send({"serverContent": {"interactionStatus": "IN_PROGRESS"}})
             reply = await self._answer(user)
         self.record.reply = reply
         await self._say(reply)
@@ -217,8 +225,12 @@ class ModelTurn:
         prompt = int(user.audio_seconds * AUDIO_TOKENS_PER_SECOND) + len(user.transcription) // 4
         prompt += sum(len(text) // 4 for _, text in self.view.history) + 1
         response = int(self._audio_seconds * AUDIO_TOKENS_PER_SECOND) + len(self.record.reply) // 4
+        content: dict[str, object] = {"turnComplete": True}
+        if self.view.interaction_status:
+            # A filler said while a tool runs ends its turn, not the request.
+            content["interactionStatus"] = "IN_PROGRESS" if self.view.background.ids else "IDLE"
         return {
-            "serverContent": {"turnComplete": True},
+            "serverContent": content,
             "usageMetadata": {
                 "promptTokenCount": prompt,
                 "responseTokenCount": response,

@@ -319,6 +319,8 @@ class LiveSession:
                 self._emit(event)
                 self._remember(event)
                 conn.in_turn = not isinstance(event, ev.TurnComplete)
+                if isinstance(event, ev.InteractionStatus):
+                    conn.in_turn = event.in_progress
             if conn.draining and not conn.in_turn:
                 log.info("connection %d: its last answer is complete; closing it", conn.number)
                 self._retire(conn)
