@@ -372,6 +372,17 @@ class TimersConfig(Section):
     """Say what rang through a Live session when online (offline: the sound only)."""
 
 
+class MemoryConfig(Section):
+    enabled: bool = True
+    """Let the model remember facts the household tells it (kept on this device, given to every Live session)."""
+    state_dir: Path | None = None
+    """Where memory.json is kept (mode 0600). null: timers.state_dir."""
+    max_facts: int = Field(200, ge=1, le=1000)
+    """The most facts kept; a new one beyond it pushes out the oldest (logged)."""
+    max_bytes: int = Field(32 * 1024, ge=1024, le=256 * 1024)
+    """The most text kept, in bytes; the oldest facts go first beyond it."""
+
+
 class ControlConfig(Section):
     socket: Path = Path("/run/speakerd/control.sock")
     """Unix socket for `speakerd ctl` (mode 0660)."""
@@ -416,6 +427,8 @@ class Config(Section):
     """Conversation timing."""
     timers: TimersConfig = TimersConfig()
     """Timers, alarms and reminders."""
+    memory: MemoryConfig = MemoryConfig()
+    """The household memory: facts the model was asked to remember."""
     control: ControlConfig = ControlConfig()
     """Local control socket."""
     mqtt: MqttConfig = MqttConfig()
