@@ -43,12 +43,14 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MemoryChanged,
     RelaySwitched,
     TranscriptHeard,
     VolumeChanged,
     WakeWordHeard,
 )
 from daemon.core.state import Change, Observer, State, StateMachine
+from daemon.memory import Memory
 from daemon.timers import Ring, Timers
 from hardware.audio.status import AudioStatus
 
@@ -79,6 +81,7 @@ class Appliance:
         *,
         clock: Clock | None = None,
         timers: Timers | None = None,
+        memory: Memory | None = None,
     ) -> None:
         self.config = config
         self.devices = devices
@@ -108,6 +111,11 @@ class Appliance:
             model_talking=self._model_talking,
         )
         self.machine.observe(self._log_state)
+        # The household memory: the model's tools and `ctl memory` change it; it never
+        # changes the state, only what MQTT shows.
+        self.memory = memory
+        if memory is not None:
+            memory.observe(self._memory_changed)
 
     @property
     def conversation(self) -> Conversation | None:
@@ -466,6 +474,8 @@ class Appliance:
         self._listeners.append(listener)
         if self.timers is not None:
             self._timers_changed()
+        if self.memory is not None:
+            self._memory_changed()
 
     @property
     def last_error(self) -> str | None:
@@ -484,6 +494,10 @@ class Appliance:
     def _timers_changed(self) -> None:
         if self.timers is not None:
             self._tell(timers_changed(self.timers))
+
+    def _memory_changed(self) -> None:
+        if self.memory is not None:
+            self._tell(MemoryChanged(len(self.memory)))
 
     def _tell(self, event: ApplianceEvent) -> None:
         for listener in self._listeners:

@@ -71,6 +71,13 @@ class TimersChanged:
     pending: int
 
 
+@dataclass(frozen=True)
+class MemoryChanged:
+    """A fact was remembered or forgotten: how many the household memory holds."""
+
+    count: int
+
+
 ApplianceEvent = (
     TranscriptHeard
     | RelaySwitched
@@ -79,5 +86,6 @@ ApplianceEvent = (
     | ButtonUsed
     | ErrorShown
     | TimersChanged
+    | MemoryChanged
 )
 Listener = Callable[[ApplianceEvent], None]
