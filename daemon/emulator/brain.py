@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import timer_words
+from . import memory_words, timer_words
 from .protocol import get
 from .records import ToolResponseRecord
 from .search import NO_SEARCH_REPLY, topic_of
@@ -222,6 +222,11 @@ class DefaultBrain:
             name, args = timer_call
             blocking = next((f.blocking for f in functions if f.name == name), True)
             return [PlannedCall(new_call_id(), name, args, blocking)], reply, "One moment."
+        remembered = memory_words.plan(utterance, {spec.name for spec in functions})
+        if remembered is not None:
+            (name, args), reply = remembered
+            blocking = next((f.blocking for f in functions if f.name == name), True)
+            return [PlannedCall(new_call_id(), name, args, blocking)], reply, reply([])
         switch = self._switch_call(words, functions)
         if switch is not None:
             call, target, state = switch

@@ -104,17 +104,26 @@ def asynchronous(
     ]
 
 
+def system_instruction(config: GeminiConfig, note: str = "") -> types.Content | None:
+    """The owner's instruction, then the run-time note (the household memory)."""
+    text = "\n\n".join(part for part in (config.system_instruction.strip(), note.strip()) if part)
+    return types.Content(role="user", parts=[types.Part(text=text)]) if text else None
+
+
 def build_connect_config(
     config: GeminiConfig,
     declarations: Sequence[types.FunctionDeclaration] = (),
     *,
     resumption_handle: str | None = None,
     extras: SetupExtras = NO_EXTRAS,
+    instruction_note: str = "",
 ) -> types.LiveConnectConfig:
     """The LiveConnectConfig for one connection (resuming when a handle is given).
 
     Only fields the model's profile accepts are sent (docs/live-protocol.md,
     "Model generations"); the config check has already refused the others.
+    `instruction_note` is added to the system instruction (what the household asked
+    the speaker to remember), so every connection's setup carries it.
     """
     profile = profile_for(config.model)
     vocabulary = vocabulary_for(config, extras)
@@ -145,11 +154,7 @@ def build_connect_config(
             True if config.affective_dialog and profile.affective_dialog else None
         ),
         thinking_config=_thinking(config, profile),
-        system_instruction=(
-            types.Content(role="user", parts=[types.Part(text=config.system_instruction)])
-            if config.system_instruction.strip()
-            else None
-        ),
+        system_instruction=system_instruction(config, instruction_note),
         tools=tools or None,
         input_audio_transcription=_transcription(config, profile, vocabulary),
         output_audio_transcription=_transcription(config, profile, []),

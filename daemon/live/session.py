@@ -74,6 +74,7 @@ class LiveSession:
         tool_handler: ToolHandler | None = None,
         scheduling: Callable[[str, dict[str, Any]], str | None] | None = None,
         extras: SetupExtras = NO_EXTRAS,
+        instruction_note: Callable[[], str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         client: Any = None,
         setup_timeout_s: float = 10.0,
@@ -116,6 +117,7 @@ class LiveSession:
         self._backoff = Backoff(reconnect_timeout_s)
         # What was said, for a fresh session when the service refuses to resume.
         self._carried = CarriedTurns()
+        self._instruction_note = instruction_note
         register_secret(api_key)
 
     # -- public API ---------------------------------------------------------
@@ -194,8 +196,13 @@ class LiveSession:
         """Connect and complete the setup handshake, or raise a classified SessionError."""
         self._connections_opened += 1
         number = self._connections_opened
+        note = self._instruction_note() if self._instruction_note is not None else ""
         config = build_connect_config(
-            self._config, self._declarations, resumption_handle=handle, extras=self._extras
+            self._config,
+            self._declarations,
+            resumption_handle=handle,
+            extras=self._extras,
+            instruction_note=note,
         )
         manager = self._client.aio.live.connect(model=self._config.model, config=config)
         log.info("connection %d: opening%s", number, " (resuming)" if handle else "")
