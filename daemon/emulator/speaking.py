@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 CHUNK_SECONDS = 0.04
 CHUNK_BYTES = int(OUTPUT_RATE * CHUNK_SECONDS) * 2
 AUDIO_TOKENS_PER_SECOND = 25
+FILLER = "I'm checking that now."
+"""What an extended-thinking model says while its tool runs, instead of a generic interim."""
+_GENERIC_INTERIMS = ("One moment.", "Let me check.")
 
 
 @dataclass
@@ -161,6 +164,8 @@ class ModelTurn:
             await view.send({"serverContent": {"groundingMetadata": plan.grounding}})
         if not plan.calls:
             return plan.reply([])
+        if view.interaction_status and plan.interim in _GENERIC_INTERIMS:
+            plan.interim = FILLER
         self.record.tool_calls = [call.wire() for call in plan.calls]
         blocking = [call for call in plan.calls if call.blocking]
         view.calls.expect(blocking)

@@ -77,6 +77,21 @@ async def test_a_slow_tool_gets_a_filler_and_the_request_ends_at_idle(
     assert [d["behavior"] for d in declared] == ["NON_BLOCKING"]
 
 
+async def test_unscripted_it_says_a_filler_then_the_answer(emu: LiveEmulator, open_session):
+    async def clock(name: str, args: dict[str, Any]) -> dict[str, Any]:
+        return {"result": {"time": "10:00"}}
+
+    clock_tool = {"name": "get_time", "description": "The local time.", "behavior": "BLOCKING"}
+    session, recorder = await open_session(gemini=MODEL, tools=[clock_tool], tool_handler=clock)
+    await session.send_text("what time is it")
+    await recorder.wait_for(InteractionStatus, where=lambda e: not e.in_progress)
+
+    record = emu.sessions[-1]
+    assert [turn.reply for turn in record.model_turns] == [
+        "I'm checking that now.", "The time is 10:00.",
+    ]
+
+
 @pytest.mark.parametrize(
     ("setup", "field"),
     [
