@@ -423,10 +423,9 @@ class Session:
             if not joined:
                 continue
             carried.append((given, joined))
-            if role == "user":
-                self.record.texts.append(joined)
             if role == "user" and complete:
                 texts.append(joined)
+                self.record.texts.append(joined)  # what the user said; carried turns are context
             else:
                 self.history.append((role, joined))
         self.record.client_contents.append(ClientContentRecord(carried, complete))
