@@ -133,3 +133,14 @@ def test_the_tools_are_listed_outside_the_daemon_unless_memory_is_off():
     names = ToolRegistry.from_config(off, relays=None, context=StandaloneContext(),
                                      camera_available=False).names  # fmt: skip
     assert "remember_fact" not in names
+
+
+def test_check_config_refuses_a_memory_directory_that_cannot_be(tmp_path: Path):
+    from daemon.config.files import file_problems
+
+    (tmp_path / "a-file").write_text("")
+    config = Config.model_validate({"memory": {"state_dir": str(tmp_path / "a-file")}})
+    [(loc, problem)] = [(loc, p) for loc, p in file_problems(config) if loc[0] == "memory"]
+    assert loc == ("memory", "state_dir") and "is not a directory" in problem
+    off = Config.model_validate({"memory": {"enabled": False, "state_dir": str(tmp_path / "a-file")}})
+    assert not [loc for loc, _ in file_problems(off) if loc[0] == "memory"]
