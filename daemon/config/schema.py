@@ -83,7 +83,7 @@ class CompressionConfig(Section):
 
 class GeminiConfig(Section):
     model: str = DEFAULT_MODEL
-    """Live API model: gemini-3.8-live (stable) or gemini-2.5-flash-native-audio-preview-12-2025."""
+    """Live API model: gemini-3.8-live (stable), gemini-3.8-live-extended-thinking or gemini-2.5-flash-native-audio-preview-12-2025."""
     voice: str = "Kore"
     """Prebuilt voice the model speaks with."""
     system_instruction: str = (
