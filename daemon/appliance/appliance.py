@@ -44,6 +44,7 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MemoryChanged,
     RelaySwitched,
     StopWordHeard,
     TranscriptHeard,
@@ -51,6 +52,7 @@ from daemon.core.events import (
     WakeWordHeard,
 )
 from daemon.core.state import Change, Observer, State, StateMachine
+from daemon.memory import Memory
 from daemon.timers import Ring, Timers
 from daemon.wakeword.stop_word import StopDetection
 from hardware.audio.status import AudioStatus
@@ -82,6 +84,7 @@ class Appliance:
         *,
         clock: Clock | None = None,
         timers: Timers | None = None,
+        memory: Memory | None = None,
     ) -> None:
         self.config = config
         self.devices = devices
@@ -112,6 +115,11 @@ class Appliance:
             model_talking=self._model_talking,
         )
         self.machine.observe(self._log_state)
+        # The household memory: the model's tools and `ctl memory` change it; it never
+        # changes the state, only what MQTT shows.
+        self.memory = memory
+        if memory is not None:
+            memory.observe(self._memory_changed)
 
     @property
     def conversation(self) -> Conversation | None:
@@ -495,6 +503,8 @@ class Appliance:
         self._listeners.append(listener)
         if self.timers is not None:
             self._timers_changed()
+        if self.memory is not None:
+            self._memory_changed()
 
     @property
     def last_error(self) -> str | None:
@@ -513,6 +523,10 @@ class Appliance:
     def _timers_changed(self) -> None:
         if self.timers is not None:
             self._tell(timers_changed(self.timers))
+
+    def _memory_changed(self) -> None:
+        if self.memory is not None:
+            self._tell(MemoryChanged(len(self.memory)))
 
     def _tell(self, event: ApplianceEvent) -> None:
         for listener in self._listeners:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from daemon.appliance.appliance import Appliance
+from daemon.memory import MemoryRefused
 from daemon.timers import TimerError
 
 
@@ -63,6 +64,27 @@ class ControlDesk:
         except TimerError as exc:
             return {"error": str(exc)}
         return {"message": "cancelled " + ", ".join(result["cancelled"]), **result}
+
+    async def memory(self, action: str, what: str | None = None) -> dict[str, Any]:
+        """`ctl memory list|forget ID|clear`: the household memory."""
+        memory = self._appliance.memory
+        if memory is None:
+            return {"error": "the memory is off (memory.enabled: false)"}
+        if action == "list":
+            facts = memory.summary()
+            lines = [f"{f['id']}  {f['text']}  ({f['added']})" for f in facts]
+            return {"message": "\n".join(lines) or "nothing is remembered", "facts": facts}
+        if action == "clear":
+            gone = memory.clear()
+            return {"message": f"forgot {len(gone)} fact(s)", "forgotten": len(gone)}
+        try:
+            gone = memory.forget(what or "")
+        except MemoryRefused as exc:
+            return {"error": str(exc)}
+        return {
+            "message": "forgot " + "; ".join(f"{f.id} {f.text}" for f in gone),
+            "forgotten": len(gone),
+        }
 
     def _state(self) -> str:
         return str(self._appliance.machine.state)

@@ -34,6 +34,7 @@ from daemon.live.events import (
     GenerationComplete,
     Grounding,
     InputTranscript,
+    InteractionStatus,
     Interrupted,
     ModelAudio,
     OutputTranscript,
@@ -131,6 +132,9 @@ class Conversation:
         # may outlast the follow-up window, and its result is still to be told.
         self._calls_running: set[str] = set()
         self._discarding = False  # the user stopped the model: drop the rest of its turn
+        # The model is still working on the request (interactionStatus IN_PROGRESS: an
+        # extended-thinking model between its filler and its answer).
+        self._model_working = False
         self._follow_up: Scheduled | None = None
         self._limit: Scheduled | None = None
         self._model_text: list[str] = []
@@ -364,6 +368,8 @@ class Conversation:
             self._flush_model_text(cut_off=self._discarding)
             self._discarding = False
             self._answer_finished()
+        elif isinstance(event, InteractionStatus):
+            self._interaction(event)
         elif isinstance(event, SessionStateChanged):
             self._session_state(event)
         elif isinstance(event, SessionFailed):
@@ -378,8 +384,19 @@ class Conversation:
             if not self._calls_running and self._follow_up is not None:
                 self._restart_follow_up()
 
+    def _interaction(self, event: InteractionStatus) -> None:
+        """IN_PROGRESS: the model works on (its filler said): show thinking, hold the
+        window open. IDLE: the whole request is done; the window counts from now
+        (docs/live-protocol.md, "Extended thinking")."""
+        self._model_working = event.in_progress
+        if event.in_progress:
+            if self.phase is Phase.LISTENING:
+                self._set_phase(Phase.THINKING)
+        else:
+            self._answer_finished()
+
     def _follow_up_over(self, seconds: float) -> None:
-        if self._calls_running:  # a tool is still working for the user: keep listening
+        if self._calls_running or self._model_working:  # still working for the user
             self._restart_follow_up()
             return
         self.end(f"no follow-up within {seconds:g} s")
@@ -406,7 +423,7 @@ class Conversation:
             return
         self._speaking_until = self._clock.now() + self._config.audio.half_duplex_tail_ms / 1000
         if self.phase in (Phase.SPEAKING, Phase.THINKING):
-            self._set_phase(Phase.LISTENING)
+            self._set_phase(Phase.THINKING if self._model_working else Phase.LISTENING)
         self._restart_follow_up()
 
     def _session_state(self, event: SessionStateChanged) -> None:
@@ -421,6 +438,7 @@ class Conversation:
             self._flush_model_text(cut_off=True)
             self._discarding = False
             self._calls_running.clear()  # their results cannot reach the server any more
+            self._model_working = False
             self._set_phase(Phase.RECONNECTING)
             self._on_fault(event.detail)
         elif event.state == "open" and self.phase is Phase.RECONNECTING:

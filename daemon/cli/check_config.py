@@ -150,9 +150,18 @@ def summary(config: Config) -> list[str]:
         f"follow-up {config.conversation.follow_up_seconds:g} s, "
         f"longest conversation {config.conversation.max_seconds:g} s, control socket {config.control.socket}",
         f"timers kept in {config.timers.state_dir}, ring up to {config.timers.ring_seconds:g} s",
+        _memory_line(config),
         f"your tools: {', '.join(_tool_line(tool) for tool in config.tools) or 'none'}",
         _mqtt_line(config),
     ]
+
+
+def _memory_line(config: Config) -> str:
+    memory = config.memory
+    if not memory.enabled:
+        return "household memory off"
+    where = memory.state_dir or config.timers.state_dir
+    return f"household memory kept in {where}/memory.json, up to {memory.max_facts} facts"
 
 
 def _tool_line(tool: ToolConfig) -> str:

@@ -36,6 +36,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], su
     commands.add_parser("timers", help="pending timers and alarms, with the time left")
     cancel = commands.add_parser("cancel", help="cancel a timer or alarm: LABEL, ID or all")
     cancel.add_argument("what", nargs="+")
+    memory = commands.add_parser(
+        "memory", help="the household memory: list, forget ID (or words of a fact), clear"
+    )
+    memory.add_argument("action", choices=["list", "forget", "clear"])
+    memory.add_argument("what", nargs="*", help="forget: the fact's id (m3) or words of it")
     parser.set_defaults(func=run)
 
 
@@ -48,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
         payload["on"] = args.on == "on"
     elif args.ctl_command == "cancel":
         payload["what"] = " ".join(args.what)
+    elif args.ctl_command == "memory":
+        payload["action"] = args.action
+        if args.what:
+            payload["what"] = " ".join(args.what)
     try:
         reply = asyncio.run(request(socket, payload, timeout=max(args.timeout, 0.1)))
     except (FileNotFoundError, ConnectionRefusedError):
@@ -75,4 +84,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _short(reply: dict[str, object]) -> str:
-    return printable(reply.get("message") or reply.get("state") or "ok", 1000)
+    """The reply's message, a line per line it has (`timers`, `memory list`), each escaped."""
+    message = reply.get("message") or reply.get("state") or "ok"
+    if isinstance(message, str) and "\n" in message:
+        return "\n".join(printable(line, 1000) for line in message.splitlines()[:1000])
+    return printable(message, 1000)

@@ -54,6 +54,10 @@ def file_problems(config: Config) -> list[tuple[Loc, str]]:
     problem = state_dir_problem(config.timers.state_dir)
     if problem:
         found.append((("timers", "state_dir"), problem))
+    if config.memory.enabled and config.memory.state_dir is not None:
+        problem = state_dir_problem(config.memory.state_dir)
+        if problem:
+            found.append((("memory", "state_dir"), problem))
     return found
 
 

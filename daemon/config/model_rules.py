@@ -32,6 +32,19 @@ def model_problems(config: Config) -> list[tuple[Loc, str]]:
         refuse(
             "thinking_budget", "takes no thinking settings (it reasons on its own); remove the key"
         )
+    if gemini.thinking_level is not None and not profile.thinking_level:
+        refuse(
+            "thinking_level",
+            "takes no thinking level (gemini-3.8-live-extended-thinking does); remove the key",
+        )
+    if not profile.blocking_tools:
+        for index, tool in enumerate(config.tools):
+            if tool.result == "blocking":
+                found.append((
+                    ("tools", index, "result"),
+                    f"{model} (Live {profile.generation}) makes every function call"
+                    " asynchronous: `blocking` is refused; use when_idle or interrupt",
+                ))  # fmt: skip
     if gemini.vocabulary and not profile.custom_vocabulary:
         refuse(
             "vocabulary", "takes no transcription vocabulary (gemini-3.8-live does); remove the key"

@@ -94,7 +94,7 @@ class CompressionConfig(Section):
 
 class GeminiConfig(Section):
     model: str = DEFAULT_MODEL
-    """Live API model: gemini-3.8-live (stable) or gemini-2.5-flash-native-audio-preview-12-2025."""
+    """Live API model: gemini-3.8-live (stable), gemini-3.8-live-extended-thinking or gemini-2.5-flash-native-audio-preview-12-2025."""
     voice: str = "Kore"
     """Prebuilt voice the model speaks with."""
     system_instruction: str = (
@@ -132,6 +132,8 @@ class GeminiConfig(Section):
     """Adapt the voice to the user's tone (2.5 only; 3.8 refuses it). null: off."""
     thinking_budget: int | None = Field(None, ge=0, le=24576)
     """Tokens the model may think before answering (2.5 only; 3.8 refuses it). null: the model's default."""
+    thinking_level: Literal["low", "medium", "high"] | None = None
+    """How hard gemini-3.8-live-extended-thinking thinks: low, medium or high (other models refuse it). null: the model's default."""
 
     @field_validator("voice")
     @classmethod
@@ -405,6 +407,17 @@ class TimersConfig(Section):
     """Say what rang through a Live session when online (offline: the sound only)."""
 
 
+class MemoryConfig(Section):
+    enabled: bool = True
+    """Let the model remember facts the household tells it (kept on this device, given to every Live session)."""
+    state_dir: Path | None = None
+    """Where memory.json is kept (mode 0600). null: timers.state_dir."""
+    max_facts: int = Field(200, ge=1, le=1000)
+    """The most facts kept; a new one beyond it pushes out the oldest (logged)."""
+    max_bytes: int = Field(32 * 1024, ge=1024, le=256 * 1024)
+    """The most text kept, in bytes; the oldest facts go first beyond it."""
+
+
 class ControlConfig(Section):
     socket: Path = Path("/run/speakerd/control.sock")
     """Unix socket for `speakerd ctl` (mode 0660)."""
@@ -451,6 +464,8 @@ class Config(Section):
     """Conversation timing."""
     timers: TimersConfig = TimersConfig()
     """Timers, alarms and reminders."""
+    memory: MemoryConfig = MemoryConfig()
+    """The household memory: facts the model was asked to remember."""
     control: ControlConfig = ControlConfig()
     """Local control socket."""
     mqtt: MqttConfig = MqttConfig()

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 BUILTIN_TOOL_NAMES: tuple[str, ...] = (
     "set_relay", "get_relays", "get_time", "set_volume", "end_conversation", "look",
     "set_timer", "set_alarm", "list_timers", "cancel_timer",
+    "remember_fact", "forget_fact", "list_facts",
 )  # fmt: skip
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

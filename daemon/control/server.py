@@ -45,9 +45,11 @@ class Controls(Protocol):
     async def stop(self) -> dict[str, Any]: ...
     async def list_timers(self) -> dict[str, Any]: ...
     async def cancel_timer(self, which: str) -> dict[str, Any]: ...
+    async def memory(self, action: str, what: str | None = None) -> dict[str, Any]: ...
 
 
-COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel")
+COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel", "memory")
+MEMORY_ACTIONS = ("list", "forget", "clear")
 
 
 class RequestError(ValueError):
@@ -224,6 +226,8 @@ class ControlServer:
                 result = await controls.list_timers()
             elif cmd == "cancel":
                 result = await controls.cancel_timer(request["what"])
+            elif cmd == "memory":
+                result = await controls.memory(request["action"], request.get("what"))
             else:
                 result = await controls.stop()
             reply: dict[str, Any] = _scrubbed({"ok": "error" not in result, **result})
@@ -272,7 +276,19 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         raise RequestError('mute needs "on": true or false')
     if cmd == "cancel" and not (isinstance(request.get("what"), str) and request["what"].strip()):
         raise RequestError('cancel needs "what": a label, an id or "all"')
+    if cmd == "memory":
+        _check_memory(request)
     return cmd, request
+
+
+def _check_memory(request: dict[str, Any]) -> None:
+    if request.get("action") not in MEMORY_ACTIONS:
+        raise RequestError(f'memory needs "action": one of {", ".join(MEMORY_ACTIONS)}')
+    what = request.get("what")
+    if request["action"] == "forget" and not (isinstance(what, str) and what.strip()):
+        raise RequestError('memory forget needs "what": a fact\'s id or words of it')
+    if what is not None and not (isinstance(what, str) and _is_unicode(what)):
+        raise RequestError('memory "what" must be Unicode text')
 
 
 def _is_unicode(text: str) -> bool:

@@ -78,6 +78,13 @@ class TimersChanged:
     pending: int
 
 
+@dataclass(frozen=True)
+class MemoryChanged:
+    """A fact was remembered or forgotten: how many the household memory holds."""
+
+    count: int
+
+
 ApplianceEvent = (
     TranscriptHeard
     | RelaySwitched
@@ -87,5 +94,6 @@ ApplianceEvent = (
     | ButtonUsed
     | ErrorShown
     | TimersChanged
+    | MemoryChanged
 )
 Listener = Callable[[ApplianceEvent], None]

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_MODEL = "gemini-3.8-live"
+EXTENDED_THINKING_MODEL = "gemini-3.8-live-extended-thinking"
+THINKING_LEVELS = ("low", "medium", "high")
 PREVIEW_MODEL = "gemini-2.5-flash-native-audio-preview-12-2025"
 
 
@@ -41,6 +43,18 @@ class ModelProfile:
     """Turn coverage includes all video sent (3.8): send frames only when needed."""
     google_search: bool = True
     """`{"googleSearch": {}}` grounding is available."""
+    thinking_level: bool = False
+    """`thinking_config.thinking_level` (low, medium, high) is accepted in the setup."""
+    blocking_tools: bool = True
+    """A declaration may say `behavior: BLOCKING`; False: every function call is
+    asynchronous, and BLOCKING is refused."""
+    interaction_status: bool = False
+    """The server reports `interactionStatus` (IN_PROGRESS while it works on a request
+    in the background, IDLE once done): a turnComplete alone does not end the request."""
+    code_execution: bool = False
+    """The `codeExecution` tool is accepted."""
+    url_context: bool = False
+    """The `urlContext` tool is accepted."""
 
     def refused_setup_field(self, setup_fields: dict[str, object]) -> str | None:
         """The first setup field (dotted wire name) this model refuses, or None.
@@ -53,8 +67,21 @@ class ModelProfile:
             and "generation_config.enable_affective_dialog" in setup_fields
         ):
             return "generation_config.enable_affective_dialog"
-        if not self.thinking_config and "generation_config.thinking_config" in setup_fields:
-            return "generation_config.thinking_config"
+        thinking = setup_fields.get("generation_config.thinking_config")
+        if "generation_config.thinking_config" in setup_fields:
+            if not self.thinking_config and not self.thinking_level:
+                return "generation_config.thinking_config"
+            fields = thinking if isinstance(thinking, dict) else {}
+            if not self.thinking_config and set(fields) - {"thinking_level", "thinkingLevel"}:
+                return "generation_config.thinking_config.thinking_budget"
+            if not self.thinking_level and {"thinking_level", "thinkingLevel"} & set(fields):
+                return "generation_config.thinking_config.thinking_level"
+        if not self.blocking_tools and setup_fields.get("tools.behavior") == "BLOCKING":
+            return "tools.function_declarations.behavior"
+        if not self.code_execution and "tools.code_execution" in setup_fields:
+            return "tools.code_execution"
+        if not self.url_context and "tools.url_context" in setup_fields:
+            return "tools.url_context"
         if (
             not self.proactive_audio_optional
             and setup_fields.get("proactivity.proactive_audio") is False
@@ -75,6 +102,21 @@ LIVE_3_8 = ModelProfile(
     thinking_config=False,
     custom_vocabulary=True,
     every_frame_counts=True,
+)
+
+LIVE_3_8_EXTENDED_THINKING = ModelProfile(
+    generation="3.8 extended thinking",
+    models=(EXTENDED_THINKING_MODEL,),
+    tools_block_by_default=False,
+    response_scheduling=True,
+    proactive_audio_optional=False,
+    affective_dialog=False,
+    thinking_config=False,
+    custom_vocabulary=True,
+    every_frame_counts=True,
+    thinking_level=True,
+    blocking_tools=False,
+    interaction_status=True,
 )
 
 NATIVE_AUDIO_2_5 = ModelProfile(
@@ -102,7 +144,7 @@ NATIVE_AUDIO_2_5 = ModelProfile(
     every_frame_counts=False,
 )
 
-PROFILES: tuple[ModelProfile, ...] = (LIVE_3_8, NATIVE_AUDIO_2_5)
+PROFILES: tuple[ModelProfile, ...] = (LIVE_3_8, LIVE_3_8_EXTENDED_THINKING, NATIVE_AUDIO_2_5)
 """Newest first: an unknown model is treated as the newest generation."""
 
 KNOWN_MODELS: tuple[str, ...] = tuple(name for profile in PROFILES for name in profile.models)

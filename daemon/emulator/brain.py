@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import timer_words
+from . import memory_words, timer_words
 from .protocol import get
 from .records import ToolResponseRecord
 from .search import NO_SEARCH_REPLY, topic_of
@@ -222,6 +222,11 @@ class DefaultBrain:
             name, args = timer_call
             blocking = next((f.blocking for f in functions if f.name == name), True)
             return [PlannedCall(new_call_id(), name, args, blocking)], reply, "One moment."
+        remembered = memory_words.plan(utterance, {spec.name for spec in functions})
+        if remembered is not None:
+            (name, args), reply = remembered
+            blocking = next((f.blocking for f in functions if f.name == name), True)
+            return [PlannedCall(new_call_id(), name, args, blocking)], reply, reply([])
         switch = self._switch_call(words, functions)
         if switch is not None:
             call, target, state = switch
@@ -307,14 +312,40 @@ class DefaultBrain:
         words = _words(utterance)
         if audio_only:
             text = f"I heard {utterance.strip('()')}, but I am only the local emulator."
-        elif "what did i" in " ".join(words) and "say" in words:
+        elif "what did i" in " ".join(words) and ("say" in words or "ask" in words):
             said = [text for role, text in history if role == "user"]
             text = f"You said: {said[-1]}" if said else "You have not said anything yet."
+        elif (known := _recall(words, history)) is not None:
+            text = f"You told me: {known}"
         elif words[:1] and words[0] in ("hello", "hi", "hey"):
             text = "Hello! How can I help?"
         else:
             text = f"You said: {utterance.strip()}"
         return lambda _responses: text
+
+
+_QUESTION_WORDS = frozenset({"what", "when", "who", "whom", "which", "where", "how", "do", "does",
+                             "is", "are"})
+_FILLER_WORDS = _QUESTION_WORDS | _STOPWORDS | frozenset(
+    {"i", "me", "is", "are", "was", "called", "name", "named", "tell", "remind", "again", "go",
+     "goes", "out", "take", "like", "did", "remember", "you", "your", "it", "that", "this"}
+)
+
+
+def _recall(words: list[str], history: list[tuple[str, str]]) -> str | None:
+    """A question answered from what the user said before or the facts the session was
+    given ("system" lines): the line sharing the most words with it, if any does."""
+    if not words or words[0] not in _QUESTION_WORDS:
+        return None
+    asked = {w for w in words if w not in _FILLER_WORDS}
+    best: tuple[int, str] | None = None
+    for role, text in history:
+        if role not in ("user", "system"):
+            continue
+        shared = len(asked & set(_words(text)))
+        if shared and (best is None or shared >= best[0]):
+            best = (shared, text)
+    return best[1] if best is not None else None
 
 
 def _said_without_results(reply: Callable[[list[ToolResponseRecord]], str], fallback: str) -> str:

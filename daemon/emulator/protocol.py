@@ -33,6 +33,8 @@ NO_CREDENTIALS = (
     " Please use API Key or other form of API consumer identity to call this API."
 )
 SESSION_NOT_FOUND = "session not found"
+INVALID_ARGUMENT = "Request contains an invalid argument."
+DEADLINE_EXPIRED = "Deadline expired before operation could complete."
 
 #: Live-capable model names the emulator answers for (without the "models/" prefix);
 #: what each accepts comes from its profile (daemon/core/models.py).
@@ -161,6 +163,13 @@ def model_fields(setup: dict[str, Any]) -> dict[str, object]:
     for key in ("input_audio_transcription", "output_audio_transcription"):
         if has(get(setup, key) or {}, "custom_vocabulary"):
             found["transcription.custom_vocabulary"] = get(get(setup, key), "custom_vocabulary")
+    for tool in get(setup, "tools") or []:
+        for key in ("code_execution", "url_context"):
+            if has(tool, key):
+                found[f"tools.{key}"] = get(tool, key)
+        for declaration in get(tool, "function_declarations") or []:
+            if str(get(declaration, "behavior") or "").upper() == "BLOCKING":
+                found["tools.behavior"] = "BLOCKING"
     return found
 
 

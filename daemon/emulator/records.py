@@ -46,6 +46,14 @@ class UserTurnRecord:
 
 
 @dataclass
+class ClientContentRecord:
+    """One client_content frame: its turns as (role as sent, None if absent; text)."""
+
+    turns: list[tuple[str | None, str]]
+    turn_complete: bool
+
+
+@dataclass
 class ModelTurnRecord:
     reply: str
     tool_calls: list[dict[str, Any]] = field(default_factory=list)
@@ -80,6 +88,9 @@ class SessionRecord:
     user_turns: list[UserTurnRecord] = field(default_factory=list)
     model_turns: list[ModelTurnRecord] = field(default_factory=list)
     handles_issued: list[str] = field(default_factory=list)
+    client_contents: list[ClientContentRecord] = field(default_factory=list)
+    aged_out: bool = False
+    """The service closed the session at its age limit (`session_max_age`)."""
     activity_starts: int = 0
     activity_ends: int = 0
     audio_stream_ends: int = 0

@@ -135,6 +135,9 @@ class LiveEmulator:
     vad_threshold = _Setting()
     setup_timeout = _Setting()
     kept_audio_seconds = _Setting()
+    session_max_age = _Setting()
+    clock_rate = _Setting()
+    thinking_seconds = _Setting()
 
     @property
     def faults(self) -> FaultBook:
@@ -255,6 +258,19 @@ class LiveEmulator:
     def expire_handles(self) -> None:
         """Forget every resumption handle (as if hours had passed)."""
         self.context.handles.expire_all()
+
+    def fast_forward(self, seconds: float) -> None:
+        """Age every live session by `seconds` of emulated time (see session_max_age)."""
+        for session in self._live:
+            skipped = self.context.handles.skipped
+            skipped[session.origin] = skipped.get(session.origin, 0.0) + seconds
+
+    def refuse_next_resumption(self, code: int = p.CLOSE_POLICY) -> None:
+        """Refuse the next setup that resumes, whatever its handle: 1008 `session not
+        found`, or 1007 with the bare reason gemini-3.8-live gives."""
+        if code not in (p.CLOSE_POLICY, p.CLOSE_INVALID):
+            raise ValueError(f"a refused resumption closes with 1008 or 1007, not {code}")
+        self.context.handles.refusals.append(code)
 
     # ---- faults --------------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
@@ -21,9 +22,15 @@ from . import protocol as p
 from .activity import DEFAULT_SILENCE_MS, EnergyDetector
 from .brain import FunctionSpec, functions_from_setup
 from .client_frames import read_client_frame
-from .context import History, SessionContext
+from .context import REVOKED, History, SessionContext
 from .faults import fire
-from .records import FrameRecord, SessionRecord, ToolResponseRecord, UserTurnRecord
+from .records import (
+    ClientContentRecord,
+    FrameRecord,
+    SessionRecord,
+    ToolResponseRecord,
+    UserTurnRecord,
+)
 from .speaking import ModelTurn, TurnOptions, TurnView, UserInput
 from .tool_calls import BackgroundCalls, PendingCalls, Running
 
@@ -60,6 +67,9 @@ class Session:
         self.setup_done = False
         self.speech_barged_in = False
         self.closing = False
+        self.origin = time.monotonic()
+        """When the session (not this connection: resuming keeps it) began."""
+        self.interaction_status = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- sending and closing -------------------------------------------------
@@ -154,6 +164,8 @@ class Session:
                 self.spawn(self._respond())
                 if settings.connection_lifetime is not None:
                     self.spawn(self._lifetime(settings.connection_lifetime))
+                if settings.session_max_age is not None:
+                    self.spawn(self._age_limit())
                 await self.reach("now")
                 async for raw in self.ws:
                     self.record.messages += 1
@@ -195,16 +207,13 @@ class Session:
         self.record.model = p.model_name(body)
         self.record.voice = p.voice_name(body)
         profile = profile_for(self.record.model)
+        self.interaction_status = profile.interaction_status
         self.functions = functions_from_setup(body, profile.tools_block_by_default)
         self.search = p.uses_google_search(body)
         self._configure_activity(p.get(body, "realtime_input_config") or {})
         handle = p.get(p.get(body, "session_resumption") or {}, "handle")
         if handle:
-            history = self.context.handles.resume(handle)
-            if history is None:
-                raise p.ProtocolError(p.CLOSE_POLICY, p.SESSION_NOT_FOUND)
-            self.history = history
-            self.record.resumed_from = handle
+            self._resume(handle)
         try:
             await self.reach("setup")
         except SessionEnded:
@@ -212,6 +221,45 @@ class Session:
         await self.send({"setupComplete": {}})
         self.setup_done = True
         return True
+
+    def _resume(self, handle: str) -> None:
+        """Take over the history of `handle`'s session, or refuse as the service does:
+        1008 `session not found` for an unknown or expired handle, a bare 1007 for one
+        whose session the service ended (docs/live-protocol.md, "Known field problems")."""
+        handles = self.context.handles
+        if handles.refusals:
+            code = handles.refusals.popleft()
+            self.record.resumed_from = handle
+            reason = p.SESSION_NOT_FOUND if code == p.CLOSE_POLICY else p.INVALID_ARGUMENT
+            raise p.ProtocolError(code, reason)
+        resumed = handles.resume(handle)
+        if resumed is None:
+            raise p.ProtocolError(p.CLOSE_POLICY, p.SESSION_NOT_FOUND)
+        self.record.resumed_from = handle
+        if resumed == REVOKED:
+            raise p.ProtocolError(p.CLOSE_INVALID, p.INVALID_ARGUMENT)
+        assert not isinstance(resumed, str)
+        self.history = resumed.history
+        self.origin = resumed.origin
+
+    def age(self) -> float:
+        """The session's age in emulated seconds (across its resumed connections)."""
+        settings = self.context.settings
+        skipped = self.context.handles.skipped.get(self.origin, 0.0)
+        return (time.monotonic() - self.origin) * settings.clock_rate + skipped
+
+    async def _age_limit(self) -> None:
+        """Close the session with 1011 once it is `session_max_age` emulated seconds
+        old; its handles are then refused. Checked often, so a test may fast-forward."""
+        while True:
+            limit = self.context.settings.session_max_age
+            if limit is not None and self.age() >= limit:
+                break
+            await asyncio.sleep(0.05)
+        self.context.handles.revoke(self.origin)
+        self.record.aged_out = True
+        log.info("session %d: closing at its age limit", self.index)
+        await self.close(p.CLOSE_INTERNAL, p.DEADLINE_EXPIRED)
 
     def _configure_activity(self, config: dict[str, Any]) -> None:
         detection = p.get(config, "automatic_activity_detection") or {}
@@ -248,16 +296,25 @@ class Session:
     def _turn_view(self, options: TurnOptions) -> TurnView:
         return TurnView(
             send=self.send, reach=self.reach, calls=self.calls, background=self.background,
-            search=self.search, history=list(self.history),
+            search=self.search, history=self._memory_lines() + list(self.history),
+            interaction_status=self.interaction_status,
             functions=self.functions, options=options, brain=self.context.brain,
             settings=self.context.settings,
         )
+
+    def _memory_lines(self) -> History:
+        """Facts the setup's system instruction lists ("- ..." lines), for the brain's
+        recall: what the session was told at the start, as the service would know it."""
+        instruction = p.get(self.setup, "system_instruction") or {}
+        texts = [p.get(part, "text") for part in p.get(instruction, "parts") or []]
+        lines = "\n".join(t for t in texts if isinstance(t, str)).splitlines()
+        return [("system", line[2:].strip()) for line in lines if line.startswith("- ")]
 
     async def _offer_handle(self) -> None:
         """A resumption handle for the conversation so far, if the client asked for them."""
         if not p.has(self.setup, "session_resumption") or self.closing:
             return
-        handle = self.context.handles.issue(self.history)
+        handle = self.context.handles.issue(self.history, self.origin)
         self.record.handles_issued.append(handle)
         await self.send({"sessionResumptionUpdate": {"newHandle": handle, "resumable": True}})
 
@@ -348,22 +405,32 @@ class Session:
             log.info("video frame %.3f s after the previous one (limit 1 fps)", gap)
 
     async def _client_content(self, body: dict[str, Any]) -> None:
+        """Turns for the context; with turn_complete the model answers the user's at
+        once, without it they wait for more input (a conversation carried over)."""
         texts: list[str] = []
+        carried: list[tuple[str | None, str]] = []
+        complete = bool(p.get(body, "turn_complete", False))
         for turn in p.get(body, "turns") or []:
-            role = str(p.get(turn, "role") or "user")
+            given = p.get(turn, "role")
+            if given is not None and given not in ("user", "model"):
+                raise p.ProtocolError(
+                    p.CLOSE_INVALID,
+                    f"{p.INVALID_ARGUMENT} Please use a valid role: user, model.",
+                )
+            role = str(given or "user")
             parts = [p.get(part, "text") for part in p.get(turn, "parts") or []]
             joined = " ".join(t for t in parts if isinstance(t, str) and t)
             if not joined:
                 continue
-            if role == "user":
+            carried.append((given, joined))
+            if role == "user" and complete:
                 texts.append(joined)
-                self.record.texts.append(joined)
+                self.record.texts.append(joined)  # what the user said; carried turns are context
             else:
                 self.history.append((role, joined))
-        if p.get(body, "turn_complete", False):
+        self.record.client_contents.append(ClientContentRecord(carried, complete))
+        if complete:
             await self.user_turn(" ".join(texts), "text")
-        else:
-            self.history.extend(("user", text) for text in texts)
 
     def _tool_response(self, body: dict[str, Any]) -> None:
         for item in p.get(body, "function_responses") or []:

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 CHUNK_SECONDS = 0.04
 CHUNK_BYTES = int(OUTPUT_RATE * CHUNK_SECONDS) * 2
 AUDIO_TOKENS_PER_SECOND = 25
+FILLER = "I'm checking that now."
+"""What an extended-thinking model says while its tool runs, instead of a generic interim."""
+_GENERIC_INTERIMS = ("One moment.", "Let me check.")
 
 
 @dataclass
@@ -78,6 +81,8 @@ class TurnView:
     options: TurnOptions
     brain: DefaultBrain
     settings: EmulatorSettings
+    interaction_status: bool = False
+    """The model reports interactionStatus (gemini-3.8-live-extended-thinking)."""
 
 
 class Interrupted(Exception):
@@ -130,8 +135,14 @@ class ModelTurn:
         if self.input.follow_up is not None:
             results = self.input.results or []
             self.record.results_for = [r.id for r in results]
+            if view.interaction_status:
+                # It works on the result before it speaks again: IN_PROGRESS, no turn.
+                await view.send({"serverContent": {"interactionStatus": "IN_PROGRESS"}})
+                await self._wait(view.settings.thinking_seconds)
             reply = self.input.follow_up(results)
         else:
+            if view.interaction_status:
+                await view.send({"serverContent": {"interactionStatus": "IN_PROGRESS"}})
             reply = await self._answer(user)
         self.record.reply = reply
         await self._say(reply)
@@ -153,6 +164,8 @@ class ModelTurn:
             await view.send({"serverContent": {"groundingMetadata": plan.grounding}})
         if not plan.calls:
             return plan.reply([])
+        if view.interaction_status and plan.interim in _GENERIC_INTERIMS:
+            plan.interim = FILLER
         self.record.tool_calls = [call.wire() for call in plan.calls]
         blocking = [call for call in plan.calls if call.blocking]
         view.calls.expect(blocking)
@@ -217,8 +230,12 @@ class ModelTurn:
         prompt = int(user.audio_seconds * AUDIO_TOKENS_PER_SECOND) + len(user.transcription) // 4
         prompt += sum(len(text) // 4 for _, text in self.view.history) + 1
         response = int(self._audio_seconds * AUDIO_TOKENS_PER_SECOND) + len(self.record.reply) // 4
+        content: dict[str, object] = {"turnComplete": True}
+        if self.view.interaction_status:
+            # A filler said while a tool runs ends its turn, not the request.
+            content["interactionStatus"] = "IN_PROGRESS" if self.view.background.ids else "IDLE"
         return {
-            "serverContent": {"turnComplete": True},
+            "serverContent": content,
             "usageMetadata": {
                 "promptTokenCount": prompt,
                 "responseTokenCount": response,

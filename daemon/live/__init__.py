@@ -18,7 +18,7 @@ _WHERE = {
         for name in (
             "GenerationComplete", "Grounding", "Source", "InputTranscript", "Interrupted", "ModelAudio",
             "OutputTranscript", "SessionEvent", "SessionFailed", "SessionStateChanged",
-            "ToolCall", "ToolCancelled", "ToolResult", "TurnComplete",
+            "ToolCall", "ToolCancelled", "ToolResult", "TurnComplete", "InteractionStatus",
         )
     },
 }  # fmt: skip

@@ -90,20 +90,45 @@ def _transcription(
     )
 
 
+def asynchronous(
+    declarations: Sequence[types.FunctionDeclaration],
+) -> list[types.FunctionDeclaration]:
+    """The declarations for a model whose function calls are all asynchronous
+    (gemini-3.8-live-extended-thinking refuses `BLOCKING`): a tool that would block
+    is declared NON_BLOCKING, and its result is said when the model is idle."""
+    return [
+        d.model_copy(update={"behavior": types.Behavior.NON_BLOCKING})
+        if d.behavior == types.Behavior.BLOCKING
+        else d
+        for d in declarations
+    ]
+
+
+def system_instruction(config: GeminiConfig, note: str = "") -> types.Content | None:
+    """The owner's instruction, then the run-time note (the household memory)."""
+    text = "\n\n".join(part for part in (config.system_instruction.strip(), note.strip()) if part)
+    return types.Content(role="user", parts=[types.Part(text=text)]) if text else None
+
+
 def build_connect_config(
     config: GeminiConfig,
     declarations: Sequence[types.FunctionDeclaration] = (),
     *,
     resumption_handle: str | None = None,
     extras: SetupExtras = NO_EXTRAS,
+    instruction_note: str = "",
 ) -> types.LiveConnectConfig:
     """The LiveConnectConfig for one connection (resuming when a handle is given).
 
     Only fields the model's profile accepts are sent (docs/live-protocol.md,
     "Model generations"); the config check has already refused the others.
+    `instruction_note` is added to the system instruction (what the household asked
+    the speaker to remember), so every connection's setup carries it.
     """
     profile = profile_for(config.model)
     vocabulary = vocabulary_for(config, extras)
+    if not profile.blocking_tools:
+        declarations = asynchronous(declarations)
     tools = [types.Tool(function_declarations=list(declarations))] if declarations else []
     if config.google_search and profile.google_search:
         tools.append(types.Tool(google_search=types.GoogleSearch()))
@@ -128,16 +153,8 @@ def build_connect_config(
         enable_affective_dialog=(
             True if config.affective_dialog and profile.affective_dialog else None
         ),
-        thinking_config=(
-            types.ThinkingConfig(thinking_budget=config.thinking_budget)
-            if config.thinking_budget is not None and profile.thinking_config
-            else None
-        ),
-        system_instruction=(
-            types.Content(role="user", parts=[types.Part(text=config.system_instruction)])
-            if config.system_instruction.strip()
-            else None
-        ),
+        thinking_config=_thinking(config, profile),
+        system_instruction=system_instruction(config, instruction_note),
         tools=tools or None,
         input_audio_transcription=_transcription(config, profile, vocabulary),
         output_audio_transcription=_transcription(config, profile, []),
@@ -162,6 +179,15 @@ def build_connect_config(
             else None
         ),
     )
+
+
+def _thinking(config: GeminiConfig, profile: ModelProfile) -> types.ThinkingConfig | None:
+    """A thinking budget (2.5) or level (3.8 extended thinking), as the model takes it."""
+    if config.thinking_budget is not None and profile.thinking_config:
+        return types.ThinkingConfig(thinking_budget=config.thinking_budget)
+    if config.thinking_level is not None and profile.thinking_level:
+        return types.ThinkingConfig(thinking_level=types.ThinkingLevel(config.thinking_level.upper()))
+    return None
 
 
 def ssl_context_for(config: GeminiConfig) -> ssl.SSLContext:

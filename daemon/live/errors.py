@@ -70,12 +70,19 @@ _QUOTA = ("quota", "resource exhausted", "resource_exhausted", "rate limit", "to
 _TRANSIENT_CODES = {1000, 1001, 1006, 1011, 1012, 1013, 1014}
 
 
-def diagnose_close(code: int | None, reason: str, *, mid_session: bool = False) -> Diagnosis:
+def diagnose_close(
+    code: int | None, reason: str, *, mid_session: bool = False, resuming: bool = False
+) -> Diagnosis:
     """Classify a WebSocket close (code and reason as the server sent them).
 
     mid_session: the close came after a setupComplete with this very key and
     setup, so a 1007/1008 says nothing about either: that conversation is over,
     but the next one may work (docs/live-protocol.md, "Errors and closing").
+    resuming: the refused setup carried a resumption handle, and the same key
+    and setup were accepted before, so a 1007/1008 that names neither the key
+    nor the model is the handle being refused, whatever the reason says
+    (gemini-3.8-live answers a stale handle with a bare 1007): start fresh.
+    A fresh setup refused the same way is then judged on its own.
     """
     text = scrub(reason).strip()
     lowered = text.lower()
@@ -87,7 +94,10 @@ def diagnose_close(code: int | None, reason: str, *, mid_session: bool = False) 
             return Diagnosis(Recovery.FRESH, described)
         if mid_session:
             return Diagnosis(Recovery.END, described)
-        return Diagnosis(Recovery.FATAL, described + _hint(lowered))
+        hint = _hint(lowered)
+        if resuming and not hint:
+            return Diagnosis(Recovery.FRESH, described)
+        return Diagnosis(Recovery.FATAL, described + hint)
     if code in _TRANSIENT_CODES or code is None:
         return Diagnosis(Recovery.RESUME, described)
     # 1002 protocol error, 1003, 1009 too big, 4xxx: unexpected, but a new
@@ -128,17 +138,22 @@ def connection_ended(exc: BaseException) -> bool:
     return is_close_error(exc) and isinstance(exc.__context__, websockets.ConnectionClosed)
 
 
-def diagnose(exc: BaseException, *, mid_session: bool = False) -> Diagnosis:
-    """Classify any exception raised while connecting (or, mid_session, receiving)."""
+def diagnose(
+    exc: BaseException, *, mid_session: bool = False, resuming: bool = False
+) -> Diagnosis:
+    """Classify any exception raised while connecting (or, mid_session, receiving);
+    resuming: the connection was opened with a resumption handle."""
     if is_close_error(exc):
         assert isinstance(exc, genai_errors.APIError)
         details = exc.details if isinstance(exc.details, str) else str(exc.details or "")
-        return diagnose_close(exc.code, details, mid_session=mid_session)
+        return diagnose_close(exc.code, details, mid_session=mid_session, resuming=resuming)
     if isinstance(exc, websockets.ConnectionClosed):
         received = exc.rcvd
         if received is None:
             return diagnose_close(1006, "connection dropped")
-        return diagnose_close(received.code, received.reason, mid_session=mid_session)
+        return diagnose_close(
+            received.code, received.reason, mid_session=mid_session, resuming=resuming
+        )
     if isinstance(exc, websockets.InvalidStatus):
         status = exc.response.status_code
         text = f"the server refused the connection (HTTP {status})"

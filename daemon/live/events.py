@@ -96,6 +96,16 @@ class TurnComplete:
 
 
 @dataclass(frozen=True)
+class InteractionStatus:
+    """The server is still working on the request (in_progress: reasoning, tools, more
+    to say) or done with all of it. Only models that send `interactionStatus` report
+    it; there a turnComplete alone does not mean the model is finished
+    (docs/live-protocol.md, "Extended thinking")."""
+
+    in_progress: bool
+
+
+@dataclass(frozen=True)
 class SessionStateChanged:
     """The connection moved to a new state; detail says why, for logs and the UI."""
 
@@ -124,6 +134,7 @@ SessionEvent = (
     | Interrupted
     | GenerationComplete
     | TurnComplete
+    | InteractionStatus
     | SessionStateChanged
     | SessionFailed
 )

@@ -53,6 +53,10 @@ def content_events(
     if content.turn_complete:
         counts = usage.model_dump(exclude_none=True, mode="json") if usage else None
         out.append(ev.TurnComplete(counts or None))
+    status = content.interaction_status
+    if status in (types.InteractionStatus.IN_PROGRESS, types.InteractionStatus.IDLE):
+        # After the turnComplete it travels with: that turn is over, the request may not be.
+        out.append(ev.InteractionStatus(status is types.InteractionStatus.IN_PROGRESS))
     return out
 
 

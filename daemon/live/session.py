@@ -25,6 +25,7 @@ from daemon.core.redact import forget_secret, register_secret, scrub
 from daemon.live import events as ev
 from daemon.live.backoff import Backoff
 from daemon.live.bad_frames import describe_bad_frame, one_line
+from daemon.live.carry_over import CarriedTurns
 from daemon.live.connect_config import (
     CLOSE_TIMEOUT_S,
     INPUT_AUDIO_MIME,
@@ -73,6 +74,7 @@ class LiveSession:
         tool_handler: ToolHandler | None = None,
         scheduling: Callable[[str, dict[str, Any]], str | None] | None = None,
         extras: SetupExtras = NO_EXTRAS,
+        instruction_note: Callable[[], str] | None = None,
         ssl_context: ssl.SSLContext | None = None,
         client: Any = None,
         setup_timeout_s: float = 10.0,
@@ -113,6 +115,9 @@ class LiveSession:
         self._draining: set[Connection] = set()  # replaced after a goAway, still finishing a turn
         self._supervisor: asyncio.Task[None] | None = None
         self._backoff = Backoff(reconnect_timeout_s)
+        # What was said, for a fresh session when the service refuses to resume.
+        self._carried = CarriedTurns()
+        self._instruction_note = instruction_note
         register_secret(api_key)
 
     # -- public API ---------------------------------------------------------
@@ -165,6 +170,11 @@ class LiveSession:
         if text:
             await self._send(Outgoing("text", text))
 
+    @property
+    def carried_turns(self) -> list[tuple[str, str]]:
+        """The conversation so far as (role, text): what a fresh session would be given."""
+        return list(self._carried.turns())
+
     async def events(self) -> AsyncIterator[ev.SessionEvent]:
         """Everything the session has to say, in order; ends after the session closes."""
         while True:
@@ -186,8 +196,13 @@ class LiveSession:
         """Connect and complete the setup handshake, or raise a classified SessionError."""
         self._connections_opened += 1
         number = self._connections_opened
+        note = self._instruction_note() if self._instruction_note is not None else ""
         config = build_connect_config(
-            self._config, self._declarations, resumption_handle=handle, extras=self._extras
+            self._config,
+            self._declarations,
+            resumption_handle=handle,
+            extras=self._extras,
+            instruction_note=note,
         )
         manager = self._client.aio.live.connect(model=self._config.model, config=config)
         log.info("connection %d: opening%s", number, " (resuming)" if handle else "")
@@ -197,7 +212,7 @@ class LiveSession:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            diagnosis = diagnose(exc)
+            diagnosis = diagnose(exc, resuming=handle is not None)
             log.warning("connection %d failed: %s", number, diagnosis.message)
             raise diagnosis.error() from None
         if sdk_session.setup_complete is None:
@@ -309,7 +324,10 @@ class LiveSession:
         if content is not None:
             for event in content_events(content, message.usage_metadata):
                 self._emit(event)
+                self._remember(event)
                 conn.in_turn = not isinstance(event, ev.TurnComplete)
+                if isinstance(event, ev.InteractionStatus):
+                    conn.in_turn = event.in_progress
             if conn.draining and not conn.in_turn:
                 log.info("connection %d: its last answer is complete; closing it", conn.number)
                 self._retire(conn)
@@ -325,6 +343,15 @@ class LiveSession:
             conn.time_left_s = seconds_of(message.go_away.time_left)
             log.info("connection %d: goAway (time left %s)", conn.number, left)
             self._outcomes.put_nowait((conn, _GO_AWAY))
+
+    def _remember(self, event: ev.SessionEvent) -> None:
+        """Keep the transcripts as the turns a fresh session would be given."""
+        if isinstance(event, ev.InputTranscript):
+            self._carried.heard("user", event.text)
+        elif isinstance(event, ev.OutputTranscript):
+            self._carried.heard("model", event.text)
+        elif isinstance(event, ev.TurnComplete | ev.Interrupted):
+            self._carried.end_turn()
 
     # -- tools ----------------------------------------------------------------
 
@@ -384,6 +411,7 @@ class LiveSession:
             if self._state == "open" and conn is not None and conn.usable and not self._outbox:
                 try:
                     await conn.transmit(item)
+                    self._sent(item)
                     return
                 except (websockets.ConnectionClosed, OSError) as exc:
                     conn.usable = False  # the pump reports the close; we keep the input
@@ -391,12 +419,18 @@ class LiveSession:
                              type(exc).__name__)  # fmt: skip
             self._outbox.put(item)
 
+    def _sent(self, item: Outgoing) -> None:
+        """Typed text reached the server: a user turn (it sends no transcript of it)."""
+        if item.kind == "text":
+            self._carried.typed(str(item.data))
+
     async def _flush(self, conn: Connection) -> None:
         """Send what waited in the outbox, oldest first (caller holds the send lock)."""
         sent = 0
         while (item := self._outbox.peek()) is not None:
             await conn.transmit(item)
             self._outbox.pop()
+            self._sent(item)
             sent += len(item.data) if item.kind == "audio" else 0
         if sent:
             log.info("connection %d: sent %.2f s of audio held during the reconnect",
@@ -471,11 +505,25 @@ class LiveSession:
                 return
             self._adopt(conn)
             try:
+                if not conn.resumed and conn.number > 1:
+                    await self._carry_over(conn)
                 await self._flush(conn)
             except (websockets.ConnectionClosed, OSError):
                 conn.usable = False  # its pump reports the close; the outbox keeps the rest
                 return
             self._set_state("open", detail)
+
+    async def _carry_over(self, conn: Connection) -> None:
+        """A fresh session in the middle of a conversation: give it the turns so far,
+        without turn_complete, so it waits for the user's next words and answers them
+        knowing what was said (docs/live-protocol.md, "Carrying a conversation over").
+        Sent before the outbox, which holds those next words. The caller holds the lock."""
+        contents = self._carried.contents()
+        if not contents:
+            return
+        await conn.sdk.send_client_content(turns=contents, turn_complete=False)
+        log.info("connection %d: carried %d turn(s) of the conversation over to a fresh"
+                 " session", conn.number, len(contents))  # fmt: skip
 
     async def _fail(self, message: str, *, fatal: bool) -> None:
         message = scrub(message)

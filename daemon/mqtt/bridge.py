@@ -31,6 +31,7 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MemoryChanged,
     NextTimer,
     RelaySwitched,
     TimersChanged,
@@ -268,6 +269,8 @@ class MqttBridge:
                 self._error(message)
             case TimersChanged(next=next_timer, pending=pending):
                 self._timers_changed(next_timer, pending)
+            case MemoryChanged(count=count):
+                self._put(topics.memory, _number(count))
 
     def _relay_changed(self, name: str, is_on: bool) -> None:
         self._put(self.identity.topics.relay(name, "state"), ON if is_on else OFF)

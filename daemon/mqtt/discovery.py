@@ -95,6 +95,10 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
             json_attributes_topic=topics.next_timer, icon="mdi:timer-outline",
         ),
         component(
+            "memory", "sensor", "Remembered facts", state_topic=topics.memory,
+            state_class="measurement", icon="mdi:brain",
+        ),
+        component(
             "last_error", "sensor", "Last error", state_topic=topics.last_error,
             value_template=TEXT_TEMPLATE, json_attributes_topic=topics.last_error,
             entity_category="diagnostic", icon="mdi:alert-circle-outline",

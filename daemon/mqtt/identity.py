@@ -79,6 +79,10 @@ class Topics:
         return f"{self.base}/next_timer"
 
     @property
+    def memory(self) -> str:
+        return f"{self.base}/memory"
+
+    @property
     def commands(self) -> str:
         """One subscription for every command topic: they all end in set, start or announce."""
         return f"{self.base}/#"

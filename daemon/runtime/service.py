@@ -25,6 +25,7 @@ from daemon.control.server import ControlServer
 from daemon.core.clock import LoopClock
 from daemon.core.state import Change, StateMachine
 from daemon.live.connect_config import make_client
+from daemon.memory import Memory
 from daemon.runtime.build import (
     AudioHealth,
     open_devices,
@@ -88,14 +89,19 @@ async def serve(
     status_light = None
     try:
         status_light = open_status_light(config.leds, pin_factory)
-        sessions = LiveSessions(config, api_key, client)
+        memory = open_memory(config)
+        sessions = LiveSessions(
+            config, api_key, client, instruction_note=memory.instruction if memory else None
+        )
         clock = LoopClock()
         timers = Timers(
             clock,
             config.timers.state_dir,
             missed_grace_seconds=config.timers.missed_grace_seconds,
         )
-        appliance = Appliance(config, devices, sessions.new, clock=clock, timers=timers)
+        appliance = Appliance(
+            config, devices, sessions.new, clock=clock, timers=timers, memory=memory
+        )
         # The tools act on the appliance, and each conversation's session offers them.
         tools = ToolRegistry.from_config(
             config,
@@ -156,6 +162,19 @@ async def serve(
         await devices.close()
     log.info("stopped")
     return 0
+
+
+def open_memory(config: Config) -> Memory | None:
+    """The household memory, read from its state file; None when memory.enabled is off."""
+    if not config.memory.enabled:
+        return None
+    memory = Memory(
+        config.memory.state_dir or config.timers.state_dir,
+        max_facts=config.memory.max_facts,
+        max_bytes=config.memory.max_bytes,
+    )
+    log.info("household memory: %d fact(s) in %s", len(memory), memory.path)
+    return memory
 
 
 async def _first_chunk(devices: Devices, started: float) -> None:

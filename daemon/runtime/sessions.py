@@ -7,6 +7,7 @@ composition root builds the appliance with `new`, then the tools, then
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from daemon.config.schema import Config
@@ -16,8 +17,18 @@ from daemon.tools import ToolRegistry
 
 
 class LiveSessions:
-    def __init__(self, config: Config, api_key: str, client: Any) -> None:
+    def __init__(
+        self,
+        config: Config,
+        api_key: str,
+        client: Any,
+        *,
+        instruction_note: Callable[[], str] | None = None,
+    ) -> None:
         self._config = config
+        # Read at every connection's setup, so a fact remembered a minute ago is known
+        # to the next conversation (and to a fresh session within this one).
+        self._instruction_note = instruction_note
         self._api_key = api_key
         self._client = client
         self._extras = setup_extras(config)
@@ -38,5 +49,6 @@ class LiveSessions:
             tool_handler=tools.call,
             scheduling=tools.scheduling,
             extras=self._extras,
+            instruction_note=self._instruction_note,
             client=self._client,
         )

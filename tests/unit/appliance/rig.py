@@ -24,6 +24,7 @@ from daemon.appliance.conversation import Conversation
 from daemon.config.schema import Config
 from daemon.core.state import Change, State
 from daemon.live.errors import FatalSessionError, SessionError
+from daemon.memory import Memory
 from daemon.timers import Timers
 from daemon.wakeword.detector import Detection
 from daemon.wakeword.stop_word import StopDetection
@@ -296,8 +297,11 @@ class CtlRequest:
 class Rig:
     """One appliance on a virtual clock, in an event loop of its own."""
 
-    def __init__(self, config: dict[str, Any] | None = None, *, state_dir: Any = None) -> None:
-        """`state_dir`: give the appliance timers kept there (the real state file)."""
+    def __init__(
+        self, config: dict[str, Any] | None = None, *, state_dir: Any = None, memory: bool = False
+    ) -> None:
+        """`state_dir`: give the appliance timers kept there (the real state file), and
+        with `memory` its household memory too."""
         self.loop = asyncio.new_event_loop()
         self.clock = VirtualClock()
         self.config = Config.model_validate(config or {})
@@ -312,6 +316,7 @@ class Rig:
             if state_dir is None
             else Timers(self.clock, state_dir, wall=self.clock.wall, zone=ZoneInfo("Europe/Berlin"))
         )
+        self.memory = Memory(state_dir) if memory and state_dir is not None else None
         self.appliance: Appliance = self.run(self._build())
         self.appliance.machine.observe(lambda change: self.led.append(change.new))
         self.appliance.machine.observe(self._tell_systemd)
@@ -325,6 +330,7 @@ class Rig:
             self._new_session,
             clock=self.clock,
             timers=self.timers,
+            memory=self.memory,
         )
 
     def _new_session(self) -> ScriptedSession:

@@ -53,6 +53,9 @@ class Controls:
     async def cancel_timer(self, what: str) -> dict[str, Any]:
         return {"message": f"cancelled {what}"}
 
+    async def memory(self, action: str, what: str | None = None) -> dict[str, Any]:
+        return {"message": f"{action} {what or ''}"}
+
 
 class ServerThread:
     """A ControlServer on a private event loop, like the daemon's."""
@@ -127,6 +130,7 @@ json_values = st.recursive(
 requests = st.fixed_dictionaries(
     {"cmd": st.sampled_from(COMMANDS) | json_values},
     optional={"text": json_values | st.text(), "on": json_values, "what": json_values | st.text(),
+              "action": st.sampled_from(["list", "forget", "clear"]) | json_values,
               "extra": json_values},
 )
 
@@ -165,6 +169,13 @@ def _has_arguments(request: dict) -> bool:
     if request["cmd"] == "cancel":
         what = request.get("what")
         return isinstance(what, str) and bool(what.strip())
+    if request["cmd"] == "memory":
+        action, what = request.get("action"), request.get("what")
+        if action not in ("list", "forget", "clear"):
+            return False
+        if action == "forget" and not (isinstance(what, str) and what.strip()):
+            return False
+        return what is None or (isinstance(what, str) and _encodable(what))
     return True
 
 

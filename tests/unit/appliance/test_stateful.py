@@ -4,13 +4,15 @@ Hypothesis drives the real Appliance and Conversation through the wake word,
 the button (press and hold), every `ctl` command, every session event and
 failure, the speaker draining, audio devices failing, timers being set,
 cancelled, falling due and ringing (alone, together, during a conversation,
-while muted) and time passing, and
+while muted), facts remembered and forgotten (by the model's tools or `ctl
+memory`), an extended-thinking model's interaction status, and time passing, and
 after every step checks what a user would notice: one conversation at most,
 the LED, STATUS= and `ctl status` agreeing with what is really happening, the
 microphone going where the state says, every `ctl` request answered in bounded
 time, a ring stopped by the button, the wake word or `ctl stop` and never
-longer than timers.ring_seconds, no timer left pending past its time, and
-nothing left running after shutdown.
+longer than timers.ring_seconds, no timer left pending past its time, the
+household memory never changing what the appliance does, and nothing left
+running after shutdown.
 
 CI runs the "ci" profile (fixed seed); `HYPOTHESIS_PROFILE=long scripts/test
 tests/unit/appliance/test_stateful.py` explores much further.
@@ -34,6 +36,7 @@ from daemon.live.events import (
     GenerationComplete,
     Grounding,
     InputTranscript,
+    InteractionStatus,
     Interrupted,
     ModelAudio,
     OutputTranscript,
@@ -45,6 +48,7 @@ from daemon.live.events import (
     ToolResult,
     TurnComplete,
 )
+from daemon.memory import MemoryRefused
 from tests.unit.appliance.rig import (
     SETUP_TIMEOUT,
     SILENCE,
@@ -87,6 +91,8 @@ _SESSION_EVENTS = st.sampled_from(
         Interrupted(),
         GenerationComplete(),
         TurnComplete(),
+        InteractionStatus(True),  # gemini-3.8-live-extended-thinking: still working
+        InteractionStatus(False),  # ... done with the whole request
     ]
 )
 
@@ -114,6 +120,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 "audio": {"barge_in": echo_cancelled},  # as devices.with_barge_in decides
             },
             state_dir=self.state_dir,
+            memory=True,
         )
         rig.devices.echo_canceller = ScriptedEchoCanceller() if echo_cancelled else None
         return rig
@@ -291,6 +298,41 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     @rule(which=st.sampled_from(["all", "t0", "1"]))
     def ctl_cancel(self, which: str) -> None:
         self.rig.ctl("cancel_timer", which)
+
+    @rule(fact=st.sampled_from(["my daughter is called Mia", "I take my coffee black", "x" * 400]))
+    def the_model_remembers(self, fact: str) -> None:
+        """remember_fact, in any state: the memory changes, the appliance does not."""
+        memory = self.rig.appliance.memory
+        assert memory is not None
+        before = self._what_the_appliance_does()
+        try:
+            memory.remember(fact)
+        except MemoryRefused:
+            assert len(fact) > 300, "a short fact was refused"
+        assert self._what_the_appliance_does() == before, "remembering changed the appliance"
+
+    @rule(which=st.sampled_from(["m1", "coffee", "all", "nothing like it"]))
+    def the_model_or_ctl_forgets(self, which: str) -> None:
+        before = self._what_the_appliance_does()
+        if which == "all":
+            self.rig.ctl("memory", "clear")
+        else:
+            self.rig.ctl("memory", "forget", which)
+        assert self._what_the_appliance_does() == before, "forgetting changed the appliance"
+        assert self.rig.requests[-1].task.done(), "ctl memory was not answered at once"
+
+    @rule()
+    def ctl_memory_list(self) -> None:
+        before = self._what_the_appliance_does()
+        self.rig.ctl("memory", "list")
+        assert self._what_the_appliance_does() == before
+
+    def _what_the_appliance_does(self) -> tuple[object, ...]:
+        rig = self.rig
+        return (
+            rig.appliance.machine.state, len(rig.led), len(rig.sessions),
+            len(rig.conversations), rig.devices.microphone.paused, self._ringing,
+        )  # fmt: skip
 
     @rule()
     def ctl_status(self) -> None:

@@ -82,6 +82,7 @@ def test_default_file_loads_and_prints_a_summary() -> None:
     assert "hey_jarvis" in result.stdout
     assert "your tools: none" in result.stdout
     assert "Home Assistant over MQTT: off" in result.stdout
+    assert "household memory kept in /var/lib/speakerd/memory.json, up to 200 facts" in result.stdout
     assert load_config(DEFAULT_FILE) == Config()
 
 

@@ -67,3 +67,22 @@ def test_the_key_is_scrubbed_from_messages_and_library_logs(caplog):
     finally:
         forget_secret(key)
     assert scrub(key) == key  # forgotten once its last user is done
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "recovery"),
+    [
+        (1007, "Request contains an invalid argument.", Recovery.FRESH),  # 3.8's refused handle
+        (1008, "Policy violation.", Recovery.FRESH),
+        (1007, "API key not valid. Please pass a valid API key.", Recovery.FATAL),
+        (1008, "models/x is not found for API version v1", Recovery.FATAL),
+        (1011, "Deadline expired before operation could complete.", Recovery.RESUME),
+    ],
+)
+def test_a_resuming_setup_refused_without_naming_key_or_model_starts_fresh(
+    code, reason, recovery
+):
+    """docs/live-protocol.md, "Carrying a conversation over"."""
+    assert diagnose_close(code, reason, resuming=True).recovery is recovery
+    if recovery is Recovery.FRESH:  # the same refusal of a fresh setup stays fatal
+        assert diagnose_close(code, reason).recovery is Recovery.FATAL

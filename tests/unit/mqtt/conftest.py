@@ -24,6 +24,7 @@ from gpiozero.pins.mock import MockFactory
 from daemon.appliance.appliance import Appliance
 from daemon.config.schema import Config
 from daemon.core.clock import LoopClock
+from daemon.memory import Memory
 from daemon.mqtt import MqttBridge
 from daemon.mqtt.identity import Identity
 from daemon.timers import Timers
@@ -78,9 +79,14 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @contextlib.asynccontextmanager
 async def running_speaker(
-    mqtt: dict[str, Any], *, timers_dir: Path | None = None, **sections: Any
+    mqtt: dict[str, Any],
+    *,
+    timers_dir: Path | None = None,
+    memory_dir: Path | None = None,
+    **sections: Any,
 ) -> AsyncIterator[Speaker]:
-    """`timers_dir`: give the appliance real timers kept there (on the wall clock, in Berlin)."""
+    """`timers_dir`: give the appliance real timers kept there (on the wall clock, in Berlin);
+    `memory_dir`: a household memory kept there."""
     config = Config.model_validate({"relays": RELAYS, "mqtt": mqtt, **sections})
     pins = MockFactory()
     devices = ScriptedDevices(config)
@@ -94,7 +100,8 @@ async def running_speaker(
 
     clock = LoopClock()
     timers = None if timers_dir is None else Timers(clock, timers_dir, zone=BERLIN)
-    appliance = Appliance(config, devices, new_session, clock=clock, timers=timers)  # type: ignore[arg-type]
+    memory = None if memory_dir is None else Memory(memory_dir)
+    appliance = Appliance(config, devices, new_session, clock=clock, timers=timers, memory=memory)  # type: ignore[arg-type]
     tools = ToolRegistry.from_config(
         config, relays=devices.relays, context=appliance, camera_available=False, pin_factory=pins
     )

@@ -60,7 +60,7 @@ async def test_discovery_is_one_retained_device_with_every_entity(broker) -> Non
         "state": "sensor", "relay_lamp": "switch", "relay_fan": "switch", "mute": "switch",
         "volume": "number", "user_transcript": "sensor", "model_transcript": "sensor",
         "start": "button", "announce": "notify", "wake_word": "event", "button": "event",
-        "last_error": "sensor", "next_timer": "sensor",
+        "last_error": "sensor", "next_timer": "sensor", "memory": "sensor",
     }  # fmt: skip
     assert components["relay_lamp"]["name"] == "the floor lamp"
     assert components["last_error"]["entity_category"] == "diagnostic"

@@ -50,6 +50,7 @@ def test_list_prints_the_declarations(config):
     assert names == [
         "set_relay", "get_relays", "get_time", "set_volume", "end_conversation",
         "set_timer", "set_alarm", "list_timers", "cancel_timer",
+        "remember_fact", "forget_fact", "list_facts",
     ]  # fmt: skip
     assert "lamp (the floor lamp in the living room)" in declarations[0]["description"]
 
