@@ -9,8 +9,8 @@ in quiet and moderate noise, hardly over other voices, never in "okay stop";
 ordinary talk did not fire it in an hour, but "shop", "top", "step", "stomp"
 and "spot" said on their own nearly always do. So when the model fires, the
 last ~1.2 s of audio fed is looked at again (daemon.wakeword.stop_check,
-stop_word.check_sound): "shop", "top" and "step" said alone are then turned
-away, "stomp" and mostly "spot" are not; still feed it only when a false stop
+stop_word.check_sound): "shop", "top", "step" and mostly "spot" said alone
+are then turned away, "stomp" is not; still feed it only when a false stop
 costs little.
 
 Synchronous and not thread-safe; nothing runs between feeds, so an instance
