@@ -205,6 +205,8 @@ class StopWordConfig(Section):
     """Score above which "stop" counts (the model's own cutoff is 0.5; raise it if words like "shop" stop answers)."""
     refractory_seconds: float = Field(1.0, ge=0.0, le=30.0)
     """After a stop, ignore further ones this long ("stop, stop" is one stop)."""
+    check_sound: bool = True
+    """When the model fires, check the sound of the last 1.2 s (a long /s/ before an "ah") so "shop", "top" and "step" said alone do not stop; off: the model alone decides."""
     model: Path | None = None
     """The microWakeWord .json of the stop model (its .tflite beside it); unset: stop.json in the wake-word models directory."""
 

@@ -7,7 +7,10 @@ small: 3.3 ms of CPU per second of audio on a desktop core. On synthetic
 voices (bench/stop_word.md) it hears "stop" and "stop, stop" said on their own
 in quiet and moderate noise, hardly over other voices, never in "okay stop";
 ordinary talk did not fire it in an hour, but "shop", "top", "step", "stomp"
-and "spot" said on their own nearly always do: feed it only when a false stop
+and "spot" said on their own nearly always do. So when the model fires, the
+last ~1.2 s of audio fed is looked at again (daemon.wakeword.stop_check,
+stop_word.check_sound): "shop", "top", "step" and mostly "spot" said alone
+are then turned away, "stomp" is not; still feed it only when a false stop
 costs little.
 
 Synchronous and not thread-safe; nothing runs between feeds, so an instance
@@ -33,6 +36,7 @@ from daemon.wakeword.judge import EdgeJudge
 from daemon.wakeword.micro import MicroScorer, load_micro_model, read_spec, tflite_problem
 from daemon.wakeword.micro_engine import WARMUP_SECONDS, int16_samples
 from daemon.wakeword.models import FETCH_HINT, WakeWordModelError, candidate_dirs
+from daemon.wakeword.stop_check import WINDOW_SECONDS, sounds_like_stop
 
 STOP_MODEL_FILE = "stop.json"
 """The model description scripts/fetch-models installs (stop.tflite beside it)."""
@@ -96,6 +100,11 @@ class StopWordDetector:
         self._trusted_from = WARMUP_SECONDS
         self.last_score = 0.0
         """The newest score (one per 30 ms of audio)."""
+        self.check_sound = config.check_sound
+        self._recent = np.zeros(round(WINDOW_SECONDS * SAMPLE_RATE), dtype=np.int16)
+        """The last WINDOW_SECONDS of audio fed (zeros before any), for the sound check."""
+        self.rejected = 0
+        """Firings of the model the sound check turned away."""
 
     @property
     def stream_time(self) -> float:
@@ -104,17 +113,37 @@ class StopWordDetector:
 
     def feed(self, chunk: bytes | np.ndarray) -> StopDetection | None:
         """Score the chunk; the first new stop in it, if any (one per utterance and refractory time)."""
+        samples = int16_samples(chunk)
+        self._remember(samples)
         found: StopDetection | None = None
-        for _name, score, time in self._scorer.feed(int16_samples(chunk)):
+        for _name, score, time in self._scorer.feed(samples):
             self.last_score = score
             if time >= self._trusted_from and self._judge.judge(NAME, score, time) and found is None:
                 found = StopDetection(score=score, time=time)
+        if found is not None and self.check_sound and not sounds_like_stop(self._recent):
+            # The refractory time still runs from this firing, so the rest of the
+            # same near miss cannot fire again.
+            self.rejected += 1
+            return None
         return found
+
+    def _remember(self, samples: np.ndarray) -> None:
+        keep = len(self._recent)
+        if len(samples) >= keep:
+            self._recent = samples[-keep:].copy()
+        else:
+            self._recent = np.concatenate([self._recent[len(samples) :], samples])
+
+    def recent_audio(self) -> np.ndarray:
+        """The last WINDOW_SECONDS of audio fed (zeros before any, and after reset())."""
+        return self._recent.copy()
 
     def scores(self, chunk: bytes | np.ndarray) -> list[tuple[float, float]]:
         """Hear the chunk and return every (score, time) it completes, judging nothing
         (for measuring: what feed() would compare with the threshold)."""
-        heard = [(score, time) for _name, score, time in self._scorer.feed(int16_samples(chunk))]
+        samples = int16_samples(chunk)
+        self._remember(samples)
+        heard = [(score, time) for _name, score, time in self._scorer.feed(samples)]
         if heard:
             self.last_score = heard[-1][0]
         return heard
@@ -129,6 +158,7 @@ class StopWordDetector:
         self._judge.rearm()
         self._trusted_from = self._scorer.stream_time + WARMUP_SECONDS
         self.last_score = 0.0
+        self._recent[:] = 0
 
     def close(self) -> None:
         """Free the interpreter (also done when the object is collected)."""
