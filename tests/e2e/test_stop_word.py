@@ -1,6 +1,6 @@
 """""Stop" without the wake word, end to end: the real microWakeWord model on the real-time
-microphone, said by two speech engines while a timer rings; a sentence with a near miss
-in it and an idle "stop" leave everything as it was."""
+microphone, said by two speech engines while a timer rings; near misses ("shop", "top",
+a sentence about the shop) and an idle "stop" leave everything as it was."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def spoken(directory: Path, text: str, voice: Voice) -> Path:
 
 
 @pytest.mark.parametrize("voice", VOICES, ids=lambda v: v.engine)
-async def test_stop_ends_a_ring_and_a_sentence_about_the_shop_does_not(
+async def test_stop_ends_a_ring_and_near_misses_do_not(
     pulse: PulseAudioHarness, emu: EmulatorThread, workdir: Path, voice: Voice
 ) -> None:
     config = appliance_config(workdir, emu, timers={"ring_seconds": 60, "announce": False})
@@ -45,9 +45,10 @@ async def test_stop_ends_a_ring_and_a_sentence_about_the_shop_does_not(
         await async_wait_until(lambda: appliance.ringing.active, 10, "the tea timer to ring")
         assert appliance.status().stop_word in ("ready", "listening")
 
-        await daemon.speak(pulse, spoken(workdir, "we went to the shop for bread", voice))
-        await asyncio.sleep(0.5)
-        assert appliance.ringing.active, 'a sentence about the shop stopped the ring'
+        for near_miss in ("shop", "top", "we went to the shop for bread"):
+            await daemon.speak(pulse, spoken(workdir, near_miss, voice))
+            await asyncio.sleep(0.5)
+            assert appliance.ringing.active, f'"{near_miss}" stopped the ring'
 
         await daemon.speak(pulse, spoken(workdir, "stop", voice))
         await async_wait_until(lambda: not appliance.ringing.active, 5, '"stop" to end the ring')
