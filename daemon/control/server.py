@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from daemon.core.redact import scrub_free_text
+from daemon.core.safe_text import user_text_problem
 
 log = logging.getLogger(__name__)
 
@@ -263,23 +264,15 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         shown = repr(cmd)
         shown = shown if len(shown) <= 40 else shown[:40] + "..."
         raise RequestError(f"unknown cmd {shown}; allowed: {', '.join(COMMANDS)}")
-    if cmd == "say" and not (isinstance(request.get("text"), str) and request["text"].strip()):
-        raise RequestError('say needs "text": a non-empty string')
-    if cmd == "say" and not _is_unicode(request["text"]):
-        raise RequestError('say needs "text" in Unicode; it holds a lone surrogate like \\ud800')
+    if cmd == "say":
+        problem = user_text_problem(request.get("text"))
+        if problem is not None:
+            raise RequestError(f'say needs "text": a non-empty string; {problem}')
     if cmd == "mute" and not isinstance(request.get("on"), bool):
         raise RequestError('mute needs "on": true or false')
     if cmd == "cancel" and not (isinstance(request.get("what"), str) and request["what"].strip()):
         raise RequestError('cancel needs "what": a label, an id or "all"')
     return cmd, request
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _scrubbed(value: Any) -> Any:
