@@ -310,7 +310,11 @@ class Appliance:
     async def say(self, text: str) -> str | None:
         """Typed words to the model (`ctl say`): into the open conversation, else a new one.
 
-        Returns why they were not sent, or None once they were."""
+        Returns why they were not sent, or None once they were. The text passes the
+        one rule for typed text (daemon.core.safe_text), whichever door it came by."""
+        problem = user_text_problem(text)
+        if problem is not None:
+            return problem
         conversation = self._conversation
         if conversation is not None and conversation.is_open and conversation.speak_only:
             # The owner's words go to a session with tools, never into an announcement's.

@@ -69,3 +69,19 @@ async def test_an_announcement_waits_for_the_open_conversation(broker) -> None:
     assert announcement.tools is False
     assert "turn on the fan" in announcement.texts[0]
     assert not speaker.pin(27)
+
+
+def test_the_appliance_itself_refuses_control_characters_on_every_path() -> None:
+    """Whatever calls it (the control desk, the bridge, the demo): one rule, no session."""
+    from tests.unit.appliance.rig import Rig
+
+    rig = Rig()
+    try:
+        said = rig.ctl("say", "hello\x00")
+        announced = rig.appliance.announce("hello\x1b[2J")
+        rig.settle()
+        assert said.task.result()["error"].endswith("the text holds the control character U+0000")
+        assert announced == "the text holds the control character U+001B"
+        assert rig.sessions == []
+    finally:
+        rig.stop()
