@@ -414,9 +414,9 @@ class Appliance:
             last_error=self.last_error,
             ringing=tuple(ring.spoken() for ring in self.ringing.rings),
             timers=tuple(self.timers.list()) if self.timers is not None else (),
-            announcing=is_open and (
-                conversation is self._announcement or conversation.speak_only
-            ),
+            announcing=conversation is not None
+            and is_open
+            and (conversation is self._announcement or conversation.speak_only),
         )
 
     # -- what the user sees ------------------------------------------------------------

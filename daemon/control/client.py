@@ -45,7 +45,8 @@ async def _request_once(path: Path, payload: dict[str, Any], timeout: float) -> 
         line = await asyncio.wait_for(reader.readline(), timeout)
         if not line:
             raise _ClosedUnread("the daemon closed the control socket without replying")
-        return json.loads(line)
+        reply: dict[str, Any] = json.loads(line)
+        return reply
     finally:
         writer.close()
 

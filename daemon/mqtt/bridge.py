@@ -415,7 +415,7 @@ def _reason(exc: BaseException, config: MqttConfig) -> str:
 
 
 def _connect_properties() -> Properties:
-    properties = Properties(PacketTypes.CONNECT)
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
     properties.MaximumPacketSize = MAX_PACKET
     return properties
 
