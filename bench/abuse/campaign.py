@@ -7,7 +7,10 @@
    open files), on every file check-config accepted (one per distinct config)
    and on the key-file, control-socket, sound and device cases whatever
    check-config said: does any start end in a restart loop?
-3. 19 kinds of abuse of a running daemon's control socket.
+3. 19 kinds of abuse of a running daemon's control socket;
+4. the hostile run of issue 24 (bench/abuse/hostile.py): announcements that
+   ask for tools, a connect flood during `ctl status`, oversized MQTT
+   payloads and a burst of 200 announcements, with the daemon's peak RSS.
 
 The daemons run over a private PulseAudio server and mock GPIO pins against the
 Live emulator, as scripts/soak does.
@@ -15,6 +18,7 @@ Live emulator, as scripts/soak does.
     scripts/abuse                 # ~6 min on 2 cores; writes bench/abuse.json and abuse.md
     scripts/abuse --configs 60 --run-budget 60   # a short one
     scripts/abuse --keep          # keep the generated files (kept anyway on a finding)
+    scripts/abuse --hostile-only  # phase 4 alone (~5 min); writes bench/abuse-hostile.json/.md
 
 Exit 0 when tracebacks, time-outs and restart loops are all 0 and the daemon
 answered `status` after every kind of abuse.
@@ -36,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.abuse import checks, restarts, socket_abuse
+from bench.abuse import checks, hostile, restarts, socket_abuse
 from bench.abuse.base import DOCUMENTED, World, fill, fill_bytes, template
 from bench.abuse.cases import cases
 from bench.abuse.checks import Built
@@ -133,6 +137,8 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             config.write_text(fill(template(), world, ctl_dir))
             sock = socket_abuse.run(config, ctl_dir / "ctl.sock", env, ctl_dir, args.seed)
             phases["socket"] = round(time.monotonic() - began - sum(phases.values()), 1)
+            hostile_run = hostile.run(env, emu, workdir / "hostile")
+            phases["hostile"] = round(time.monotonic() - began - sum(phases.values()), 1)
         finally:
             for held in world.held:
                 held.close()  # type: ignore[attr-defined]
@@ -144,12 +150,29 @@ def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         "documented_sha256": hashlib.sha256(DOCUMENTED.read_bytes()).hexdigest()[:16],
         "command": " ".join(["scripts/abuse", *args.argv]),
     }
-    raw = {"meta": meta, "checks": results, "runs": runs, "unrun": unrun, "socket": sock}
+    raw = {"meta": meta, "checks": results, "runs": runs, "unrun": unrun, "socket": sock,
+           "hostile": hostile_run}
     (workdir / "raw.json").write_text(json.dumps(raw, default=str))  # if summarizing fails
     summary = summarize(results, runs, unrun, accepted, distinct, sock, meta)
     summary["checks"] = [_row(r) for r in results]
     summary["runs"] = runs
+    summary["hostile"] = hostile_run
     return summary
+
+
+def run_hostile(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Phase 4 alone: the hostile run of issue 24."""
+    began = time.monotonic()
+    with PulseAudioHarness() as pulse, EmulatorThread(speech="tone", speech_pace=8.0) as emu:
+        env = checks.check_env(pulse.env())
+        result = hostile.run(env, emu, workdir / "hostile", args.parts or None)
+    result["meta"] = {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "seconds": round(time.monotonic() - began),
+        "machine": f"{os.cpu_count()} cores, Python {sys.version.split()[0]}",
+        "command": " ".join(["scripts/abuse", *args.argv]),
+    }
+    return result
 
 
 def dump(summary: dict[str, Any]) -> str:
@@ -183,10 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench",
                         help="where abuse.json and abuse.md go (default: bench/)")
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--hostile-only", action="store_true",
+                        help="run phase 4 alone; writes abuse-hostile.json and abuse-hostile.md")
+    parser.add_argument("--part", dest="parts", action="append", choices=list(hostile.PARTS),
+                        help="with --hostile-only: only this part (repeatable)")
     args = parser.parse_args(argv)
     args.argv = sys.argv[1:] if argv is None else argv
     _more_open_files()
     workdir = Path(tempfile.mkdtemp(prefix="spk-abuse-"))  # short: socket paths <= 107 bytes
+    if args.hostile_only:
+        return _hostile_only(args, workdir)
     summary = run(args, workdir)
     clean = summary["verdict"]["clean"]
     if args.keep or not clean:
@@ -197,10 +226,29 @@ def main(argv: list[str] | None = None) -> int:
     # The temporary directory's name changes every run; "$WORK" keeps reruns comparable.
     text = dump(summary).replace(str(workdir), "$WORK")
     (args.out / "abuse.json").write_text(text + "\n")
-    table = render(summary).replace(str(workdir), "$WORK")
+    table = render(summary) + "\n".join(hostile.render(summary["hostile"])) + "\n"
+    table = table.replace(str(workdir), "$WORK")
     (args.out / "abuse.md").write_text(table)
     print(table)
     return 0 if clean else 1
+
+
+def _hostile_only(args: argparse.Namespace, workdir: Path) -> int:
+    result = run_hostile(args, workdir)
+    meta = result["meta"]
+    table = "\n".join([
+        f"Hostile run (issue 24) {meta['date']}, {meta['seconds']} s ({meta['machine']}): "
+        f"`{meta['command']}`.",
+        *hostile.render(result),
+    ]).replace(str(workdir), "$WORK") + "\n"
+    args.out.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=1, default=str).replace(str(workdir), "$WORK")
+    (args.out / "abuse-hostile.json").write_text(text + "\n")
+    (args.out / "abuse-hostile.md").write_text(table)
+    print(table)
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0 if result.get("tracebacks") == 0 and result.get("exit_code") == 0 else 1
 
 
 if __name__ == "__main__":

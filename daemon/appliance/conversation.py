@@ -11,6 +11,11 @@ It ends on silence for the whole follow-up window, end_conversation(), the
 button, the maximum length, or a failure the session client could not recover
 from (including a session that never opened: it ends at once, so the wake
 word is heard again while the error is shown).
+
+A speak-only conversation (an announcement from outside) is the model reading
+something out: no microphone audio is ever sent, it never listens, and it ends
+as soon as the model's turn has played, without a follow-up window. Whoever
+sent the text gets no answer back, so there is nothing to wait for.
 """
 
 from __future__ import annotations
@@ -110,13 +115,19 @@ class Conversation:
         on_phase: Callable[[Conversation], None] = lambda c: None,
         on_transcript: Callable[[Transcript], None] = lambda t: None,
         on_fault: Callable[[str], None] = lambda detail: None,
+        speak_only: bool = False,
+        first_shown: str | None = None,
     ) -> None:
+        """`first_shown`: what the transcripts show for `first_text` (the announced words,
+        not the prompt that frames them)."""
         self._config = config
         self._session = session
         self._speaker = speaker
         self._clock = clock
         self._first_audio = first_audio
         self._first_text = first_text
+        self._first_shown = first_shown
+        self.speak_only = speak_only
         self._on_phase = on_phase
         self._on_transcript = on_transcript
         self._on_fault = on_fault
@@ -150,7 +161,7 @@ class Conversation:
 
     def feed_mic(self, chunk: bytes) -> None:
         """Microphone audio; sent unless the speaker is talking (half duplex)."""
-        if not self.is_open:
+        if not self.is_open or self.speak_only:
             return
         if not self._opened.done():
             self._outbox.put_nowait(chunk)
@@ -173,14 +184,20 @@ class Conversation:
         """True once the session is open; False if the conversation ended first."""
         return await asyncio.shield(self._opened)
 
-    async def say(self, text: str) -> bool:
-        """Typed text to the model; False when the conversation ended before it opened."""
+    async def say(self, text: str, *, shown: str | None = None) -> bool:
+        """Typed text to the model; False when the conversation ended before it opened.
+
+        `shown`: what the transcript and the timeline show instead of `text`."""
         if not await self.opened() or not self.is_open:
             return False
         self._cancel_follow_up()
         self._set_phase(Phase.THINKING)
-        timeline.info("user (typed): %s", text)
-        self._on_transcript(Transcript("user", text))
+        if shown is None:
+            timeline.info("user (typed): %s", text)
+            self._on_transcript(Transcript("user", text))
+        else:
+            timeline.info("announcing: %s", shown)
+            self._on_transcript(Transcript("announcement", shown))
         await self._session.send_text(text)
         return True
 
@@ -191,7 +208,13 @@ class Conversation:
 
     def stop_talking(self, how: str = "button") -> bool:
         """The button (or the wake word, or "stop") while the model talks: silence now,
-        keep the conversation open and listening."""
+        keep the conversation open and listening.
+
+        An announcement has nothing to stay open for: it ends."""
+        if self.speak_only and self.is_open:
+            timeline.info("announcement stopped (%s)", how)
+            self.end("announcement stopped", flush=True)
+            return True
         if self.phase is not Phase.SPEAKING:
             return False
         self._speaker.flush()
@@ -230,7 +253,7 @@ class Conversation:
     @property
     def mic_is_sent(self) -> bool:
         """Microphone audio fed now would reach the session (or wait for it to open)."""
-        return self.is_open and (self._config.audio.barge_in or not self.model_audible)
+        return self.is_open and not self.speak_only and (self._config.audio.barge_in or not self.model_audible)
 
     # -- the conversation itself -------------------------------------------------------
 
@@ -281,6 +304,12 @@ class Conversation:
         )
         await self._send_pieces(first)
         self._opened.set_result(True)
+        if self.speak_only:
+            if self._first_text:
+                await self.say(self._first_text, shown=self._first_shown)
+            else:
+                self.end("nothing to announce")
+            return
         self._set_phase(Phase.LISTENING)
         if self._first_text:
             await self.say(self._first_text)
@@ -353,6 +382,8 @@ class Conversation:
                 self._call_done(call_id)
         elif isinstance(event, Grounding):
             self._grounded(event)
+        elif isinstance(event, Interrupted) and self.speak_only:
+            self.end("announcement interrupted", flush=True)
         elif isinstance(event, Interrupted):
             self._speaker.flush()
             self._speaking_until = 0.0
@@ -421,6 +452,9 @@ class Conversation:
         await self._speaker.wait_drained()
         if not self.is_open:
             return
+        if self.speak_only:
+            self.end("announced")  # no follow-up window: nobody was asked anything
+            return
         self._speaking_until = self._clock.now() + self._config.audio.half_duplex_tail_ms / 1000
         if self.phase in (Phase.SPEAKING, Phase.THINKING):
             self._set_phase(Phase.THINKING if self._model_working else Phase.LISTENING)
@@ -476,6 +510,9 @@ class Conversation:
     def _restart_follow_up(self, *, at_least: float = 0.0) -> None:
         self._cancel_follow_up()
         if not self.is_open:
+            return
+        if self.speak_only:
+            self.end("announced")  # it never listens, so it has no window to wait out
             return
         seconds = max(self._config.conversation.follow_up_seconds, at_least)
         self._follow_up = self._clock.call_later(seconds, self._follow_up_over, seconds)

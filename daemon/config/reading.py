@@ -3,7 +3,7 @@
 A config file is a few kilobytes. Without limits, a 420-byte alias bomb costs
 minutes and gigabytes, a FIFO hangs, /dev/zero never ends and a megabyte of
 `[1,1,1,...]` takes twenty seconds. So: only regular files, at most MAX_BYTES,
-no aliases or merge keys, at most MAX_NODES values nested at most MAX_DEPTH
+no aliases, merge keys or tags, at most MAX_NODES values nested at most MAX_DEPTH
 deep. Each refusal is a ReadError naming the line where it can.
 """
 
@@ -111,6 +111,7 @@ class _BoundedComposer(Composer):
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
         self._nodes = 0
+        self._keys: list[str] = []  # the mapping keys down to the node being composed
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         event = self.parser.peek_event()
@@ -119,12 +120,30 @@ class _BoundedComposer(Composer):
             raise ReadError(
                 f"YAML aliases (*{event.anchor}) are not allowed here; write the value out", line
             )
+        key = str(index.value) if isinstance(index, ScalarNode) else None
+        tag = getattr(event, "tag", None)
+        if tag is not None:
+            # `!!int fifty` failed deep in ruamel with no line; the schema types every
+            # value itself, so an explicit tag is never needed.
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+            where = ".".join([*self._keys, key] if key is not None else self._keys)
+            raise ReadError(
+                f"{where + ': ' if where else ''}YAML tags ({shown}) are not used in this "
+                "file; write the plain value (quote it to make it text)",
+                line,
+            )
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise ReadError(f"more than {MAX_NODES} values; a config file is much smaller", line)
         if self.depth >= MAX_DEPTH:
             raise ReadError(f"nested more than {MAX_DEPTH} levels deep", line)
-        return super().compose_node(parent, index)
+        if key is None:
+            return super().compose_node(parent, index)
+        self._keys.append(key)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._keys.pop()
 
     def compose_scalar_node(self, anchor: Any) -> Any:
         node: ScalarNode = super().compose_scalar_node(anchor)

@@ -427,6 +427,12 @@ class ControlConfig(Section):
     @field_validator("socket")
     @classmethod
     def _bindable(cls, value: Path) -> Path:
+        if not value.is_absolute():
+            # Relative, it would name a different socket for `speakerd run` (cwd / under
+            # systemd) and for the owner's `speakerd ctl` run from wherever they stand.
+            raise ValueError(
+                f"the socket path must be absolute (like /run/speakerd/control.sock), not {value}"
+            )
         if "\0" in str(value):
             raise ValueError("a socket path cannot contain a NUL character")
         try:

@@ -12,12 +12,31 @@ from typing import Any
 
 from daemon.control.server import MAX_REQUEST
 
+RETRIES_AFTER_A_RESET = 2
+"""A flood of connections can get ours closed before the daemon reads it: try again. The
+server only closes a connection whose request it has not read, so nothing runs twice."""
+
 
 async def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
     """One request, one reply: what `speakerd ctl` and the tests use.
 
     Raises TimeoutError when the daemon's queue of new connections stays full.
     """
+    for attempt in range(RETRIES_AFTER_A_RESET + 1):
+        try:
+            return await _request_once(path, payload, timeout)
+        except (ConnectionResetError, BrokenPipeError, _ClosedUnread):
+            if attempt == RETRIES_AFTER_A_RESET:
+                raise
+            await asyncio.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+class _ClosedUnread(ConnectionError):
+    """The daemon closed the connection without a reply (it made room for others)."""
+
+
+async def _request_once(path: Path, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
     sock = await _connect(path, timeout)
     reader, writer = await asyncio.open_unix_connection(sock=sock, limit=MAX_REQUEST * 16)
     try:
@@ -25,7 +44,7 @@ async def request(path: Path, payload: dict[str, Any], timeout: float = 10.0) ->
         await writer.drain()
         line = await asyncio.wait_for(reader.readline(), timeout)
         if not line:
-            raise ConnectionError("the daemon closed the control socket without replying")
+            raise _ClosedUnread("the daemon closed the control socket without replying")
         reply: dict[str, Any] = json.loads(line)
         return reply
     finally:

@@ -4,9 +4,17 @@ Each request is one JSON object on a line, each reply one JSON object on a
 line: {"ok": true, ...} or {"ok": false, "error": "..."}. A bad request gets an
 error reply and the connection stays usable; nothing here can stop the daemon.
 
-Whoever can reach the socket can also hold it open: connections are capped
-(the longest idle one makes room for a new one, so `ctl status` always gets
-in), idle ones are closed, and floods are logged once, not per connection.
+Whoever can reach the socket can also hold it open, or open and close it
+thousands of times a second: connections are capped, idle ones are closed, and
+floods are logged once, not per connection. At the cap, room is made first
+from connections whose client has already hung up (a connect-and-close flood
+leaves many the loop has not read yet), then from those that had their chance
+(no request after FIRST_LINE_GRACE_S, then the longest idle). A connection in
+its grace whose request is waiting is never closed, so a `ctl status` that
+connects in the middle of a flood is read. New ones may fill
+NEW_CONNECTIONS_PER_SLOT times the cap; past that the oldest silent one goes,
+and if every one has a request waiting the newest is turned away (the client
+retries once or twice: daemon.control.client).
 """
 
 from __future__ import annotations
@@ -23,12 +31,17 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from daemon.core.redact import scrub_free_text
+from daemon.core.safe_text import user_text_problem
 
 log = logging.getLogger(__name__)
 
 MAX_REQUEST = 64 * 1024
 MAX_CONNECTIONS = 16
 IDLE_SECONDS = 30.0
+FIRST_LINE_GRACE_S = 2.0
+"""A new connection is not closed to make room before this: time to send its request."""
+NEW_CONNECTIONS_PER_SLOT = 4
+"""Connections still in their grace may number this many times max_connections."""
 FLOOD_LOG_INTERVAL_S = 60.0
 """A flood that comes and goes is logged again at most this often."""
 # An internal error is logged with its traceback at most this often per kind.
@@ -61,13 +74,36 @@ class ControlSocketError(Exception):
 
 
 class _Connection:
-    __slots__ = ("busy", "last_active", "task", "writer")
+    __slots__ = ("busy", "last_active", "opened_at", "reader", "requests", "task", "writer")
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
         self.writer = writer
-        self.last_active = time.monotonic()
+        self.opened_at = self.last_active = time.monotonic()
         self.busy = False
+        self.requests = 0
         self.task = asyncio.current_task()
+
+    def unread(self) -> str:
+        """What waits from the client: "request" (the loop has not read it yet), "nothing"
+        (connected, silent) or "gone" (it hung up without a request)."""
+        if self.busy or self.requests or getattr(self.reader, "_buffer", None):
+            return "request"
+        transport_socket = self.writer.get_extra_info("socket")
+        if transport_socket is None:
+            return "gone"
+        try:
+            probe = socket.socket(fileno=transport_socket.fileno())
+        except OSError:
+            return "gone"
+        try:
+            return "request" if probe.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) else "gone"
+        except BlockingIOError:
+            return "nothing"
+        except OSError:
+            return "gone"
+        finally:
+            probe.detach()  # the transport still owns the descriptor
 
 
 class ControlServer:
@@ -89,7 +125,7 @@ class ControlServer:
         self._flood_logged_at = float("-inf")
         self._error_logged_at: dict[str, float] = {}
         self.evicted = 0
-        """Connections closed to make room for newer ones (for the log and the tests)."""
+        """Connections closed to make room, or turned away (for the log and the tests)."""
 
     @property
     def open_connections(self) -> int:
@@ -158,8 +194,11 @@ class ControlServer:
                 self.path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(writer)
-        self._make_room()
+        connection = _Connection(reader, writer)
+        if not self._make_room():
+            writer.close()  # new connections alone fill the table: a flood
+            self._flood()
+            return
         self._connections.add(connection)
         try:
             while True:
@@ -175,6 +214,7 @@ class ControlServer:
                 if not line.strip():
                     continue
                 connection.busy = True
+                connection.requests += 1
                 await _reply(writer, await self.handle_line(line))
                 connection.busy = False
                 connection.last_active = time.monotonic()
@@ -190,23 +230,47 @@ class ControlServer:
                 self._flooded = False
             writer.close()
 
-    def _make_room(self) -> None:
-        """At the cap, close the longest idle connection: a new `ctl` always gets in."""
+    def _make_room(self) -> bool:
+        """At the cap, close connections that are gone or had their chance; False when
+        new ones (in their grace) fill the table with requests: turn this one away."""
         if len(self._connections) < self._max_connections:
-            return
-        idle = [c for c in self._connections if not c.busy]
-        if not idle:
-            return
-        oldest = min(idle, key=lambda c: c.last_active)
+            return True
+        unread = {c: c.unread() for c in self._connections}
+        gone = [c for c, waiting in unread.items() if waiting == "gone"]
+        for connection in gone:
+            self._evict(connection)
+        if gone:
+            return True
+        now = time.monotonic()
+        settled = [
+            c for c in self._connections
+            if not c.busy and now - c.opened_at >= FIRST_LINE_GRACE_S
+        ]  # fmt: skip
+        if settled:
+            # Never spoke (holding a slot) before idle after a request; oldest first.
+            self._evict(min(settled, key=lambda c: (c.requests > 0, c.last_active)))
+            return True
+        if len(self._connections) < self._max_connections * NEW_CONNECTIONS_PER_SLOT:
+            return True
+        silent = [c for c, waiting in unread.items() if waiting == "nothing"]
+        if silent:  # a flood holding connections open: a request waiting is never the one
+            self._evict(min(silent, key=lambda c: c.opened_at))
+            return True
+        return False
+
+    def _evict(self, oldest: _Connection) -> None:
         self._connections.discard(oldest)
         oldest.writer.close()
+        self._flood()
+
+    def _flood(self) -> None:
         self.evicted += 1
         if not self._flooded and time.monotonic() - self._flood_logged_at >= FLOOD_LOG_INTERVAL_S:
             self._flooded = True
             self._flood_logged_at = time.monotonic()
             log.warning(
-                "control socket: %d connections open; closing the longest idle ones "
-                "to make room (logged once per flood)",
+                "control socket: %d connections open; closing those that hung up or "
+                "sent nothing, or turning new ones away (logged once per flood)",
                 self._max_connections,
             )
 
@@ -268,10 +332,10 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         shown = repr(cmd)
         shown = shown if len(shown) <= 40 else shown[:40] + "..."
         raise RequestError(f"unknown cmd {shown}; allowed: {', '.join(COMMANDS)}")
-    if cmd == "say" and not (isinstance(request.get("text"), str) and request["text"].strip()):
-        raise RequestError('say needs "text": a non-empty string')
-    if cmd == "say" and not _is_unicode(request["text"]):
-        raise RequestError('say needs "text" in Unicode; it holds a lone surrogate like \\ud800')
+    if cmd == "say":
+        problem = user_text_problem(request.get("text"))
+        if problem is not None:
+            raise RequestError(f'say needs "text": a non-empty string; {problem}')
     if cmd == "mute" and not isinstance(request.get("on"), bool):
         raise RequestError('mute needs "on": true or false')
     if cmd == "cancel" and not (isinstance(request.get("what"), str) and request["what"].strip()):

@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-Role = Literal["user", "model", "sources"]
-"""Who said it; "sources" lists the pages a grounded answer came from."""
+Role = Literal["user", "model", "sources", "announcement"]
+"""Who said it; "sources" lists the pages a grounded answer came from, "announcement"
+the words read out for Home Assistant."""
 
 
 @dataclass(frozen=True)

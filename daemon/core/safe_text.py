@@ -40,3 +40,30 @@ def _escape(match: re.Match[str]) -> str:
     if code < 0x10000:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+MAX_USER_TEXT = 1000
+"""Characters of typed text one request may carry: a sentence or two, not a document."""
+
+_ALLOWED_CONTROLS = frozenset("\n\t")
+
+
+def user_text_problem(text: object, limit: int = MAX_USER_TEXT) -> str | None:
+    """Why text from outside (`ctl say`, an MQTT announcement) cannot go to the model, or None.
+
+    One rule for every path: the model, the transcripts and the log see the
+    same text whichever door it came in by. Control characters (a NUL, an
+    escape sequence) and lone surrogates are refused rather than cleaned: the
+    sender learns the text was not sent, instead of hearing something else.
+    """
+    if not isinstance(text, str) or not text.strip():
+        return "the text is empty"
+    if len(text) > limit:
+        return f"the text is at most {limit} characters, not {len(text)}"
+    for char in text:
+        code = ord(char)
+        if (code < 32 and char not in _ALLOWED_CONTROLS) or 0x7F <= code < 0xA0:
+            return f"the text holds the control character U+{code:04X}"
+        if 0xD800 <= code < 0xE000:
+            return f"the text holds a lone surrogate U+{code:04X}, which is not Unicode"
+    return None

@@ -24,6 +24,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiomqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from daemon.config.mqtt import MqttConfig
 from daemon.core.events import (
@@ -39,6 +41,7 @@ from daemon.core.events import (
     VolumeChanged,
     WakeWordHeard,
 )
+from daemon.core.safe_text import printable
 from daemon.core.state import Change, Observer, State
 from daemon.mqtt import commands
 from daemon.mqtt.commands import BadPayload
@@ -52,6 +55,10 @@ LONGEST_RETRY_SECONDS = 60.0
 EVENTS_WAITING = 32  # events (wake word, button) kept for a slow broker; older ones are dropped
 PUBLISH_TIMEOUT = 10.0
 QOS = 1
+MAX_PACKET = commands.MAX_PAYLOAD + 1024
+"""The largest packet the broker may send us (MQTT 5 Maximum Packet Size): a command's
+longest payload and its topic. The broker drops a larger one instead of sending it, so
+a 10 MiB "announcement" never reaches this process's memory."""
 
 
 class Owner(Protocol):
@@ -68,7 +75,7 @@ class Owner(Protocol):
     async def mute(self, on: bool) -> bool: ...
     def set_volume(self, percent: int) -> None: ...
     def press(self) -> str | None: ...
-    async def say(self, text: str) -> str | None: ...
+    def announce(self, text: str) -> str | None: ...
 
 
 class MqttBridge:
@@ -178,6 +185,8 @@ class MqttBridge:
             will=aiomqtt.Will(self.identity.topics.availability, OFFLINE, qos=QOS, retain=True),
             tls_context=tls,
             timeout=PUBLISH_TIMEOUT,
+            protocol=aiomqtt.ProtocolVersion.V5,
+            properties=_connect_properties(),
         )
 
     async def _serve(self, client: aiomqtt.Client) -> None:
@@ -307,11 +316,15 @@ class MqttBridge:
 
     def _received(self, message: aiomqtt.Message) -> None:
         topic = str(message.topic)
-        payload = (
-            message.payload
-            if isinstance(message.payload, bytes)
-            else str(message.payload or "").encode()
-        )
+        raw = message.payload
+        if isinstance(raw, bytes | bytearray) and len(raw) > commands.MAX_PAYLOAD:
+            # A broker that ignores Maximum Packet Size: refused on its length alone.
+            log.warning(
+                "MQTT: refused %d bytes on %s (at most %d); nothing changed",
+                len(raw), printable(topic, 120), commands.MAX_PAYLOAD,
+            )  # fmt: skip
+            return
+        payload = bytes(raw) if isinstance(raw, bytes | bytearray) else str(raw or "").encode()
         if topic == self._ha_status_topic:
             if payload == ONLINE.encode() and self._client is not None:
                 log.info("MQTT: Home Assistant is back; sending the discovery and state again")
@@ -361,7 +374,9 @@ class MqttBridge:
     async def _announce(self, payload: bytes) -> None:
         text = commands.announcement(payload)
         log.info("MQTT: announcement of %d characters", len(text))
-        _log_refusal("announcement", await self._appliance.say(commands.ANNOUNCE_PROMPT.format(text=text)))
+        refusal = self._appliance.announce(text)  # the appliance logs why (once per burst)
+        if refusal is not None:
+            log.debug("MQTT: announcement refused: %s", refusal)
 
 
 class _SetupError(Exception):
@@ -400,6 +415,12 @@ def _reason(exc: BaseException, config: MqttConfig) -> str:
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         return f"TLS: the broker's certificate is not trusted ({text}); check tls.ca_file"
     return text
+
+
+def _connect_properties() -> Properties:
+    properties = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+    properties.MaximumPacketSize = MAX_PACKET
+    return properties
 
 
 def _log_refusal(what: str, refusal: str | None) -> None:

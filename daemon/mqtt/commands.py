@@ -1,68 +1,70 @@
 """What a command topic's payload means, or why it is refused.
 
-Payloads are Home Assistant's defaults (ON/OFF for switches, PRESS for the
-button, a number for the volume, plain text for the announcement). Anything
-else is refused with a reason that the bridge logs; nothing is changed.
+The payloads accepted are exactly the ones the discovery message announces
+(daemon/mqtt/discovery.py): ON and OFF for switches, PRESS for the button, a
+plain ASCII number for the volume, and plain text for the announcement.
+Anything else is refused with a reason that the bridge logs; nothing is
+changed. A payload longer than MAX_PAYLOAD is refused on its length alone,
+before a byte of it is decoded or copied.
 """
 
 from __future__ import annotations
 
-import math
+import re
 
-MAX_ANNOUNCEMENT = 1000  # characters: a sentence or two, not a document
+from daemon.core.safe_text import MAX_USER_TEXT, user_text_problem
+from daemon.mqtt.discovery import OFF, ON, PRESS
 
-ANNOUNCE_PROMPT = (
-    "Announce this to the people in the room, word for word, then stop "
-    "(do not add anything, do not ask a question): {text}"
-)
+MAX_PAYLOAD = 4 * MAX_USER_TEXT
+"""Bytes: the longest announcement, every character four bytes of UTF-8."""
+
+_NUMBER = re.compile(rb"[0-9]{1,3}(?:\.[0-9]{1,6})?")
+"""A volume as Home Assistant's number entity sends it ("42", "42.0"): ASCII digits
+only, so float()'s extras (`1_0`, full-width digits, `nan`, spaces) never count."""
 
 
 class BadPayload(ValueError):
     """The payload cannot be used; str() says what is allowed."""
 
 
-def text_of(payload: bytes) -> str:
-    try:
-        return payload.decode("utf-8").strip()
-    except UnicodeDecodeError:
-        raise BadPayload("not UTF-8 text") from None
+def check_size(payload: bytes) -> None:
+    if len(payload) > MAX_PAYLOAD:
+        raise BadPayload(f"a payload is at most {MAX_PAYLOAD} bytes, not {len(payload)}")
 
 
 def switch(payload: bytes) -> bool:
-    text = text_of(payload).upper()
-    if text not in ("ON", "OFF"):
-        raise BadPayload(f"{_shown(payload)} is not ON or OFF")
-    return text == "ON"
+    check_size(payload)
+    if payload not in (ON.encode(), OFF.encode()):
+        raise BadPayload(f"{_shown(payload)} is not {ON} or {OFF}")
+    return payload == ON.encode()
 
 
 def volume(payload: bytes) -> int:
-    text = text_of(payload)
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadPayload(f"{_shown(payload)} is not a number from 0 to 100") from None
-    if not math.isfinite(value):
+    check_size(payload)
+    if _NUMBER.fullmatch(payload) is None:
         raise BadPayload(f"{_shown(payload)} is not a number from 0 to 100")
+    value = float(payload)
     if not 0 <= value <= 100:
         raise BadPayload(f"{_shown(payload)} is out of range: 0 to 100")
     return round(value)
 
 
 def press(payload: bytes) -> None:
-    if text_of(payload).upper() != "PRESS":
-        raise BadPayload(f"{_shown(payload)} is not PRESS")
+    check_size(payload)
+    if payload != PRESS.encode():
+        raise BadPayload(f"{_shown(payload)} is not {PRESS}")
 
 
 def announcement(payload: bytes) -> str:
-    text = text_of(payload)
-    if not text:
-        raise BadPayload("an announcement needs some text")
-    if len(text) > MAX_ANNOUNCEMENT:
-        raise BadPayload(
-            f"an announcement is at most {MAX_ANNOUNCEMENT} characters, not {len(text)}"
-        )
-    if any(ord(c) < 32 and c not in "\n\t" for c in text):
-        raise BadPayload("an announcement must not contain control characters")
+    """The text to announce: UTF-8, within the one rule for typed text (daemon.core.safe_text)."""
+    check_size(payload)
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadPayload("an announcement must be UTF-8 text") from None
+    problem = user_text_problem(text)
+    if problem is not None:
+        raise BadPayload(f"not an announcement: {problem}")
     return text
 
 

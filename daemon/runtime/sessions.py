@@ -38,16 +38,25 @@ class LiveSessions:
         """The functions every later session declares and runs."""
         self._tools = tools
 
-    def new(self) -> LiveSession:
-        tools = self._tools
-        if tools is None:
+    def new(self, *, tools: bool = True) -> LiveSession:
+        """A session for one conversation; tools=False declares none at all (no
+        functions, no Google Search): one that reads out someone else's text."""
+        if not tools:
+            return LiveSession(
+                self._config.gemini.model_copy(update={"google_search": False}),
+                self._api_key,
+                extras=self._extras,
+                client=self._client,
+            )
+        offered = self._tools
+        if offered is None:
             raise RuntimeError("no tools were offered before the first session")
         return LiveSession(
             self._config.gemini,
             self._api_key,
-            tools=tools.declarations(),
-            tool_handler=tools.call,
-            scheduling=tools.scheduling,
+            tools=offered.declarations(),
+            tool_handler=offered.call,
+            scheduling=offered.scheduling,
             extras=self._extras,
             instruction_note=self._instruction_note,
             client=self._client,

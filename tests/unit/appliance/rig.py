@@ -84,8 +84,10 @@ class _Timer:
 class ScriptedSession:
     """A Live session whose every event the test decides (daemon.appliance.conversation.Session)."""
 
-    def __init__(self, clock: VirtualClock) -> None:
+    def __init__(self, clock: VirtualClock, *, tools: bool = True) -> None:
         self._clock = clock
+        self.tools = tools
+        """False: made to read out an announcement, declaring no tool."""
         self._start: asyncio.Future[None] | None = None
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self.started = False
@@ -333,8 +335,8 @@ class Rig:
             memory=self.memory,
         )
 
-    def _new_session(self) -> ScriptedSession:
-        session = ScriptedSession(self.clock)
+    def _new_session(self, *, tools: bool = True) -> ScriptedSession:
+        session = ScriptedSession(self.clock, tools=tools)
         self.sessions.append(session)
         return session
 

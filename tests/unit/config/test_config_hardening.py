@@ -195,7 +195,7 @@ def test_sounds_must_be_wav_files_that_exist(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["file", "directory", "dangling symlink", "too long", "NUL",
-                                  "missing directory"])  # fmt: skip
+                                  "missing directory", "relative"])  # fmt: skip
 def test_a_control_socket_path_run_could_not_use_is_refused(tmp_path: Path, kind: str) -> None:
     target = tmp_path / "ctl.sock"
     value = str(target)
@@ -209,11 +209,21 @@ def test_a_control_socket_path_run_could_not_use_is_refused(tmp_path: Path, kind
         value = str(tmp_path / ("d" * 120) / "ctl.sock")
     elif kind == "NUL":
         value = str(tmp_path) + "/a\\0b"
+    elif kind == "relative":
+        value = "ctl.sock"
     else:
         value = str(tmp_path / "absent" / "ctl.sock")
     path = write(tmp_path, f'control:\n  socket: "{value}"\n')
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path}:2: control.socket: "), problem
+
+
+def test_check_config_refuses_a_relative_control_socket(tmp_path: Path) -> None:
+    path = write(tmp_path, "control:\n  socket: ctl.sock\n")
+    result = check_config(path)
+    assert result.returncode == 78, result.stderr
+    assert f"{path}:2: control.socket: " in result.stderr, result.stderr
+    assert "must be absolute" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("kind", ["a file", "/dev/null", "under a file"])
@@ -274,3 +284,24 @@ def test_a_ca_file_that_is_not_a_pem_certificate_is_refused(tmp_path: Path) -> N
     path = write(tmp_path, f"gemini:\n  ca_file: {not_pem}\n")
     (problem,) = problems_of(path)
     assert problem.startswith(f"{path}:2: gemini.ca_file: ") and "not a PEM certificate" in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "tag"),
+    [
+        ("audio:\n  volume: !!int fifty\n", 2, "audio.volume", "!!int"),
+        ("audio:\n  volume: !!int 50\n", 2, "audio.volume", "!!int"),
+        ("gemini:\n  voice: !!python/object:os.system x\n", 2, "gemini.voice", "!!python/object:os.system"),
+        ("audio: !!map\n  volume: 50\n", 1, "audio", "!!map"),
+        ("audio:\n  volume: !custom 50\n", 2, "audio.volume", "!custom"),
+    ],
+)  # fmt: skip
+def test_yaml_tags_are_refused_with_the_line_and_the_key(
+    tmp_path: Path, text: str, line: int, key: str, tag: str
+) -> None:
+    path = write(tmp_path, text)
+    result = check_config(path)
+    assert result.returncode == 78, result.stderr
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"{path}:{line}: {key}: YAML tags ({tag})"), first
+    assert "ValueError" not in result.stderr and "Traceback" not in result.stderr

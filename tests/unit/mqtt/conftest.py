@@ -94,8 +94,8 @@ async def running_speaker(
     sessions: list[ScriptedSession] = []
     session_clock = VirtualClock()  # the scripted sessions never time out on their own
 
-    def new_session() -> ScriptedSession:
-        sessions.append(ScriptedSession(session_clock))
+    def new_session(*, tools: bool = True) -> ScriptedSession:
+        sessions.append(ScriptedSession(session_clock, tools=tools))
         return sessions[-1]
 
     clock = LoopClock()

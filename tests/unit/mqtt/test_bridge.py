@@ -151,7 +151,8 @@ async def test_an_announcement_is_said_through_a_live_session(broker) -> None:
             await wait_until(lambda: session.texts, what="the announcement to reach the session")
             await ha.wait_for(f"{BASE}/state", "thinking")
     assert "Someone is at the front door" in session.texts[0]
-    assert session.texts[0].startswith("Announce this")
+    assert session.texts[0].startswith("Read this announcement")
+    assert session.tools is False  # read out by a session that declares no tool
     assert speaker.devices.speaker.sounds == []  # no wake chime: the model speaks first
 
 
@@ -171,7 +172,7 @@ async def test_bad_payloads_are_refused_and_change_nothing(broker, mqtt_log) -> 
                 ("mute/set", "maybe"),
                 ("conversation/start", "GO"),
                 ("announce", "   "),
-                ("announce", "x" * 5000),
+                ("announce", "x" * 3000),
             ]:
                 await ha.publish(f"{BASE}/{topic}", payload)
             await wait_until(

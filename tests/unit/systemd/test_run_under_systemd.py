@@ -7,6 +7,7 @@ must not kill a daemon that is only waiting for a microphone to be plugged in.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -158,3 +159,55 @@ def test_what_a_restart_cannot_fix_exits_78_not_1(tmp_path: Path, case: str) -> 
     )  # fmt: skip
     assert result.returncode == 78, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.strip()
+
+
+def drain(notify: socket.socket, seconds: float) -> list[str]:
+    fields: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            fields += notify.recv(4096).decode().split("\n")
+        except TimeoutError:
+            continue
+    return fields
+
+
+def test_the_last_status_says_error_and_names_the_microphone_while_ctl_does(
+    tmp_path: Path,
+) -> None:
+    """STATUS= is the state as it is: after READY=1 a missing microphone is what systemctl
+    status shows, the same error `ctl status` shows, not a stale "idle" or "starting"."""
+    sim = FileBackedAlsa(tmp_path / "alsa")
+    sim.add_speaker("sim_speaker")
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify"))
+    notify.settimeout(0.5)
+    sock = tmp_path / "ctl.sock"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "audio: {input_device: usb_mic_unplugged, output_device: sim_speaker}\n"
+        f"control: {{socket: {sock}}}\n"
+    )
+    env = sim.env({**os.environ, "GPIOZERO_PIN_FACTORY": "mock", "GEMINI_API_KEY": "k",
+                   "NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": "2000000"})  # fmt: skip
+    env.pop("WATCHDOG_PID", None)
+    daemon = start_daemon(config, env)
+    try:
+        fields = pings_after_ready(notify, daemon, 2)
+        assert daemon.poll() is None and "READY=1" in fields, fields
+        ctl = subprocess.run(
+            [sys.executable, "-m", "daemon", "ctl", "--socket", str(sock), "status"],
+            capture_output=True, text=True, cwd=REPO, timeout=60,
+        )  # fmt: skip
+        fields += drain(notify, 3.0)  # anything sent meanwhile
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=30)
+        notify.close()
+    assert ctl.returncode == 0, ctl.stderr
+    status = json.loads(ctl.stdout)
+    assert status["state"] == "error" and "usb_mic_unplugged" in status["last_error"], status
+    statuses = [f for f in fields if f.startswith("STATUS=")]
+    last = statuses[-1]
+    assert last.startswith("STATUS=error") and "usb_mic_unplugged" in last, statuses
+    assert daemon.returncode == 0, err
