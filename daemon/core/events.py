@@ -71,6 +71,22 @@ class TimersChanged:
     pending: int
 
 
+MediaState = Literal["stopped", "playing", "paused"]
+
+
+@dataclass(frozen=True)
+class MediaChanged:
+    """Music or radio started, stopped, paused, changed title or volume."""
+
+    state: MediaState
+    title: str | None
+    artist: str | None
+    source: str | None
+    """The station's name, "library", or "url"."""
+    volume: int
+    ducked: bool = False
+
+
 ApplianceEvent = (
     TranscriptHeard
     | RelaySwitched
@@ -79,5 +95,6 @@ ApplianceEvent = (
     | ButtonUsed
     | ErrorShown
     | TimersChanged
+    | MediaChanged
 )
 Listener = Callable[[ApplianceEvent], None]
