@@ -112,6 +112,7 @@ class Player:
         self._blocked: str | None = None
         self._applied: tuple[float, bool] | None = None
         self._outage_since: float | None = None
+        self._last: list[Item] = []
         self._apply()
 
     # -- what the owner asks for ----------------------------------------------------
@@ -156,6 +157,19 @@ class Player:
         if len(items) > 1 and reply.startswith("playing"):
             reply += f" (1 of {len(items)} tracks found)"
         return reply
+
+    async def replay(self) -> str:
+        """A play button: resume what is paused, else play again what played last (else
+        the first station)."""
+        if self.state == "paused":
+            return self.resume()
+        if self.state == "playing":
+            return "playing " + self.describe()
+        if self._last:
+            return await self._play(list(self._last))
+        if self.stations:
+            return await self.play_station(self.stations[0])
+        return "nothing played yet, and no station is configured"
 
     def pause(self) -> str:
         if self.state != "playing":
@@ -227,11 +241,12 @@ class Player:
     def hold(self, ducked: bool, blocked: str | None = None) -> None:
         """Duck (or pause, by config) while `ducked`; stop and refuse while `blocked`
         (the reason, e.g. muted). Called at every change of the appliance's state."""
-        if blocked is not None and self._blocked is None and self.state != "stopped":
+        starting_or_playing = self.state != "stopped" or self._task is not None
+        if blocked is not None and self._blocked is None and starting_or_playing:
             self._spawn_stop(blocked)
-        self._blocked = blocked
-        if ducked != self._held:
-            self._held = ducked
+        changed = (ducked, blocked) != (self._held, self._blocked)
+        self._held, self._blocked = ducked, blocked
+        if changed:
             self._apply()
             self._notify()
 
@@ -259,7 +274,9 @@ class Player:
         await self._end_task()
         self._sink.clear_background()
         self._user_paused = False
+        self._apply()
         self._queue = deque(items[1:], maxlen=MAX_QUEUE)
+        self._last = items[:MAX_QUEUE]
         started: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._task = asyncio.create_task(self._run(items[0], started), name="media")
         try:
