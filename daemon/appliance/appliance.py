@@ -19,6 +19,12 @@ it is stopped by the button or `ctl stop`, and not announced. When online it
 is announced through a Live session ("Say briefly: your tea timer is done");
 while it rings that announcement only speaks: the microphone feeds the wake
 word (to stop the ring), not the session. Offline the sound alone rings.
+
+Music (daemon.media) is ducked, or paused, whenever a conversation is open
+(the wake word, the button, `ctl wake`, `say`, an announcement) or it rings,
+and stopped and refused while muted: `_media_hold()` derives both from the
+same facts as the state, and `_show()` applies them at every change, so the
+music drops in the same turn of the loop that opens the conversation.
 """
 
 from __future__ import annotations
@@ -43,12 +49,14 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MediaChanged,
     RelaySwitched,
     TranscriptHeard,
     VolumeChanged,
     WakeWordHeard,
 )
 from daemon.core.state import Change, Observer, State, StateMachine
+from daemon.media import Player
 from daemon.timers import Ring, Timers
 from hardware.audio.status import AudioStatus
 
@@ -79,6 +87,7 @@ class Appliance:
         *,
         clock: Clock | None = None,
         timers: Timers | None = None,
+        media: Player | None = None,
     ) -> None:
         self.config = config
         self.devices = devices
@@ -107,6 +116,10 @@ class Appliance:
             on_change=self._show,
             model_talking=self._model_talking,
         )
+        self.media = media
+        """The music player, when the daemon has one (tools, ctl and MQTT reach it here)."""
+        if media is not None:
+            media.on_change = self._media_changed
         self.machine.observe(self._log_state)
 
     @property
@@ -129,6 +142,8 @@ class Appliance:
         with contextlib.suppress(asyncio.CancelledError):
             await audio
         await self._close_conversation("the daemon is stopping")
+        if self.media is not None:
+            await self.media.stop("stopped: the daemon is stopping")
         self.failures.hide()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
@@ -269,13 +284,45 @@ class Appliance:
         return None if sent else (conversation.end_reason or "the conversation ended")
 
     async def stop(self) -> str:
-        """Stop a ring, else end the conversation (`ctl stop`); what was done, in words."""
+        """Stop a ring, else end the conversation, else stop the music (`ctl stop`); what
+        was done, in words."""
         if self._stop_ringing("ctl stop"):
             return "stopped ringing"
         if self._conversation is None or not self._conversation.is_open:
+            if self.media is not None and self.media.state != "stopped":
+                await self.media.stop("stopped from the control socket")
+                return "stopped the music"
             return "no conversation open"
         await self._close_conversation("stopped from the control socket")
         return "stopped"
+
+    async def media_command(self, action: str, what: str = "") -> str:
+        """`ctl play|pause|resume|next|now` and Home Assistant's media controls: a sentence."""
+        media = self.media
+        if media is None:
+            return "there is no music player"
+        if action == "play":
+            return await media.play(what)
+        if action == "play_station":
+            return await media.play_station(what)
+        if action == "play_url":
+            return await media.play_url(what)
+        if action == "pause":
+            return media.pause()
+        if action == "resume":
+            return media.resume()
+        if action == "play_last":  # Home Assistant's play button
+            return await media.replay()
+        if action == "stop":
+            return await media.stop("stopped")
+        if action == "next":
+            return await media.next()
+        if action == "now":
+            return media.describe() if media.state != "stopped" else "nothing is playing"
+        if action == "volume":
+            media.set_volume(int(what))
+            return f"music volume {media.volume} %"
+        raise ValueError(f"unknown media action {action!r}")
 
     def status(self) -> ApplianceStatus:
         """A snapshot of what the owner may see (`ctl status`, the tests)."""
@@ -296,6 +343,7 @@ class Appliance:
             ringing=tuple(ring.spoken() for ring in self.ringing.rings),
             timers=tuple(self.timers.list()) if self.timers is not None else (),
             announcing=is_open and conversation is self._announcement,
+            music=self.media.now() if self.media is not None else None,
         )
 
     # -- what the user sees ------------------------------------------------------------
@@ -313,7 +361,16 @@ class Appliance:
             state = State.ERROR
         else:
             state = State.IDLE
+        if self.media is not None:
+            self.media.hold(*self._media_hold())
         self.machine.set(state, reason)
+
+    def _media_hold(self) -> tuple[bool, str | None]:
+        """Whether music is ducked now (or paused, by config), and why it may not play at
+        all: the one place that decides it, from what is true now."""
+        conversation = self._conversation
+        ducked = self.ringing.active or (conversation is not None and conversation.is_open)
+        return ducked, ("muted: unmute first" if self._muted else None)
 
     # -- device health -----------------------------------------------------------------
 
@@ -466,6 +523,8 @@ class Appliance:
         self._listeners.append(listener)
         if self.timers is not None:
             self._timers_changed()
+        if self.media is not None:
+            self._tell_one(listener, self.media.event())
 
     @property
     def last_error(self) -> str | None:
@@ -481,16 +540,23 @@ class Appliance:
         self._transcripts.append(transcript)
         self._tell(TranscriptHeard(transcript.role, transcript.text, transcript.at))
 
+    def _media_changed(self, event: MediaChanged) -> None:
+        self._tell(event)
+
     def _timers_changed(self) -> None:
         if self.timers is not None:
             self._tell(timers_changed(self.timers))
 
     def _tell(self, event: ApplianceEvent) -> None:
         for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a broker glitch must not stop the appliance
-                log.exception("appliance listener %r failed on %s", listener, type(event).__name__)
+            self._tell_one(listener, event)
+
+    @staticmethod
+    def _tell_one(listener: Listener, event: ApplianceEvent) -> None:
+        try:
+            listener(event)
+        except Exception:  # a broker glitch must not stop the appliance
+            log.exception("appliance listener %r failed on %s", listener, type(event).__name__)
 
     def _log_state(self, change: Change) -> None:
         if change.old is not change.new:

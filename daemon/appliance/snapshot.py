@@ -30,6 +30,8 @@ class ApplianceStatus:
     """Pending timers and alarms, soonest first, as `ctl timers` lists them."""
     announcing: bool
     """The open conversation only announces what rang."""
+    music: dict[str, Any] | None = None
+    """What the player plays (state, title, artist, source, volume); None without one."""
 
     def as_reply(self) -> dict[str, Any]:
         """The fields `ctl status` replies with."""
@@ -43,6 +45,7 @@ class ApplianceStatus:
             "last_error": self.last_error,
             "ringing": list(self.ringing),
             "timers": list(self.timers),
+            **({"music": dict(self.music)} if self.music is not None else {}),
         }
 
 

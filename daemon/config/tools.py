@@ -24,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 BUILTIN_TOOL_NAMES: tuple[str, ...] = (
     "set_relay", "get_relays", "get_time", "set_volume", "end_conversation", "look",
     "set_timer", "set_alarm", "list_timers", "cancel_timer",
+    "play_radio", "play_music", "play_url", "pause_music", "resume_music", "stop_music",
+    "next_track", "now_playing",
 )  # fmt: skip
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

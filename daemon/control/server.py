@@ -45,9 +45,11 @@ class Controls(Protocol):
     async def stop(self) -> dict[str, Any]: ...
     async def list_timers(self) -> dict[str, Any]: ...
     async def cancel_timer(self, which: str) -> dict[str, Any]: ...
+    async def media(self, action: str, what: str = "") -> dict[str, Any]: ...
 
 
-COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel")
+MEDIA_COMMANDS = ("play", "pause", "resume", "next", "now")
+COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel", *MEDIA_COMMANDS)
 
 
 class RequestError(ValueError):
@@ -224,6 +226,8 @@ class ControlServer:
                 result = await controls.list_timers()
             elif cmd == "cancel":
                 result = await controls.cancel_timer(request["what"])
+            elif cmd in MEDIA_COMMANDS:
+                result = await controls.media(cmd, request.get("what", ""))
             else:
                 result = await controls.stop()
             reply: dict[str, Any] = _scrubbed({"ok": "error" not in result, **result})
@@ -272,6 +276,12 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         raise RequestError('mute needs "on": true or false')
     if cmd == "cancel" and not (isinstance(request.get("what"), str) and request["what"].strip()):
         raise RequestError('cancel needs "what": a label, an id or "all"')
+    if cmd == "play":
+        what = request.get("what")
+        if not (isinstance(what, str) and what.strip() and len(what) <= 2000):
+            raise RequestError('play needs "what": a station, a URL or words to search for')
+        if not _is_unicode(what) or "\x00" in what:
+            raise RequestError('play needs "what" in Unicode text without NUL')
     return cmd, request
 
 

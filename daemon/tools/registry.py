@@ -26,6 +26,7 @@ from daemon.tools.appliance import appliance_tools
 from daemon.tools.camera import camera_tools
 from daemon.tools.clock import Clock, local_now, time_tools
 from daemon.tools.context import ToolContext
+from daemon.tools.media import media_tools
 from daemon.tools.owner import OwnerTools, owner_tools
 from daemon.tools.relays import relay_tools
 from daemon.tools.spec import ArgumentError, Tool
@@ -56,7 +57,8 @@ class ToolRegistry:
         open_inputs: bool | None = None,
     ) -> ToolRegistry:
         """The tools this device offers: its relays, clock, volume, end, look with a
-        camera, timers (when the context has them), and the owner's own tools (config.tools).
+        camera, timers and music (when the context has them), and the owner's own
+        tools (config.tools).
 
         ``relays`` are the open relays by name; None describes the configured
         relays without opening them (for listing). A configured relay missing
@@ -82,6 +84,7 @@ class ToolRegistry:
                 getattr(context, "timers", None),
                 kept_elsewhere=getattr(context, "timers_kept_by_daemon", False),
             ),
+            *media_tools(getattr(context, "media", None)),
         ]
         owned = owner_tools(
             config.tools,

@@ -53,6 +53,9 @@ class Controls:
     async def cancel_timer(self, what: str) -> dict[str, Any]:
         return {"message": f"cancelled {what}"}
 
+    async def media(self, action: str, what: str = "") -> dict[str, Any]:
+        return {"message": f"{action} {what}".strip()}
+
 
 class ServerThread:
     """A ControlServer on a private event loop, like the daemon's."""
@@ -165,6 +168,12 @@ def _has_arguments(request: dict) -> bool:
     if request["cmd"] == "cancel":
         what = request.get("what")
         return isinstance(what, str) and bool(what.strip())
+    if request["cmd"] == "play":
+        what = request.get("what")
+        return (
+            isinstance(what, str) and bool(what.strip()) and len(what) <= 2000
+            and _encodable(what) and "\x00" not in what
+        )  # fmt: skip
     return True
 
 
