@@ -20,7 +20,8 @@ import random
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiomqtt
@@ -31,6 +32,7 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MediaChanged,
     NextTimer,
     RelaySwitched,
     TimersChanged,
@@ -39,7 +41,7 @@ from daemon.core.events import (
     WakeWordHeard,
 )
 from daemon.core.state import Change, Observer, State
-from daemon.mqtt import commands
+from daemon.mqtt import commands, media
 from daemon.mqtt.commands import BadPayload
 from daemon.mqtt.discovery import OFF, ON, discovery_payload
 from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
@@ -50,6 +52,9 @@ FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 60.0
 EVENTS_WAITING = 32  # events (wake word, button) kept for a slow broker; older ones are dropped
 PUBLISH_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
+"""For the broker's CONNACK: after an outage, an attempt that gets no answer gives way
+to the next one soon, rather than waiting out the publish timeout."""
 QOS = 1
 
 
@@ -68,6 +73,7 @@ class Owner(Protocol):
     def set_volume(self, percent: int) -> None: ...
     def press(self) -> str | None: ...
     async def say(self, text: str) -> str | None: ...
+    async def media_command(self, action: str, what: str = "") -> str: ...
 
 
 class MqttBridge:
@@ -80,12 +86,15 @@ class MqttBridge:
         relays: dict[str, str],
         *,
         identity: Identity | None = None,
+        stations: Sequence[str] = (),
     ) -> None:
-        """`relays`: each relay's name and its description (the switch's name in HA)."""
+        """`relays`: each relay's name and its description; `stations`: the radio
+        stations' names (the music source select)."""
         self.config = config
         self.identity = identity or Identity.of(config)
         self._appliance = appliance
         self._relays = dict(relays)
+        self._stations = tuple(stations)
         self._latest: dict[str, str] = {}  # retained state, by topic: re-sent on every connection
         self._unsent: dict[str, str] = {}  # state not yet sent on this connection (latest wins)
         self._events: deque[tuple[str, str]] = deque(maxlen=EVENTS_WAITING)
@@ -134,6 +143,7 @@ class MqttBridge:
         while True:
             try:
                 async with await self._new_client() as client:
+                    client.timeout = PUBLISH_TIMEOUT
                     self._client = client
                     log.info(
                         "MQTT: connected to %s as %s; Home Assistant device %r (%s)",
@@ -176,7 +186,7 @@ class MqttBridge:
             keepalive=config.keepalive_seconds,
             will=aiomqtt.Will(self.identity.topics.availability, OFFLINE, qos=QOS, retain=True),
             tls_context=tls,
-            timeout=PUBLISH_TIMEOUT,
+            timeout=CONNECT_TIMEOUT,
         )
 
     async def _serve(self, client: aiomqtt.Client) -> None:
@@ -208,7 +218,12 @@ class MqttBridge:
 
     async def _publish_all(self, client: aiomqtt.Client) -> None:
         topics = self.identity.topics
-        payload = json.dumps(discovery_payload(self.identity, self._relays))
+        payload = json.dumps(
+            discovery_payload(
+                self.identity, self._relays, self._stations,
+                area=self.config.area, configuration_url=self.config.configuration_url,
+            )
+        )  # fmt: skip
         await client.publish(self.identity.discovery_topic, payload, qos=QOS, retain=True)
         for topic, value in list(self._latest.items()):
             await client.publish(topic, value, qos=QOS, retain=True)
@@ -254,7 +269,7 @@ class MqttBridge:
         topics = self.identity.topics
         match event:
             case TranscriptHeard(role=role, text=text, at=at):
-                self._put(topics.transcript(role), json.dumps({"text": text, "at": at}))
+                self._put(topics.transcript(role), json.dumps({"text": text, "at": _iso(at)}))
             case RelaySwitched(name=name, is_on=is_on):
                 self._relay_changed(name, is_on)
             case VolumeChanged(percent=percent):
@@ -268,6 +283,8 @@ class MqttBridge:
                 self._error(message)
             case TimersChanged(next=next_timer, pending=pending):
                 self._timers_changed(next_timer, pending)
+            case MediaChanged():
+                media.publish(topics, event, self._put)
 
     def _relay_changed(self, name: str, is_on: bool) -> None:
         self._put(self.identity.topics.relay(name, "state"), ON if is_on else OFF)
@@ -286,7 +303,9 @@ class MqttBridge:
         self._put(self.identity.topics.next_timer, json.dumps(state))
 
     def _error(self, message: str) -> None:
-        self._put(self.identity.topics.last_error, json.dumps({"text": message, "at": time.time()}))
+        self._put(
+            self.identity.topics.last_error, json.dumps({"text": message, "at": _iso(time.time())})
+        )
 
     # -- commands in -------------------------------------------------------------------
 
@@ -300,6 +319,7 @@ class MqttBridge:
         }
         for name in self._relays:
             handlers[topics.relay(name, "set")] = _bound(self._switch_relay, name)
+        handlers.update(media.handlers(topics, self._appliance, self._stations))
         return handlers
 
     def _received(self, message: aiomqtt.Message) -> None:
@@ -402,6 +422,11 @@ def _reason(exc: BaseException, config: MqttConfig) -> str:
 def _log_refusal(what: str, refusal: str | None) -> None:
     if refusal is not None:
         log.warning("MQTT: %s refused: %s", what, refusal)
+
+
+def _iso(seconds: float) -> str:
+    """Unix seconds as ISO 8601 in the local zone, e.g. 2026-12-07T14:05:09+01:00."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
 def _number(value: float) -> str:

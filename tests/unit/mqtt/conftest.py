@@ -29,7 +29,13 @@ from daemon.mqtt.identity import Identity
 from daemon.timers import Timers
 from daemon.tools import ToolRegistry, close_relays, open_relays
 from tests.support.mosquitto import Mosquitto
-from tests.unit.appliance.rig import ScriptedDevices, ScriptedSession, VirtualClock
+from tests.unit.appliance.rig import (
+    STATIONS,
+    ScriptedDevices,
+    ScriptedPlayer,
+    ScriptedSession,
+    VirtualClock,
+)
 
 RELAYS = [
     {"name": "lamp", "pin": 17, "description": "the floor lamp"},
@@ -78,9 +84,12 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 @contextlib.asynccontextmanager
 async def running_speaker(
-    mqtt: dict[str, Any], *, timers_dir: Path | None = None, **sections: Any
+    mqtt: dict[str, Any], *, timers_dir: Path | None = None, music: bool = False, **sections: Any
 ) -> AsyncIterator[Speaker]:
-    """`timers_dir`: give the appliance real timers kept there (on the wall clock, in Berlin)."""
+    """`timers_dir`: give the appliance real timers kept there (on the wall clock, in Berlin);
+    `music`: a scripted music player with the rig's stations."""
+    if music:
+        sections.setdefault("media", {"stations": STATIONS})
     config = Config.model_validate({"relays": RELAYS, "mqtt": mqtt, **sections})
     pins = MockFactory()
     devices = ScriptedDevices(config)
@@ -94,7 +103,8 @@ async def running_speaker(
 
     clock = LoopClock()
     timers = None if timers_dir is None else Timers(clock, timers_dir, zone=BERLIN)
-    appliance = Appliance(config, devices, new_session, clock=clock, timers=timers)  # type: ignore[arg-type]
+    player = ScriptedPlayer(config.media, devices.speaker, rate=lambda: 24000) if music else None
+    appliance = Appliance(config, devices, new_session, clock=clock, timers=timers, media=player)  # type: ignore[arg-type]
     tools = ToolRegistry.from_config(
         config, relays=devices.relays, context=appliance, camera_available=False, pin_factory=pins
     )
@@ -103,6 +113,7 @@ async def running_speaker(
         appliance,
         {relay.name: relay.description for relay in config.relays},
         identity=Identity.of(config.mqtt, "0123abcd4567"),
+        stations=[station.name for station in config.media.stations],
     )
     running = asyncio.create_task(appliance.run())
     bridge.start()
