@@ -132,16 +132,17 @@ class Decoder:
         return reason_from(self._stderr.decode("utf-8", "replace"))
 
     async def close(self) -> None:
-        """End the process (its whole session) and reap it."""
+        """End the process (its whole session) and reap it, its pipes read to their end:
+        a pipe left paused full would keep its transport open past the event loop."""
         process, self._process = self._process, None
         if process is None:
             return
         if process.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(process.pid, signal.SIGKILL)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(process.wait(), 2.0)
         if self._stderr_task is not None:
             self._stderr_task.cancel()
             with contextlib.suppress(BaseException):
                 await self._stderr_task
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(process.communicate(), 2.0)
