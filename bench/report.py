@@ -168,12 +168,15 @@ def write(results: dict[str, Any], directory: Path) -> None:
 
 
 def _soak_section(directory: Path) -> str:
-    """The latest scripts/soak and bench.wakeword_runtimes summaries, kept beside the bench
-    figures."""
+    """The latest scripts/soak, bench.wakeword_runtimes and bench.music summaries, kept
+    beside the bench figures."""
     soak, runtimes = directory / "soak.md", directory / "wakeword_runtimes.md"
+    music = directory / "music.md"
     text = f"\n## Soak (scripts/soak)\n\n{soak.read_text()}" if soak.is_file() else ""
     if runtimes.is_file():
         text += f"\n## Wake-word runtimes (bench.wakeword_runtimes)\n\n{runtimes.read_text()}"
+    if music.is_file():
+        text += f"\n## Music (bench.music)\n\n{music.read_text()}"
     return text
 
 

@@ -17,6 +17,7 @@ own lock.
 from __future__ import annotations
 
 import collections
+import time
 
 import numpy as np
 
@@ -48,6 +49,8 @@ class BackgroundChannel:
         self.paused = False
         self.underruns = 0
         """Times the queue ran dry while not paused (a slow stream)."""
+        self.ramp_done_at: float | None = None
+        """time.monotonic() when the last gain change was complete in a block taken."""
         self._was_feeding = False
 
     # -- the feeder's side -------------------------------------------------------
@@ -133,4 +136,5 @@ class BackgroundChannel:
         self._gain = float(ramp[-1])
         if self._gain == self._target:
             self._step = 0.0
+            self.ramp_done_at = time.monotonic()
         return ramp.astype(np.float32)

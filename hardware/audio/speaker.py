@@ -201,6 +201,11 @@ class Speaker:
         return self._background.gain
 
     @property
+    def background_ramp_done_at(self) -> float | None:
+        """time.monotonic() when the last gain change was fully applied in a block mixed."""
+        return self._background.ramp_done_at
+
+    @property
     def background_underruns(self) -> int:
         return self._background.underruns
 

@@ -10,6 +10,7 @@ import pytest
 from daemon.config.schema import MediaConfig, StationConfig
 from daemon.core.events import MediaChanged
 from daemon.media import Player
+from daemon.media.player import DUCK_RAMP_S
 from tests.support.media_server import FREQUENCIES, MediaServer
 from tests.unit.media.conftest import RATE, RecordingSink, dominant_frequency
 
@@ -133,9 +134,9 @@ async def test_hold_ducks_pauses_and_blocks(server: MediaServer):
     music = player(sink, server, volume=100, duck_db=20.0)
     await music.play("Test Radio")
     music.hold(True)
-    assert sink.gains[-1] == (pytest.approx(0.1), 0.05)
+    assert sink.gains[-1] == (pytest.approx(0.1), DUCK_RAMP_S)
     music.hold(False)
-    assert sink.gains[-1][0] == pytest.approx(1.0) and sink.gains[-1][1] > 0.05
+    assert sink.gains[-1][0] == pytest.approx(1.0) and sink.gains[-1][1] > DUCK_RAMP_S
     music.hold(False, "muted: unmute first")
     await asyncio.sleep(0.2)
     assert music.state == "stopped"
