@@ -33,7 +33,7 @@ from daemon.config.schema import MediaConfig, StationConfig
 from daemon.core.events import MediaChanged, MediaState
 from daemon.media.decoder import DecodeError, Decoder
 from daemon.media.http_stream import Response, StreamError, open_stream
-from daemon.media.library import Library
+from daemon.media.library import AUDIO_SUFFIXES, Library
 from daemon.media.playlists import MAX_PLAYLIST_BYTES, entries, playlist_kind
 from hardware.audio.background import db_to_gain
 
@@ -123,10 +123,13 @@ class Player:
         return [station.name for station in self.config.stations]
 
     async def play(self, what: str) -> str:
-        """`ctl play WHAT`: a station by name, a URL, else a search of the library."""
+        """`ctl play WHAT`: a station by name, a URL, a file or folder (an absolute path),
+        else a search of the library."""
         what = what.strip()
         if urlsplit(what).scheme in ("http", "https"):
             return await self.play_url(what)
+        if what.startswith("/"):
+            return await self.play_path(Path(what))
         if self._station(what) is not None:
             return await self.play_station(what)
         if self.library is not None:
@@ -145,6 +148,19 @@ class Player:
             return f"cannot play {url!r}: only http:// and https:// URLs can be played"
         name = Path(parts.path).name or parts.hostname
         return await self._play([Item("stream", url, name, "", "url")])
+
+    async def play_path(self, path: Path) -> str:
+        """A local file, or every audio file of a folder (and its subfolders) in name order."""
+        if path.is_dir():
+            files = [f for f in sorted(path.rglob("*")) if f.suffix.lower() in AUDIO_SUFFIXES]
+            if not files:
+                return f"cannot play {path}: the folder holds no audio files"
+        elif path.is_file():
+            files = [path]
+        else:
+            return f"cannot play {path}: no such file or folder"
+        items = [Item("file", str(f), f.stem, "", "file") for f in files[:MAX_QUEUE]]
+        return await self._play(items)
 
     async def play_search(self, query: str) -> str:
         if self.library is None:
@@ -228,7 +244,7 @@ class Player:
     def describe(self) -> str:
         title = self.title or (self.item.title if self.item else "nothing")
         what = f"{title} by {self.artist}" if self.artist else title
-        if self.item is not None and self.item.source not in ("library", "url"):
+        if self.item is not None and self.item.source not in ("library", "url", "file"):
             what = f"{self.item.source}" + (f": {what}" if self.title else "")
         return what
 

@@ -68,3 +68,15 @@ async def test_a_search_plays_its_tracks_in_album_order_and_next_skips(folder: P
     assert await music.next() == "there is no next track"
     await music.stop()
     assert "nothing in the music library matches 'coltrane'" in await music.play_search("coltrane")
+
+
+async def test_a_local_file_or_folder_plays_by_its_path(folder: Path, tmp_path: Path):
+    sink = RecordingSink(limit_s=0.3)
+    music = Player(MediaConfig(), sink, rate=lambda: RATE)
+    assert await music.play(str(folder / "Miles")) == "playing 01"
+    assert music.now()["queued"] == 1 and music.now()["source"] == "file"
+    await sink.filled(0.3)
+    await music.stop()
+    assert "no such file or folder" in await music.play("/nonexistent/song.mp3")
+    (tmp_path / "notes.txt").write_text("not music")
+    assert "the folder holds no audio files" in await music.play(str(tmp_path))
