@@ -6,7 +6,7 @@ was asked for) in MP3, Ogg/Vorbis, AAC and Opus. The server on 127.0.0.1
 serves them as plain files (with a length), as live radio (no length, ICY
 metadata with changing titles, repeated for as long as the client reads),
 as a stream that drops half way, and the usual ways to fail: 404, a web
-page, bytes that are not audio, playlists.
+page, bytes that are not audio, a codec ffmpeg lacks, playlists.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import struct
 import subprocess
 import threading
 import time
@@ -42,6 +43,15 @@ def make_tone(path: Path, frequency: float, seconds: float, *, tags: dict[str, s
     return path
 
 
+def unknown_codec_wav(seconds: float = 1.0) -> bytes:
+    """A WAV file whose format tag (0x1234) names no codec ffmpeg has."""
+    data = os.urandom(int(32000 * seconds))
+    fmt = struct.pack("<HHIIHH", 0x1234, 1, 16000, 32000, 2, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    body += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 class MediaServer:
     """A threaded HTTP server on a free port of 127.0.0.1 over a folder of made files."""
 
@@ -51,6 +61,7 @@ class MediaServer:
         for suffix, frequency in FREQUENCIES.items():
             make_tone(folder / f"tone.{suffix}", frequency, seconds)
         (folder / "noise.mp3").write_bytes(os.urandom(64 * 1024))
+        (folder / "odd.wav").write_bytes(unknown_codec_wav())
         self.titles = ["Artist One - First Song", "Artist Two - Second Song"]
         self.requests: list[str] = []
         self.drop_after: int | None = None  # bytes, for /drop.mp3 (None: half the file)
@@ -117,7 +128,7 @@ class MediaServer:
                 file = folder / path
                 if path and file.is_file():
                     kind = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "aac": "audio/aac",
-                            "opus": "audio/ogg"}.get(file.suffix.lstrip("."), "application/octet-stream")  # fmt: skip
+                            "opus": "audio/ogg", "wav": "audio/wav"}.get(file.suffix.lstrip("."), "application/octet-stream")  # fmt: skip
                     return self._send(file.read_bytes(), kind)
                 self.send_error(404, "Not Found")
                 return None

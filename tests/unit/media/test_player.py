@@ -73,6 +73,7 @@ async def test_playlists_lead_to_their_stream(server: MediaServer):
         ("missing.mp3", "answered 404"),
         ("page.html", "sent a web page, not audio"),
         ("noise.mp3", "not audio that can be played"),
+        ("odd.wav", "its codec is not supported"),
     ],
 )
 async def test_what_cannot_play_is_said_in_a_sentence(server: MediaServer, path: str, said: str):
