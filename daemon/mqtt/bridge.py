@@ -284,7 +284,7 @@ class MqttBridge:
             case TimersChanged(next=next_timer, pending=pending):
                 self._timers_changed(next_timer, pending)
             case MediaChanged():
-                media.publish(topics, event, self._put)
+                media.publish(topics, event, self._put, self._stations)
 
     def _relay_changed(self, name: str, is_on: bool) -> None:
         self._put(self.identity.topics.relay(name, "state"), ON if is_on else OFF)

@@ -114,8 +114,9 @@ def handlers(
     return found
 
 
-def publish(topics: Topics, event: MediaChanged, put: Put) -> None:
-    """The retained state of the music entities after `event`."""
+def publish(topics: Topics, event: MediaChanged, put: Put, stations: Sequence[str]) -> None:
+    """The retained state of the music entities after `event`. The select shows the
+    station playing, else `None` (Home Assistant's "unknown": not one of its options)."""
     state = {
         "state": event.state,
         "title": event.title,
@@ -125,7 +126,8 @@ def publish(topics: Topics, event: MediaChanged, put: Put) -> None:
     }
     put(topic(topics, "state"), json.dumps(state))
     put(topic(topics, "volume", "state"), str(event.volume))
-    put(topic(topics, "source", "state"), event.source or "")
+    station = event.source if event.source is not None and event.source in stations else "None"
+    put(topic(topics, "source", "state"), station)
 
 
 def _said(what: str, message: str) -> None:

@@ -290,6 +290,7 @@ async def test_music_from_home_assistant_and_its_now_playing(broker, mqtt_log) -
             await ha.publish(f"{BASE}/media/url/set", "http://example.org/stream.mp3")
             await wait_until(lambda: player.state == "playing", what="the URL playing")
             assert player.now()["source"] == "url"
+            await ha.wait_for(f"{BASE}/media/source/state", "None")  # not a station: unknown
             await ha.publish(f"{BASE}/media/url/set", "ftp://example.org/x")  # refused
             await ha.publish(f"{BASE}/media/source/set", "Nowhere")  # refused
             await ha.publish(f"{BASE}/mute/set", "ON")  # muted: the music stops
