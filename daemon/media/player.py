@@ -114,6 +114,8 @@ class Player:
         self._applied: tuple[float, bool] | None = None
         self._outage_since: float | None = None
         self._last: list[Item] = []
+        self._starting = asyncio.Lock()  # one play starts at a time: no task is orphaned
+        self._generation = 0  # moved on by stop(): a play still starting gives up
         self._apply()
 
     # -- what the owner asks for ----------------------------------------------------
@@ -208,6 +210,7 @@ class Player:
 
     async def stop(self, why: str = "stopped") -> str:
         """Stop at once: the decoder is killed and nothing queued is heard."""
+        self._generation += 1
         was = self.state
         self._queue.clear()
         await self._end_task()
@@ -286,9 +289,16 @@ class Player:
         return None
 
     async def _play(self, items: list[Item]) -> str:
+        async with self._starting:
+            return await self._start(items)
+
+    async def _start(self, items: list[Item]) -> str:
         if self._blocked is not None:
             return f"not played: {self._blocked}"
+        generation = self._generation
         await self._end_task()
+        if generation != self._generation:
+            return "not played: stopped meanwhile"
         self._sink.clear_background()
         self._user_paused = False
         self._apply()
@@ -319,8 +329,8 @@ class Player:
                     if not started.done():
                         started.set_result(failure)
                         break
-                    self.last_error = failure
-                    log.warning("music: %s", failure)
+                    self.last_error = f"cannot play {current.title}: {failure}"
+                    log.warning("music: %s", self.last_error)
                 current = self._queue.popleft() if self._queue else None
         except Exception as exc:  # a bug here must not take the daemon down
             log.exception("music player failed")
@@ -343,11 +353,11 @@ class Player:
                 played = await self._pump(decoder, started)
                 failure = await decoder.failure()
             except DecodeError as exc:
-                return f"cannot play {item.title}: {exc}"
+                return str(exc)
             finally:
                 await decoder.close()
             if failure is not None and not played:
-                return f"cannot play {item.title}: {failure}"
+                return failure
             return None
         return await self._play_stream(item, started)
 

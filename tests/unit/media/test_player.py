@@ -148,3 +148,22 @@ async def test_hold_ducks_pauses_and_blocks(server: MediaServer):
     assert pausing._sink.paused  # type: ignore[attr-defined]
     pausing.hold(False)
     assert not pausing._sink.paused  # type: ignore[attr-defined]
+
+
+async def test_plays_at_once_leave_one_playing_and_stop_wins_over_a_start(server: MediaServer):
+    sink = RecordingSink(limit_s=0.3)
+    music = player(sink, server)
+    first, second = await asyncio.gather(
+        music.play_url(server.url("tone.mp3")), music.play_url(server.url("tone.ogg"))
+    )
+    assert first.startswith("playing") and second.startswith("playing")
+    assert music.item is not None and music.item.location.endswith("tone.ogg")
+
+    starting = asyncio.create_task(music.play("Test Radio"))
+    await asyncio.sleep(0)
+    await music.stop()
+    assert not (await starting).startswith("playing")
+    size = len(sink.pcm)
+    sink.limit_s = 100.0
+    await asyncio.sleep(0.5)
+    assert music.state == "stopped" and len(sink.pcm) == size  # nothing fed after stop
