@@ -25,6 +25,8 @@ from urllib.parse import urljoin, urlsplit
 MAX_HEADER_BYTES = 16 * 1024
 MAX_REDIRECTS = 5
 READ_SIZE = 16 * 1024
+STALL_S = 15.0
+"""A stream that sends nothing for this long has stalled: it is dropped (and reconnected)."""
 USER_AGENT = "speakerd/0.1"
 
 
@@ -41,6 +43,7 @@ class Response:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     on_title: Callable[[str], None] | None = None
+    stall_s: float = STALL_S
     _left: int | None = field(default=None, repr=False)  # of a chunk or the whole body
 
     @property
@@ -98,6 +101,12 @@ class Response:
         if match and self.on_title is not None:
             self.on_title(match.group(1).strip())
 
+    async def _read(self, size: int) -> bytes:
+        try:
+            return await asyncio.wait_for(self.reader.read(size), self.stall_s)
+        except TimeoutError:
+            raise StreamError(f"the stream sent nothing for {self.stall_s:g} s") from None
+
     async def _raw(self) -> AsyncGenerator[bytes, None]:
         """The body as sent: de-chunked, cut at its length, or up to the close."""
         reader = self.reader
@@ -108,7 +117,7 @@ class Response:
                 if size == 0:
                     return
                 while size:
-                    piece = await reader.read(min(size, READ_SIZE))
+                    piece = await self._read(min(size, READ_SIZE))
                     if not piece:
                         raise StreamError("the server ended the stream in the middle of a chunk")
                     size -= len(piece)
@@ -116,7 +125,7 @@ class Response:
                 await reader.readuntil(b"\n")
         left = _int(self.headers.get("content-length"))
         while left is None or left > 0:
-            piece = await reader.read(READ_SIZE if left is None else min(left, READ_SIZE))
+            piece = await self._read(READ_SIZE if left is None else min(left, READ_SIZE))
             if not piece:
                 if left:
                     raise StreamError("the server ended the stream before its end")

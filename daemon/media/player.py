@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from daemon.config.schema import MediaConfig, StationConfig
 from daemon.core.events import MediaChanged, MediaState
 from daemon.media.decoder import DecodeError, Decoder
-from daemon.media.http_stream import Response, StreamError, open_stream
+from daemon.media.http_stream import STALL_S, Response, StreamError, open_stream
 from daemon.media.library import AUDIO_SUFFIXES, Library
 from daemon.media.playlists import MAX_PLAYLIST_BYTES, entries, playlist_kind
 from hardware.audio.background import db_to_gain
@@ -91,6 +91,7 @@ class Player:
         on_change: Callable[[MediaChanged], None] | None = None,
         start_timeout: float = START_TIMEOUT_S,
         retry_first: float = RETRY_FIRST_S,
+        stall_timeout: float = STALL_S,
     ) -> None:
         """`rate()`: the rate to decode at (the speaker's device rate once it is open)."""
         self.config = config
@@ -100,6 +101,7 @@ class Player:
         self.on_change = on_change
         self.start_timeout = start_timeout
         self.retry_first = retry_first
+        self.stall_timeout = stall_timeout
         self.volume = config.volume
         self.state: MediaState = "stopped"
         self.item: Item | None = None
@@ -392,6 +394,7 @@ class Player:
         decoder = Decoder(self.config.ffmpeg, self._rate())
         feeding: asyncio.Task[None] | None = None
         response.on_title = self._title_heard
+        response.stall_s = self.stall_timeout
         if response.station_name and item.source == "url":
             self.item = Item(item.kind, item.location, response.station_name, "", item.source)
         try:

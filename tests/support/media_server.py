@@ -67,7 +67,8 @@ class MediaServer:
         self.drop_after: int | None = None  # bytes, for /drop.mp3 (None: half the file)
         self.drop_plan: list[str] = []
         """What each request to /drop.* meets, in turn: "drop" (half the file, then the
-        connection closes), "404"; once used up, the stream plays on."""
+        connection closes), "stall" (half the file, then silence on an open connection),
+        "404"; once used up, the stream plays on."""
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -122,6 +123,10 @@ class MediaServer:
                     step = server.drop_plan.pop(0) if server.drop_plan else "play"
                     if step == "404":
                         self.send_error(404, "Not Found")
+                        return None
+                    if step == "stall":  # half the file, then nothing, connection open
+                        self._live(folder / f"tone.{path.split('.', 1)[1]}", icy=False, drop=True)
+                        time.sleep(30)
                         return None
                     return self._live(folder / f"tone.{path.split('.', 1)[1]}", icy=False,
                                       drop=step == "drop")  # fmt: skip

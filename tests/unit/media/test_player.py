@@ -167,3 +167,23 @@ async def test_plays_at_once_leave_one_playing_and_stop_wins_over_a_start(server
     sink.limit_s = 100.0
     await asyncio.sleep(0.5)
     assert music.state == "stopped" and len(sink.pcm) == size  # nothing fed after stop
+
+
+async def test_a_stream_that_stalls_is_dropped_and_reconnected(
+    server: MediaServer, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.INFO, "speakerd.timeline")
+    sink = RecordingSink(limit_s=60.0)
+    music = Player(MediaConfig(), sink, rate=lambda: RATE, retry_first=0.1, stall_timeout=0.5)
+    server.drop_plan = ["stall"]
+    before = server.requests.count("/drop.mp3")
+    assert (await music.play_url(server.url("drop.mp3"))).startswith("playing")
+
+    async def reconnected() -> None:
+        while server.requests.count("/drop.mp3") - before < 2:
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(reconnected(), 20)
+    await music.stop()
+    dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert dropped == ["music: drop.mp3 dropped (the stream sent nothing for 0.5 s); reconnecting"]
