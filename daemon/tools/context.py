@@ -34,6 +34,7 @@ class StandaloneContext:
     """For running one tool outside the daemon: reports instead of acting on a session."""
 
     timers_kept_by_daemon = True  # its timer tools are listed; a call points to `ctl`
+    media_kept_by_daemon = True  # so are the music tools
 
     def __init__(self, camera: Camera | None = None, frames_dir: Path | None = None) -> None:
         self.camera = camera

@@ -12,44 +12,65 @@ from __future__ import annotations
 
 from typing import Any
 
+from daemon.config.schema import MediaConfig
 from daemon.media import Player
-from daemon.tools.spec import Param, Tool
+from daemon.tools.spec import ArgumentError, Param, Tool
 
 PLAY_TIMEOUT_S = 20.0
 """A stream may take seconds to answer and start; the player gives up at 15 s."""
 
 
-def media_tools(player: Player | None) -> list[Tool]:
-    """The music tools on `player`; none without one."""
-    if player is None:
+PLAYED_BY_THE_DAEMON = (
+    "music is played by the running daemon: use `speakerd ctl play|pause|resume|stop|next|now`"
+)
+
+
+def media_tools(
+    player: Player | None, config: MediaConfig, *, kept_elsewhere: bool = False
+) -> list[Tool]:
+    """The music tools on `player`; with `kept_elsewhere` (`speakerd tools`, outside the
+    daemon) they are listed as the model sees them, and a call says where music plays."""
+    if player is None and not kept_elsewhere:
         return []
     tools: list[Tool] = []
 
+    def on_player() -> Player:
+        if player is None:
+            raise ArgumentError(PLAYED_BY_THE_DAEMON)
+        return player
+
     async def play_radio(station: str) -> dict[str, Any]:
-        return _said(await player.play_station(station), player)
+        music = on_player()
+        return _said(await music.play_station(station), music)
 
     async def play_music(query: str) -> dict[str, Any]:
-        return _said(await player.play_search(query), player)
+        music = on_player()
+        return _said(await music.play_search(query), music)
 
     async def play_url(url: str) -> dict[str, Any]:
-        return _said(await player.play_url(url), player)
+        music = on_player()
+        return _said(await music.play_url(url), music)
 
     async def pause_music() -> dict[str, Any]:
-        return _said(player.pause(), player)
+        music = on_player()
+        return _said(music.pause(), music)
 
     async def resume_music() -> dict[str, Any]:
-        return _said(player.resume(), player)
+        music = on_player()
+        return _said(music.resume(), music)
 
     async def stop_music() -> dict[str, Any]:
-        return _said(await player.stop("stopped by voice"), player)
+        music = on_player()
+        return _said(await music.stop("stopped by voice"), music)
 
     async def next_track() -> dict[str, Any]:
-        return _said(await player.next(), player)
+        music = on_player()
+        return _said(await music.next(), music)
 
     async def now_playing() -> dict[str, Any]:
-        return player.now()
+        return on_player().now()
 
-    stations = tuple(player.stations)
+    stations = tuple(station.name for station in config.stations)
     if stations:
         tools.append(
             Tool(
@@ -61,7 +82,7 @@ def media_tools(player: Player | None) -> list[Tool]:
                 timeout=PLAY_TIMEOUT_S,
             )
         )
-    if player.library is not None:
+    if config.library is not None:
         tools.append(
             Tool(
                 "play_music",

@@ -84,7 +84,11 @@ class ToolRegistry:
                 getattr(context, "timers", None),
                 kept_elsewhere=getattr(context, "timers_kept_by_daemon", False),
             ),
-            *media_tools(getattr(context, "media", None)),
+            *media_tools(
+                getattr(context, "media", None),
+                config.media,
+                kept_elsewhere=getattr(context, "media_kept_by_daemon", False),
+            ),
         ]
         owned = owner_tools(
             config.tools,

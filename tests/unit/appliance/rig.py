@@ -326,7 +326,10 @@ class Rig:
         `music`: a (scripted) music player with the stations of STATIONS."""
         self.loop = asyncio.new_event_loop()
         self.clock = VirtualClock()
-        self.config = Config.model_validate(config or {})
+        config = dict(config or {})
+        if music:
+            config["media"] = {"stations": STATIONS, **config.get("media", {})}
+        self.config = Config.model_validate(config)
         self.devices = ScriptedDevices(self.config)
         self.sessions: list[ScriptedSession] = []
         self.conversations: list[Conversation] = []
@@ -340,12 +343,7 @@ class Rig:
         )
         self.player: ScriptedPlayer | None = None
         if music:
-            self.player = ScriptedPlayer(
-                self.config.media.model_copy(update={"stations": self.config.media.stations or
-                    Config.model_validate({"media": {"stations": STATIONS}}).media.stations}),
-                self.devices.speaker,
-                rate=lambda: 24000,
-            )  # fmt: skip
+            self.player = ScriptedPlayer(self.config.media, self.devices.speaker, rate=lambda: 24000)
         self.appliance: Appliance = self.run(self._build())
         self.appliance.machine.observe(lambda change: self.led.append(change.new))
         self.appliance.machine.observe(self._tell_systemd)
