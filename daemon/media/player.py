@@ -118,6 +118,7 @@ class Player:
         self._last: list[Item] = []
         self._starting = asyncio.Lock()  # one play starts at a time: no task is orphaned
         self._generation = 0  # moved on by stop(): a play still starting gives up
+        self._preopened: tuple[Item, Response] | None = None
         self._apply()
 
     # -- what the owner asks for ----------------------------------------------------
@@ -216,6 +217,9 @@ class Player:
         was = self.state
         self._queue.clear()
         await self._end_task()
+        preopened, self._preopened = self._preopened, None
+        if preopened is not None:
+            await preopened[1].close()
         self._sink.clear_background()
         self._user_paused = False
         self._apply()
@@ -298,9 +302,23 @@ class Player:
         if self._blocked is not None:
             return f"not played: {self._blocked}"
         generation = self._generation
+        first = items[0]
+        # What can be known without decoding is asked first, so a typo, a dead
+        # station or a missing file leaves what plays now playing.
+        opened: Response | None = None
+        try:
+            if first.kind == "stream":
+                opened = await self._probe(first.location)
+            elif not Path(first.location).is_file():
+                raise StreamError("the file does not exist")
+        except StreamError as exc:
+            return self._failed(first, str(exc))
         await self._end_task()
-        if generation != self._generation:
-            return "not played: stopped meanwhile"
+        if generation != self._generation or self._blocked is not None:
+            if opened is not None:
+                await opened.close()
+            return "not played: " + (self._blocked or "stopped meanwhile")
+        self._preopened = (first, opened) if opened is not None else None
         self._sink.clear_background()
         self._user_paused = False
         self._apply()
@@ -314,10 +332,17 @@ class Player:
             await self.stop("did not start")
             failure = f"it did not start within {self.start_timeout:g} s"
         if failure is not None:
-            self.last_error = f"cannot play {items[0].title}: {failure}"
-            timeline.info("music: %s", self.last_error)
-            return self.last_error
+            return self._failed(items[0], failure)
         return "playing " + self.describe()
+
+    def _failed(self, item: Item, why: str) -> str:
+        self.last_error = f"cannot play {item.title}: {why}"
+        timeline.info("music: %s", self.last_error)
+        return self.last_error
+
+    async def _probe(self, url: str) -> Response | None:
+        """The stream at `url`, opened (through its playlist): StreamError says why not."""
+        return await self._open(url)
 
     async def _run(self, item: Item, started: asyncio.Future[str | None]) -> None:
         try:
@@ -387,8 +412,14 @@ class Player:
         self, item: Item, started: asyncio.Future[str | None]
     ) -> tuple[bool, bool, str | None]:
         """One connection: (audio was played, the stream is live, why it ended badly)."""
+        preopened, self._preopened = self._preopened, None
         try:
-            response = await self._open(item.location)
+            if preopened is not None and preopened[0] is item:
+                response = preopened[1]
+            else:
+                if preopened is not None:
+                    await preopened[1].close()
+                response = await self._open(item.location)
         except StreamError as exc:
             return False, True, str(exc)
         decoder = Decoder(self.config.ffmpeg, self._rate())

@@ -25,6 +25,7 @@ from daemon.config.schema import Config
 from daemon.core.state import Change, State
 from daemon.live.errors import FatalSessionError, SessionError
 from daemon.media import Item, Player
+from daemon.media.http_stream import StreamError
 from daemon.timers import Timers
 from daemon.wakeword.detector import Detection
 from hardware.audio.status import AudioStatus
@@ -208,9 +209,11 @@ class ScriptedPlayer(Player):
     """The real player (ducking, pausing, stopping, its state) with playing scripted:
     an item "plays" by feeding one piece of silence and then lasting until stopped."""
 
+    async def _probe(self, url: str) -> None:
+        if url.endswith("/missing"):
+            raise StreamError("example.org answered 404 Not Found: no such stream or file")
+
     async def _play_one(self, item: Item, started: asyncio.Future[str | None]) -> str | None:
-        if item.location.endswith("/missing"):
-            return "example.org answered 404 Not Found: no such stream or file"
         self._sink.feed_background(bytes(3200), self._rate())
         if not started.done():
             started.set_result(None)

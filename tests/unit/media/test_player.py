@@ -151,7 +151,7 @@ async def test_hold_ducks_pauses_and_blocks(server: MediaServer):
 
 
 async def test_plays_at_once_leave_one_playing_and_stop_wins_over_a_start(server: MediaServer):
-    sink = RecordingSink(limit_s=0.3)
+    sink = RecordingSink(limit_s=5.0)
     music = player(sink, server)
     first, second = await asyncio.gather(
         music.play_url(server.url("tone.mp3")), music.play_url(server.url("tone.ogg"))
@@ -187,3 +187,15 @@ async def test_a_stream_that_stalls_is_dropped_and_reconnected(
     await music.stop()
     dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert dropped == ["music: drop.mp3 dropped (the stream sent nothing for 0.5 s); reconnecting"]
+
+
+async def test_a_play_that_cannot_start_leaves_the_music_playing(server: MediaServer):
+    sink = RecordingSink(limit_s=60.0)
+    music = player(sink, server)
+    assert (await music.play("Test Radio")).startswith("playing")
+    assert "answered 404" in await music.play_url(server.url("missing.mp3"))
+    assert "cannot reach" in await music.play_url("http://127.0.0.1:9/x.mp3")
+    assert music.state == "playing" and music.now()["source"] == "Test Radio"
+    size = len(sink.pcm)
+    await sink.filled(size / (2 * RATE) + 0.2)  # still fed
+    await music.stop()
