@@ -170,16 +170,17 @@ def write(results: dict[str, Any], directory: Path) -> None:
 
 
 def _soak_section(directory: Path) -> str:
-    """The latest summaries of scripts/soak, bench.wakeword_runtimes, bench.figures.stop_word
-    and bench.figures.engines (each is run on its own), and the hand-written stories
-    behind the figures (bench/stories.md), kept beside the bench figures."""
+    """The latest summaries of scripts/soak, bench.wakeword_runtimes, bench.figures.stop_word,
+    bench.figures.engines and bench.music (each is run on its own), and the hand-written
+    stories behind the figures (bench/stories.md), kept beside the bench figures."""
     soak, runtimes = directory / "soak.md", directory / "wakeword_runtimes.md"
     stories = directory / "stories.md"
     text = f"\n## Soak (scripts/soak)\n\n{soak.read_text()}" if soak.is_file() else ""
     if runtimes.is_file():
         text += f"\n## Wake-word runtimes (bench.wakeword_runtimes)\n\n{runtimes.read_text()}"
     for name, title in (("stop_word.md", "Stop word (bench.figures.stop_word)"),
-                        ("wake_engines.md", "Wake engines side by side (bench.figures.engines)")):
+                        ("wake_engines.md", "Wake engines side by side (bench.figures.engines)"),
+                        ("music.md", "Music (bench.music)")):
         if (directory / name).is_file():
             text += f"\n## {title}\n\n{(directory / name).read_text()}"
     if stories.is_file():

@@ -28,6 +28,11 @@ when the model's turn has played, with no follow-up window. One that arrives
 while a conversation is open waits for it to end (it never enters a session
 that has tools); at most MAX_ANNOUNCEMENTS_WAITING wait, newer ones are
 refused, with one warning per burst.
+Music (daemon.media) is ducked, or paused, whenever a conversation is open
+(the wake word, the button, `ctl wake`, `say`, an announcement) or it rings,
+and stopped and refused while muted: `_media_hold()` derives both from the
+same facts as the state, and `_show()` applies them at every change, so the
+music drops in the same turn of the loop that opens the conversation.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MediaChanged,
     MemoryChanged,
     RelaySwitched,
     StopWordHeard,
@@ -63,6 +69,7 @@ from daemon.core.events import (
 )
 from daemon.core.safe_text import user_text_problem
 from daemon.core.state import Change, Observer, State, StateMachine
+from daemon.media import Player
 from daemon.memory import Memory
 from daemon.timers import Ring, Timers
 from daemon.wakeword.stop_word import StopDetection
@@ -108,6 +115,7 @@ class Appliance:
         clock: Clock | None = None,
         timers: Timers | None = None,
         memory: Memory | None = None,
+        media: Player | None = None,
     ) -> None:
         self.config = config
         self.devices = devices
@@ -139,6 +147,10 @@ class Appliance:
             on_change=self._show,
             model_talking=self._model_talking,
         )
+        self.media = media
+        """The music player, when the daemon has one (tools, ctl and MQTT reach it here)."""
+        if media is not None:
+            media.on_change = self._media_changed
         self.machine.observe(self._log_state)
         # The household memory: the model's tools and `ctl memory` change it; it never
         # changes the state, only what MQTT shows.
@@ -166,6 +178,8 @@ class Appliance:
         with contextlib.suppress(asyncio.CancelledError):
             await audio
         await self._close_conversation("the daemon is stopping")
+        if self.media is not None:
+            await self.media.stop("stopped: the daemon is stopping")
         self.failures.hide()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
@@ -217,7 +231,9 @@ class Appliance:
                     self._stop_word_heard(heard.stop)
                 return
             # A ring's own announcement only speaks: the wake word hears, to stop the ring.
-        heard = await self._router.idle(chunk, stoppable=self.ringing.active)
+        heard = await self._router.idle(
+            chunk, stoppable=self.ringing.active or self._music_stoppable()
+        )
         if heard.stop is not None:
             self._stop_word_heard(heard.stop)
             return
@@ -241,6 +257,19 @@ class Appliance:
         conversation = self._conversation
         if conversation is not None and conversation.is_open:
             conversation.stop_talking("stop word")
+        elif self._music_stoppable() and self.media is not None:
+            self._spawn(self.media.stop("stopped: the stop word"))
+
+    def _music_stoppable(self) -> bool:
+        """Music plays and its sound is removed from the microphone: "stop" is listened
+        for over it (in half duplex a song that sings "stop" would stop itself)."""
+        canceller = self.devices.echo_canceller
+        return (
+            self.media is not None
+            and self.media.state == "playing"
+            and canceller is not None
+            and canceller.removes_echo
+        )
 
     # -- conversations -----------------------------------------------------------------
 
@@ -421,13 +450,45 @@ class Appliance:
         return why
 
     async def stop(self) -> str:
-        """Stop a ring, else end the conversation (`ctl stop`); what was done, in words."""
+        """Stop a ring, else end the conversation, else stop the music (`ctl stop`); what
+        was done, in words."""
         if self._stop_ringing("ctl stop"):
             return "stopped ringing"
         if self._conversation is None or not self._conversation.is_open:
+            if self.media is not None and self.media.state != "stopped":
+                await self.media.stop("stopped from the control socket")
+                return "stopped the music"
             return "no conversation open"
         await self._close_conversation("stopped from the control socket")
         return "stopped"
+
+    async def media_command(self, action: str, what: str = "") -> str:
+        """`ctl play|pause|resume|next|now` and Home Assistant's media controls: a sentence."""
+        media = self.media
+        if media is None:
+            return "there is no music player"
+        if action == "play":
+            return await media.play(what)
+        if action == "play_station":
+            return await media.play_station(what)
+        if action == "play_url":
+            return await media.play_url(what)
+        if action == "pause":
+            return media.pause()
+        if action == "resume":
+            return media.resume()
+        if action == "play_last":  # Home Assistant's play button
+            return await media.replay()
+        if action == "stop":
+            return await media.stop("stopped")
+        if action == "next":
+            return await media.next()
+        if action == "now":
+            return media.describe() if media.state != "stopped" else "nothing is playing"
+        if action == "volume":
+            media.set_volume(int(what))
+            return f"music volume {media.volume} %"
+        raise ValueError(f"unknown media action {action!r}")
 
     def status(self) -> ApplianceStatus:
         """A snapshot of what the owner may see (`ctl status`, the tests)."""
@@ -455,6 +516,7 @@ class Appliance:
                 else "listening" if self._router.stop_word_listening else "ready"
             ),
             last_stop=self._last_stop,
+            music=self.media.now() if self.media is not None else None,
         )
 
     # -- what the user sees ------------------------------------------------------------
@@ -472,7 +534,16 @@ class Appliance:
             state = State.ERROR
         else:
             state = State.IDLE
+        if self.media is not None:
+            self.media.hold(*self._media_hold())
         self.machine.set(state, reason)
+
+    def _media_hold(self) -> tuple[bool, str | None]:
+        """Whether music is ducked now (or paused, by config), and why it may not play at
+        all: the one place that decides it, from what is true now."""
+        conversation = self._conversation
+        ducked = self.ringing.active or (conversation is not None and conversation.is_open)
+        return ducked, ("muted: unmute first" if self._muted else None)
 
     # -- device health -----------------------------------------------------------------
 
@@ -630,6 +701,8 @@ class Appliance:
             self._timers_changed()
         if self.memory is not None:
             self._memory_changed()
+        if self.media is not None:
+            self._tell_one(listener, self.media.event())
 
     @property
     def last_error(self) -> str | None:
@@ -647,6 +720,9 @@ class Appliance:
             return  # its sender knows the words; it is not what the user said
         self._tell(TranscriptHeard(transcript.role, transcript.text, transcript.at))
 
+    def _media_changed(self, event: MediaChanged) -> None:
+        self._tell(event)
+
     def _timers_changed(self) -> None:
         if self.timers is not None:
             self._tell(timers_changed(self.timers))
@@ -657,10 +733,14 @@ class Appliance:
 
     def _tell(self, event: ApplianceEvent) -> None:
         for listener in self._listeners:
-            try:
-                listener(event)
-            except Exception:  # a broker glitch must not stop the appliance
-                log.exception("appliance listener %r failed on %s", listener, type(event).__name__)
+            self._tell_one(listener, event)
+
+    @staticmethod
+    def _tell_one(listener: Listener, event: ApplianceEvent) -> None:
+        try:
+            listener(event)
+        except Exception:  # a broker glitch must not stop the appliance
+            log.exception("appliance listener %r failed on %s", listener, type(event).__name__)
 
     def _log_state(self, change: Change) -> None:
         if change.old is not change.new:

@@ -42,6 +42,17 @@ class ControlDesk:
     async def stop(self) -> dict[str, Any]:
         return {"message": await self._appliance.stop()}
 
+    async def media(self, action: str, what: str = "") -> dict[str, Any]:
+        """`ctl play WHAT|pause|resume|next|now`: the player's sentence; a refusal is an error."""
+        message = await self._appliance.media_command(action, what)
+        music = self._appliance.media
+        reply: dict[str, Any] = {"message": message}
+        if music is not None:
+            reply["music"] = music.now()
+        if music is None or _refused(action, message):
+            reply["error"] = message
+        return reply
+
     async def list_timers(self) -> dict[str, Any]:
         """`ctl timers`: each pending timer and alarm with the time left."""
         timers = self._appliance.timers
@@ -88,3 +99,19 @@ class ControlDesk:
 
     def _state(self) -> str:
         return str(self._appliance.machine.state)
+
+
+_DONE = {
+    "play": ("playing",),
+    "pause": ("paused",),
+    "resume": ("playing",),
+    "next": ("playing",),
+    "now": ("",),
+}
+
+
+def _refused(action: str, message: str) -> bool:
+    """A media reply that says nothing was done (`ctl` exits 2 on it)."""
+    if action == "now":
+        return False
+    return not message.startswith(_DONE.get(action, ("",)))

@@ -34,6 +34,8 @@ class ApplianceStatus:
     """"listening" (something can be stopped), "ready", or "off" (disabled, or no model)."""
     last_stop: float | None
     """Unix time "stop" was last heard."""
+    music: dict[str, Any] | None = None
+    """What the player plays (state, title, artist, source, volume); None without one."""
 
     def as_reply(self) -> dict[str, Any]:
         """The fields `ctl status` replies with."""
@@ -49,6 +51,7 @@ class ApplianceStatus:
             "timers": list(self.timers),
             "stop_word": self.stop_word,
             "last_stop": self.last_stop,
+            **({"music": dict(self.music)} if self.music is not None else {}),
         }
 
 

@@ -32,7 +32,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], su
     say.add_argument("text", nargs="+")
     mute = commands.add_parser("mute", help="close or open the microphone")
     mute.add_argument("on", choices=["on", "off"])
-    commands.add_parser("stop", help="stop a ringing timer, else end the conversation")
+    commands.add_parser(
+        "stop", help="stop a ringing timer, else end the conversation, else stop the music"
+    )
+    play = commands.add_parser("play", help="play a station by name, a URL, or library music")
+    play.add_argument("what", nargs="+")
+    commands.add_parser("pause", help="pause the music")
+    commands.add_parser("resume", help="resume the paused music")
+    commands.add_parser("next", help="skip to the next track")
+    commands.add_parser("now", help="what music is playing")
     commands.add_parser("timers", help="pending timers and alarms, with the time left")
     cancel = commands.add_parser("cancel", help="cancel a timer or alarm: LABEL, ID or all")
     cancel.add_argument("what", nargs="+")
@@ -51,14 +59,15 @@ def run(args: argparse.Namespace) -> int:
         payload["text"] = " ".join(args.text)
     elif args.ctl_command == "mute":
         payload["on"] = args.on == "on"
-    elif args.ctl_command == "cancel":
+    elif args.ctl_command in ("cancel", "play"):
         payload["what"] = " ".join(args.what)
     elif args.ctl_command == "memory":
         payload["action"] = args.action
         if args.what:
             payload["what"] = " ".join(args.what)
+    timeout = args.timeout if args.ctl_command != "play" else max(args.timeout, 20.0)
     try:
-        reply = asyncio.run(request(socket, payload, timeout=max(args.timeout, 0.1)))
+        reply = asyncio.run(request(socket, payload, timeout=max(timeout, 0.1)))
     except (FileNotFoundError, ConnectionRefusedError):
         print(f"speakerd is not running (no control socket at {socket})", file=sys.stderr)
         return 1

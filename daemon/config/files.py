@@ -58,7 +58,25 @@ def file_problems(config: Config) -> list[tuple[Loc, str]]:
         problem = state_dir_problem(config.memory.state_dir)
         if problem:
             found.append((("memory", "state_dir"), problem))
+    if config.media.library is not None:
+        problem = library_problem(config.media.library)
+        if problem:
+            found.append((("media", "library"), problem))
     return found
+
+
+def library_problem(path: Path) -> str | None:
+    """Why the music folder cannot be searched, or None."""
+    try:
+        if not path.exists():
+            return f"the folder {path} does not exist"
+        if not path.is_dir():
+            return f"{path} is not a folder; media.library names the folder of your music"
+        if not os.access(path, os.R_OK | os.X_OK):
+            return f"the folder {path} cannot be read"
+    except OSError as exc:
+        return f"cannot use {path}: {exc.strerror or exc}"
+    return None
 
 
 def ca_file_problem(path: Path) -> str | None:

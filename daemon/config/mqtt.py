@@ -72,6 +72,10 @@ class MqttConfig(_Section):
     """Name of the device in Home Assistant; null: the host name."""
     keepalive_seconds: int = Field(30, ge=5, le=3600)
     """The broker declares the speaker offline this long (x1.5) after it stops answering."""
+    area: str | None = Field(None, min_length=1, max_length=60)
+    """The area Home Assistant suggests for the device, e.g. Kitchen; null: none."""
+    configuration_url: str | None = Field(None, pattern=r"^https?://\S+$", max_length=500)
+    """A link shown on the device page (e.g. your notes on this speaker); null: none."""
 
     @field_validator("discovery_prefix", "base_topic")
     @classmethod

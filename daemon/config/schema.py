@@ -420,6 +420,51 @@ class MemoryConfig(Section):
     """The most text kept, in bytes; the oldest facts go first beyond it."""
 
 
+_MEDIA_SCHEMES = ("http", "https")
+
+
+class StationConfig(Section):
+    name: str = Field(min_length=1, max_length=60)
+    """What the owner says to play it, e.g. "jazz radio" (also the Home Assistant source name)."""
+    url: str = Field(max_length=2000)
+    """The stream (http:// or https://): MP3, AAC, Ogg/Vorbis or Opus, or a .m3u/.pls playlist."""
+
+    @field_validator("url")
+    @classmethod
+    def _stream_url(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0].lower() if ":" in value else ""
+        if scheme not in _MEDIA_SCHEMES or not re.match(r"^[A-Za-z]+://[^/\s?#]+", value):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        if any(c.isspace() or ord(c) < 32 for c in value):
+            raise ValueError("a station URL must not contain spaces or control characters")
+        return value
+
+
+class MediaConfig(Section):
+    stations: list[StationConfig] = Field(default_factory=list, max_length=200)
+    """Internet radio stations the model, `ctl play` and Home Assistant can play by name."""
+    library: Path | None = None
+    """A folder of music files (searched by artist, album and title tags); null for none."""
+    duck_db: float = Field(20.0, ge=0.0, le=60.0)
+    """How far the music drops (dB) while a conversation is open, a timer rings or an announcement speaks."""
+    duck_or_pause: Literal["duck", "pause"] = "duck"
+    """duck: play on, quieter, under the voice; pause: hold the music and go on after."""
+    volume: Percent = 60
+    """Music volume in percent, under the speaker's own volume (audio.volume)."""
+    ffmpeg: str = "ffmpeg"
+    """The ffmpeg program that decodes streams and files (in its own process)."""
+
+    @model_validator(mode="after")
+    def _unique_station_names(self) -> MediaConfig:
+        seen: set[str] = set()
+        for station in self.stations:
+            key = station.name.casefold()
+            if key in seen:
+                raise ValueError(f"two stations are named {station.name!r}")
+            seen.add(key)
+        return self
+
+
 class ControlConfig(Section):
     socket: Path = Path("/run/speakerd/control.sock")
     """Unix socket for `speakerd ctl` (mode 0660)."""
@@ -478,3 +523,5 @@ class Config(Section):
     """Local control socket."""
     mqtt: MqttConfig = MqttConfig()
     """Home Assistant over MQTT (off by default)."""
+    media: MediaConfig = MediaConfig()
+    """Music and internet radio, mixed under the voice."""

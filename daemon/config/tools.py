@@ -25,6 +25,8 @@ BUILTIN_TOOL_NAMES: tuple[str, ...] = (
     "set_relay", "get_relays", "get_time", "set_volume", "end_conversation", "look",
     "set_timer", "set_alarm", "list_timers", "cancel_timer",
     "remember_fact", "forget_fact", "list_facts",
+    "play_radio", "play_music", "play_url", "pause_music", "resume_music", "stop_music",
+    "next_track", "now_playing",
 )  # fmt: skip
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

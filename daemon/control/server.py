@@ -59,9 +59,11 @@ class Controls(Protocol):
     async def list_timers(self) -> dict[str, Any]: ...
     async def cancel_timer(self, which: str) -> dict[str, Any]: ...
     async def memory(self, action: str, what: str | None = None) -> dict[str, Any]: ...
+    async def media(self, action: str, what: str = "") -> dict[str, Any]: ...
 
 
-COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel", "memory")
+MEDIA_COMMANDS = ("play", "pause", "resume", "next", "now")
+COMMANDS = ("status", "wake", "say", "mute", "stop", "timers", "cancel", "memory", *MEDIA_COMMANDS)
 MEMORY_ACTIONS = ("list", "forget", "clear")
 
 
@@ -292,6 +294,8 @@ class ControlServer:
                 result = await controls.cancel_timer(request["what"])
             elif cmd == "memory":
                 result = await controls.memory(request["action"], request.get("what"))
+            elif cmd in MEDIA_COMMANDS:
+                result = await controls.media(cmd, request.get("what", ""))
             else:
                 result = await controls.stop()
             reply: dict[str, Any] = _scrubbed({"ok": "error" not in result, **result})
@@ -342,6 +346,12 @@ def parse_request(line: bytes) -> tuple[str, dict[str, Any]]:
         raise RequestError('cancel needs "what": a label, an id or "all"')
     if cmd == "memory":
         _check_memory(request)
+    if cmd == "play":
+        what = request.get("what")
+        if not (isinstance(what, str) and what.strip() and len(what) <= 2000):
+            raise RequestError('play needs "what": a station, a URL or words to search for')
+        if not _is_unicode(what) or "\x00" in what:
+            raise RequestError('play needs "what" in Unicode text without NUL')
     return cmd, request
 
 

@@ -84,6 +84,20 @@ class MemoryChanged:
     """A fact was remembered or forgotten: how many the household memory holds."""
 
     count: int
+MediaState = Literal["stopped", "playing", "paused"]
+
+
+@dataclass(frozen=True)
+class MediaChanged:
+    """Music or radio started, stopped, paused, changed title or volume."""
+
+    state: MediaState
+    title: str | None
+    artist: str | None
+    source: str | None
+    """The station's name, "library", or "url"."""
+    volume: int
+    ducked: bool = False
 
 
 ApplianceEvent = (
@@ -96,5 +110,6 @@ ApplianceEvent = (
     | ErrorShown
     | TimersChanged
     | MemoryChanged
+    | MediaChanged
 )
 Listener = Callable[[ApplianceEvent], None]

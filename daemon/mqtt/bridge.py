@@ -20,7 +20,8 @@ import random
 import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 import aiomqtt
@@ -33,6 +34,7 @@ from daemon.core.events import (
     ButtonUsed,
     ErrorShown,
     Listener,
+    MediaChanged,
     MemoryChanged,
     NextTimer,
     RelaySwitched,
@@ -43,7 +45,7 @@ from daemon.core.events import (
 )
 from daemon.core.safe_text import printable
 from daemon.core.state import Change, Observer, State
-from daemon.mqtt import commands
+from daemon.mqtt import commands, media
 from daemon.mqtt.commands import BadPayload
 from daemon.mqtt.discovery import OFF, ON, discovery_payload
 from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
@@ -54,6 +56,9 @@ FIRST_RETRY_SECONDS = 1.0
 LONGEST_RETRY_SECONDS = 60.0
 EVENTS_WAITING = 32  # events (wake word, button) kept for a slow broker; older ones are dropped
 PUBLISH_TIMEOUT = 10.0
+CONNECT_TIMEOUT = 3.0
+"""For the broker's CONNACK: after an outage, an attempt that gets no answer gives way
+to the next one soon, rather than waiting out the publish timeout."""
 QOS = 1
 MAX_PACKET = commands.MAX_PAYLOAD + 1024
 """The largest packet the broker may send us (MQTT 5 Maximum Packet Size): a command's
@@ -76,6 +81,8 @@ class Owner(Protocol):
     def set_volume(self, percent: int) -> None: ...
     def press(self) -> str | None: ...
     def announce(self, text: str) -> str | None: ...
+    async def say(self, text: str) -> str | None: ...
+    async def media_command(self, action: str, what: str = "") -> str: ...
 
 
 class MqttBridge:
@@ -88,12 +95,15 @@ class MqttBridge:
         relays: dict[str, str],
         *,
         identity: Identity | None = None,
+        stations: Sequence[str] = (),
     ) -> None:
-        """`relays`: each relay's name and its description (the switch's name in HA)."""
+        """`relays`: each relay's name and its description; `stations`: the radio
+        stations' names (the music source select)."""
         self.config = config
         self.identity = identity or Identity.of(config)
         self._appliance = appliance
         self._relays = dict(relays)
+        self._stations = tuple(stations)
         self._latest: dict[str, str] = {}  # retained state, by topic: re-sent on every connection
         self._unsent: dict[str, str] = {}  # state not yet sent on this connection (latest wins)
         self._events: deque[tuple[str, str]] = deque(maxlen=EVENTS_WAITING)
@@ -142,6 +152,7 @@ class MqttBridge:
         while True:
             try:
                 async with await self._new_client() as client:
+                    client.timeout = PUBLISH_TIMEOUT
                     self._client = client
                     log.info(
                         "MQTT: connected to %s as %s; Home Assistant device %r (%s)",
@@ -184,7 +195,7 @@ class MqttBridge:
             keepalive=config.keepalive_seconds,
             will=aiomqtt.Will(self.identity.topics.availability, OFFLINE, qos=QOS, retain=True),
             tls_context=tls,
-            timeout=PUBLISH_TIMEOUT,
+            timeout=CONNECT_TIMEOUT,
             protocol=aiomqtt.ProtocolVersion.V5,
             properties=_connect_properties(),
         )
@@ -218,7 +229,12 @@ class MqttBridge:
 
     async def _publish_all(self, client: aiomqtt.Client) -> None:
         topics = self.identity.topics
-        payload = json.dumps(discovery_payload(self.identity, self._relays))
+        payload = json.dumps(
+            discovery_payload(
+                self.identity, self._relays, self._stations,
+                area=self.config.area, configuration_url=self.config.configuration_url,
+            )
+        )  # fmt: skip
         await client.publish(self.identity.discovery_topic, payload, qos=QOS, retain=True)
         for topic, value in list(self._latest.items()):
             await client.publish(topic, value, qos=QOS, retain=True)
@@ -264,7 +280,7 @@ class MqttBridge:
         topics = self.identity.topics
         match event:
             case TranscriptHeard(role=role, text=text, at=at):
-                self._put(topics.transcript(role), json.dumps({"text": text, "at": at}))
+                self._put(topics.transcript(role), json.dumps({"text": text, "at": _iso(at)}))
             case RelaySwitched(name=name, is_on=is_on):
                 self._relay_changed(name, is_on)
             case VolumeChanged(percent=percent):
@@ -280,6 +296,8 @@ class MqttBridge:
                 self._timers_changed(next_timer, pending)
             case MemoryChanged(count=count):
                 self._put(topics.memory, _number(count))
+            case MediaChanged():
+                media.publish(topics, event, self._put, self._stations)
 
     def _relay_changed(self, name: str, is_on: bool) -> None:
         self._put(self.identity.topics.relay(name, "state"), ON if is_on else OFF)
@@ -298,7 +316,9 @@ class MqttBridge:
         self._put(self.identity.topics.next_timer, json.dumps(state))
 
     def _error(self, message: str) -> None:
-        self._put(self.identity.topics.last_error, json.dumps({"text": message, "at": time.time()}))
+        self._put(
+            self.identity.topics.last_error, json.dumps({"text": message, "at": _iso(time.time())})
+        )
 
     # -- commands in -------------------------------------------------------------------
 
@@ -312,6 +332,7 @@ class MqttBridge:
         }
         for name in self._relays:
             handlers[topics.relay(name, "set")] = _bound(self._switch_relay, name)
+        handlers.update(media.handlers(topics, self._appliance, self._stations))
         return handlers
 
     def _received(self, message: aiomqtt.Message) -> None:
@@ -426,6 +447,11 @@ def _connect_properties() -> Properties:
 def _log_refusal(what: str, refusal: str | None) -> None:
     if refusal is not None:
         log.warning("MQTT: %s refused: %s", what, refusal)
+
+
+def _iso(seconds: float) -> str:
+    """Unix seconds as ISO 8601 in the local zone, e.g. 2026-12-07T14:05:09+01:00."""
+    return datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
 
 
 def _number(value: float) -> str:

@@ -55,6 +55,19 @@ def press(payload: bytes) -> None:
         raise BadPayload(f"{_shown(payload)} is not {PRESS}")
 
 
+def text_of(payload: bytes) -> str:
+    """A short text command (a station, a URL): within the size limit, UTF-8, no control
+    characters (the one rule for typed text)."""
+    check_size(payload)
+    try:
+        text = payload.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise BadPayload("not UTF-8 text") from None
+    if text and (problem := user_text_problem(text)) is not None:
+        raise BadPayload(problem)
+    return text
+
+
 def announcement(payload: bytes) -> str:
     """The text to announce: UTF-8, within the one rule for typed text (daemon.core.safe_text)."""
     check_size(payload)

@@ -9,11 +9,12 @@ needs templates on the Home Assistant side.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from typing import Any
 
 from daemon.core.state import State
+from daemon.mqtt import media
 from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
 
 ON, OFF, PRESS = "ON", "OFF", "PRESS"
@@ -33,8 +34,16 @@ def version() -> str:
         return "unknown"
 
 
-def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str, Any]:
-    """The retained config message; `relays` maps each relay's name to its description."""
+def discovery_payload(
+    identity: Identity,
+    relays: Mapping[str, str],
+    stations: Sequence[str] = (),
+    *,
+    area: str | None = None,
+    configuration_url: str | None = None,
+) -> dict[str, Any]:
+    """The retained config message; `relays` maps each relay's name to its description,
+    `stations` names the radio stations (the music entities' source select)."""
     topics = identity.topics
     node = identity.node_id
 
@@ -48,9 +57,9 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
         ),
         *(
             component(
-                f"relay_{name}", "switch", description or name.replace("_", " ").capitalize(),
+                f"relay_{name}", "switch", relay_title(name),
                 command_topic=topics.relay(name, "set"), state_topic=topics.relay(name, "state"),
-                payload_on=ON, payload_off=OFF,
+                payload_on=ON, payload_off=OFF, icon=relay_icon(name, description),
             )
             for name, description in relays.items()
         ),
@@ -80,10 +89,12 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
             "start", "button", "Start conversation", command_topic=topics.start,
             payload_press=PRESS, icon="mdi:microphone-message",
         ),
-        component("announce", "notify", "Announce", command_topic=topics.announce),
+        component(
+            "announce", "notify", "Announce", command_topic=topics.announce, icon="mdi:bullhorn",
+        ),
         component(
             "wake_word", "event", "Wake word", state_topic=topics.event("wake_word"),
-            event_types=list(WAKE_WORD_EVENTS), icon="mdi:account-voice",
+            event_types=list(WAKE_WORD_EVENTS), icon="mdi:ear-hearing",
         ),
         component(
             "button", "event", "Button", state_topic=topics.event("button"),
@@ -103,15 +114,24 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
             value_template=TEXT_TEMPLATE, json_attributes_topic=topics.last_error,
             entity_category="diagnostic", icon="mdi:alert-circle-outline",
         ),
+        *(
+            component(key, platform, name, **fields)
+            for key, platform, name, fields in media.components(topics, stations)
+        ),
     ]  # fmt: skip
+    device: dict[str, Any] = {
+        "identifiers": [node],
+        "name": identity.name,
+        "manufacturer": "speakerd",
+        "model": "speakerd smart speaker",
+        "sw_version": version(),
+    }
+    if area:
+        device["suggested_area"] = area
+    if configuration_url:
+        device["configuration_url"] = configuration_url
     return {
-        "device": {
-            "identifiers": [node],
-            "name": identity.name,
-            "manufacturer": "speakerd",
-            "model": "speakerd smart speaker",
-            "sw_version": version(),
-        },
+        "device": device,
         "origin": {"name": "speakerd", "sw_version": version()},
         "availability_topic": topics.availability,
         "payload_available": ONLINE,
@@ -119,3 +139,18 @@ def discovery_payload(identity: Identity, relays: Mapping[str, str]) -> dict[str
         "qos": 1,
         "components": dict(entries),
     }
+
+
+LIGHT_WORDS = ("lamp", "light", "bulb", "led")
+
+
+def relay_title(name: str) -> str:
+    """The switch's name in Home Assistant: the relay's own, title-cased ("Lamp",
+    "Floor Lamp"); Home Assistant puts the device's name in front of it."""
+    return name.replace("_", " ").title()
+
+
+def relay_icon(name: str, description: str) -> str:
+    """A bulb for what sounds like a light, else a socket."""
+    words = f"{name} {description}".lower()
+    return "mdi:lightbulb" if any(w in words for w in LIGHT_WORDS) else "mdi:power-socket-eu"

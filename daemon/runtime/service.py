@@ -25,6 +25,8 @@ from daemon.control.server import ControlServer
 from daemon.core.clock import LoopClock
 from daemon.core.state import Change, StateMachine
 from daemon.live.connect_config import make_client
+from daemon.media import Library, Player
+from daemon.media.library import ffprobe_for
 from daemon.memory import Memory
 from daemon.runtime.build import (
     AudioHealth,
@@ -99,8 +101,9 @@ async def serve(
             config.timers.state_dir,
             missed_grace_seconds=config.timers.missed_grace_seconds,
         )
+        media = open_player(config, devices)
         appliance = Appliance(
-            config, devices, sessions.new, clock=clock, timers=timers, memory=memory
+            config, devices, sessions.new, clock=clock, timers=timers, memory=memory, media=media
         )
         # The tools act on the appliance, and each conversation's session offers them.
         tools = ToolRegistry.from_config(
@@ -139,7 +142,7 @@ async def serve(
             from daemon.mqtt import MqttBridge  # aiomqtt and paho load only when used
 
             relays = {relay.name: relay.description for relay in config.relays}
-            mqtt = MqttBridge(config.mqtt, appliance, relays)
+            mqtt = MqttBridge(config.mqtt, appliance, relays, stations=media.stations)
             mqtt.start()
         if on_ready is not None:
             on_ready(appliance)
@@ -175,6 +178,31 @@ def open_memory(config: Config) -> Memory | None:
     )
     log.info("household memory: %d fact(s) in %s", len(memory), memory.path)
     return memory
+def open_player(config: Config, devices: Devices) -> Player:
+    """The music player on the speaker's background channel; the library (if any) is
+    indexed on a thread, searchable as it goes."""
+    speaker = devices.speaker
+    library = None
+    if config.media.library is not None:
+        index = config.timers.state_dir / "media-index.json"
+        library = Library(config.media.library, index, ffprobe_for(config.media.ffmpeg))
+        task = asyncio.ensure_future(asyncio.to_thread(library.scan))
+        task.add_done_callback(_library_indexed)
+    return Player(
+        config.media,
+        speaker,
+        rate=lambda: speaker.format.rate if speaker.format is not None else speaker.rate,
+        library=library,
+    )
+
+
+def _library_indexed(task: asyncio.Future[int]) -> None:
+    if task.cancelled():
+        return
+    if task.exception() is not None:
+        log.error("music library not indexed: %s", task.exception())
+    else:
+        log.info("music library: %d tracks indexed", task.result())
 
 
 async def _first_chunk(devices: Devices, started: float) -> None:

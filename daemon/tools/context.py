@@ -35,6 +35,7 @@ class StandaloneContext:
 
     timers_kept_by_daemon = True  # its timer tools are listed; a call points to `ctl`
     memory_kept_by_daemon = True  # so are the memory tools
+    media_kept_by_daemon = True  # so are the music tools
 
     def __init__(self, camera: Camera | None = None, frames_dir: Path | None = None) -> None:
         self.camera = camera

@@ -26,6 +26,7 @@ from daemon.tools.appliance import appliance_tools
 from daemon.tools.camera import camera_tools
 from daemon.tools.clock import Clock, local_now, time_tools
 from daemon.tools.context import ToolContext
+from daemon.tools.media import media_tools
 from daemon.tools.memory import memory_tools
 from daemon.tools.owner import OwnerTools, owner_tools
 from daemon.tools.relays import relay_tools
@@ -57,8 +58,8 @@ class ToolRegistry:
         open_inputs: bool | None = None,
     ) -> ToolRegistry:
         """The tools this device offers: its relays, clock, volume, end, look with a
-        camera, timers and the household memory (when the context has them), and the owner's
-        own tools (config.tools).
+        camera, timers, the household memory and music (when the context has them), and the
+        owner's own tools (config.tools).
 
         ``relays`` are the open relays by name; None describes the configured
         relays without opening them (for listing). A configured relay missing
@@ -88,6 +89,11 @@ class ToolRegistry:
                 getattr(context, "memory", None),
                 kept_elsewhere=config.memory.enabled
                 and getattr(context, "memory_kept_by_daemon", False),
+            ),
+            *media_tools(
+                getattr(context, "media", None),
+                config.media,
+                kept_elsewhere=getattr(context, "media_kept_by_daemon", False),
             ),
         ]
         owned = owner_tools(

@@ -47,13 +47,16 @@ class Mixer:
         """Lay a float32 clip at `rate` over the voice, from the next block on."""
         self._sounds.push(clip)
 
-    def next_block(self, gain: float) -> np.ndarray:
-        """Up to `block` int16 samples of voice plus sounds, scaled by `gain`."""
+    def next_block(self, gain: float, under: np.ndarray | None = None) -> np.ndarray:
+        """Up to `block` int16 samples of voice plus sounds (plus `under`, float32 at
+        `rate` with its own gain already applied: the background), scaled by `gain`."""
         voice = self._voice.take(self.block)
         sounds = self._sounds.take(self.block)
-        mix = np.zeros(max(len(voice), len(sounds)), np.float32)
+        extra = under if under is not None else np.zeros(0, np.float32)
+        mix = np.zeros(max(len(voice), len(sounds), len(extra)), np.float32)
         mix[: len(voice)] += voice
         mix[: len(sounds)] += sounds
+        mix[: len(extra)] += extra
         return float_to_int16(mix * gain)
 
     def clear(self) -> None:

@@ -1,8 +1,9 @@
 """The speaker: the model's 24 kHz voice and short local sounds, stoppable at once.
 
 play() only queues; a writer thread converts (soxr, stateful across chunks),
-mixes sounds over the voice, applies the volume and writes small blocks to
-PortAudio. Because only one small block is ever in flight, flush() silences
+mixes sounds over the voice and the background channel (music, radio: fed by
+feed_background(), with its own gain for ducking) under both, applies the
+volume and writes small blocks to PortAudio. Because only one small block is ever in flight, flush() silences
 the speaker within the device's own buffer plus one block: that is what makes
 an interruption feel immediate.
 
@@ -25,6 +26,7 @@ import numpy as np
 import pyaudio
 
 from hardware.audio import host
+from hardware.audio.background import BackgroundChannel
 from hardware.audio.convert import StreamFormat, upmix
 from hardware.audio.device_thread import DeviceThread
 from hardware.audio.mixer import Mixer
@@ -105,6 +107,7 @@ class Speaker:
         self._drained = asyncio.Event()
         self._drained.set()
         self._sound_cache: dict[str, np.ndarray] = {}
+        self._background = BackgroundChannel()
         self._device = DeviceThread(
             "speaker",
             device,
@@ -153,6 +156,59 @@ class Speaker:
     def volume(self) -> float:
         return self._volume
 
+    # -- the background channel (music) ------------------------------------
+
+    def feed_background(self, pcm: bytes, rate: int) -> bool:
+        """Queue 16-bit mono PCM at `rate` for the background channel; False when its
+        bounded queue has no room for it (nothing queued: try again once it played)."""
+        with self._cond:
+            taken = self._background.push(pcm, rate)
+            if taken:
+                self._cond.notify()
+        return taken
+
+    def background_queued(self) -> float:
+        """Seconds of background audio queued and not yet written."""
+        with self._cond:
+            return self._background.queued_seconds()
+
+    def background_room(self) -> float:
+        """Seconds of background audio that would still fit."""
+        with self._cond:
+            return self._background.room_seconds()
+
+    def set_background_gain(self, gain: float, ramp_s: float = 0.05) -> None:
+        """The background's amplitude factor (under the volume), reached over `ramp_s`
+        from the next block written: ducking is heard within a block plus the device buffer."""
+        with self._cond:
+            self._background.set_gain(gain, ramp_s)
+
+    def pause_background(self, paused: bool) -> None:
+        """Hold the background where it is (its queue keeps what it has) or go on."""
+        with self._cond:
+            self._background.paused = paused
+            self._cond.notify()
+
+    def clear_background(self) -> None:
+        """Drop the queued background audio (stop, a new track)."""
+        with self._cond:
+            self._background.clear()
+            self._cond.notify()
+
+    @property
+    def background_gain(self) -> float:
+        """The background gain the last written block ended at (after its ramp)."""
+        return self._background.gain
+
+    @property
+    def background_ramp_done_at(self) -> float | None:
+        """time.monotonic() when the last gain change was fully applied in a block mixed."""
+        return self._background.ramp_done_at
+
+    @property
+    def background_underruns(self) -> int:
+        return self._background.underruns
+
     @property
     def is_playing(self) -> bool:
         """True from play() until the audio has left the device."""
@@ -199,8 +255,10 @@ class Speaker:
         output = _Output(stream, self.format.channels, self.keep_running)
         while not self._device.stopping:
             submitted = self._take_queued(mixer)
-            if mixer.has_audio():
-                block = mixer.next_block(self._gain)
+            with self._cond:
+                under = self._background.take(mixer.block, mixer.rate)
+            if mixer.has_audio() or len(under):
+                block = mixer.next_block(self._gain, under)
                 if self.far_end is not None:
                     self.far_end(block, mixer.rate)
                 if output.write(block):
@@ -253,7 +311,13 @@ class Speaker:
 
     def _work_waiting(self) -> bool:
         """Under the lock: something to play, a flush or a stop."""
-        return bool(self._voice or self._sounds or self._flush_requested or self._device.stopping)
+        return bool(
+            self._voice
+            or self._sounds
+            or self._flush_requested
+            or self._device.stopping
+            or self._background.has_audio()
+        )
 
     def _playout_started(self) -> None:
         self.playout_started_at = time.monotonic()
@@ -277,6 +341,7 @@ class Speaker:
             dropped = len(self._voice) + len(self._sounds)
             self._voice.clear()
             self._sounds.clear()
+            self._background.clear()  # stale by the time the device is back
             submitted = self._submitted
         if dropped:
             log.debug("speaker unavailable: dropped %d queued item(s)", dropped)

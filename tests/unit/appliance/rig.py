@@ -24,6 +24,8 @@ from daemon.appliance.conversation import Conversation
 from daemon.config.schema import Config
 from daemon.core.state import Change, State
 from daemon.live.errors import FatalSessionError, SessionError
+from daemon.media import Item, Player
+from daemon.media.http_stream import StreamError
 from daemon.memory import Memory
 from daemon.timers import Timers
 from daemon.wakeword.detector import Detection
@@ -187,6 +189,48 @@ class ScriptedSpeaker:
     def set_volume(self, percent: int) -> None:
         self.volume = percent
 
+    # -- the background channel (music) ----------------------------------------------
+
+    background_gain = 1.0
+    background_paused = False
+    background_fed = 0
+    """Bytes of music fed since the last clear (what would still sound)."""
+
+    def feed_background(self, pcm: bytes, rate: int) -> bool:
+        self.background_fed += len(pcm)
+        return True
+
+    def set_background_gain(self, gain: float, ramp_s: float = 0.05) -> None:
+        self.background_gain = gain
+
+    def pause_background(self, paused: bool) -> None:
+        self.background_paused = paused
+
+    def clear_background(self) -> None:
+        self.background_fed = 0
+
+
+class ScriptedPlayer(Player):
+    """The real player (ducking, pausing, stopping, its state) with playing scripted:
+    an item "plays" by feeding one piece of silence and then lasting until stopped."""
+
+    async def _probe(self, url: str) -> None:
+        if url.endswith("/missing"):
+            raise StreamError("example.org answered 404 Not Found: no such stream or file")
+
+    async def _play_one(self, item: Item, started: asyncio.Future[str | None]) -> str | None:
+        self._sink.feed_background(bytes(3200), self._rate())
+        if not started.done():
+            started.set_result(None)
+        self._set_state("paused" if self._user_paused else "playing", force=True)
+        await asyncio.get_running_loop().create_future()  # until stopped
+        return None
+
+
+STATIONS = [{"name": "Jazz", "url": "http://example.org/jazz"},
+            {"name": "News", "url": "http://example.org/news"},
+            {"name": "Gone", "url": "http://example.org/missing"}]  # fmt: skip
+
 
 class ScriptedWakeWord:
     """Detects the wake word in WAKE chunks; remembers every chunk it scored."""
@@ -300,13 +344,22 @@ class Rig:
     """One appliance on a virtual clock, in an event loop of its own."""
 
     def __init__(
-        self, config: dict[str, Any] | None = None, *, state_dir: Any = None, memory: bool = False
+        self,
+        config: dict[str, Any] | None = None,
+        *,
+        state_dir: Any = None,
+        memory: bool = False,
+        music: bool = False,
     ) -> None:
         """`state_dir`: give the appliance timers kept there (the real state file), and
-        with `memory` its household memory too."""
+        with `memory` its household memory too; `music`: a (scripted) music player with
+        the stations of STATIONS."""
         self.loop = asyncio.new_event_loop()
         self.clock = VirtualClock()
-        self.config = Config.model_validate(config or {})
+        config = dict(config or {})
+        if music:
+            config["media"] = {"stations": STATIONS, **config.get("media", {})}
+        self.config = Config.model_validate(config)
         self.devices = ScriptedDevices(self.config)
         self.sessions: list[ScriptedSession] = []
         self.conversations: list[Conversation] = []
@@ -319,6 +372,9 @@ class Rig:
             else Timers(self.clock, state_dir, wall=self.clock.wall, zone=ZoneInfo("Europe/Berlin"))
         )
         self.memory = Memory(state_dir) if memory and state_dir is not None else None
+        self.player: ScriptedPlayer | None = None
+        if music:
+            self.player = ScriptedPlayer(self.config.media, self.devices.speaker, rate=lambda: 24000)
         self.appliance: Appliance = self.run(self._build())
         self.appliance.machine.observe(lambda change: self.led.append(change.new))
         self.appliance.machine.observe(self._tell_systemd)
@@ -333,6 +389,7 @@ class Rig:
             clock=self.clock,
             timers=self.timers,
             memory=self.memory,
+            media=self.player,
         )
 
     def _new_session(self, *, tools: bool = True) -> ScriptedSession:

@@ -56,6 +56,8 @@ class Controls:
 
     async def memory(self, action: str, what: str | None = None) -> dict[str, Any]:
         return {"message": f"{action} {what or ''}"}
+    async def media(self, action: str, what: str = "") -> dict[str, Any]:
+        return {"message": f"{action} {what}".strip()}
 
 
 class ServerThread:
@@ -176,6 +178,12 @@ def _has_arguments(request: dict) -> bool:
         if action == "forget" and not (isinstance(what, str) and what.strip()):
             return False
         return what is None or (isinstance(what, str) and _encodable(what))
+    if request["cmd"] == "play":
+        what = request.get("what")
+        return (
+            isinstance(what, str) and bool(what.strip()) and len(what) <= 2000
+            and _encodable(what) and "\x00" not in what
+        )  # fmt: skip
     return True
 
 

@@ -14,7 +14,10 @@ time, an announcement's session never offered a tool nor fed the microphone
 (and its conversation never listening), a ring stopped by the button, the wake
 word, "stop" or `ctl stop` and never longer than timers.ring_seconds, no timer
 left pending past its time, the household memory never changing what the
-appliance does, and nothing left running after shutdown.
+appliance does, music (played, paused, resumed, skipped and stopped by `ctl` and
+the model's tools) ducked or paused whenever a conversation is open or it rings,
+at full level otherwise, and silent while muted, and nothing left running after
+shutdown.
 
 CI runs the "ci" profile (fixed seed); `HYPOTHESIS_PROFILE=long scripts/test
 tests/unit/appliance/test_stateful.py` explores much further.
@@ -52,6 +55,7 @@ from daemon.live.events import (
     TurnComplete,
 )
 from daemon.memory import MemoryRefused
+from daemon.tools import ToolRegistry
 from tests.unit.appliance.rig import (
     SETUP_TIMEOUT,
     SILENCE,
@@ -66,6 +70,8 @@ from tests.unit.appliance.rig import (
 # time-out of a session that never answers, plus a margin.
 CTL_ANSWER_BOUND = SETUP_TIMEOUT + 1.0
 RING_SECONDS = 20.0
+FULL = 0.6**2  # media.volume 60 %, square law
+DUCKED = FULL * 0.1  # 20 dB down
 
 settings.register_profile(
     "ci",
@@ -124,6 +130,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             },
             state_dir=self.state_dir,
             memory=True,
+            music=True,
         )
         rig.devices.echo_canceller = ScriptedEchoCanceller() if echo_cancelled else None
         return rig
@@ -218,11 +225,26 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             and conversation.model_audible
             and appliance.machine.state is State.SPEAKING
         )
+        player = self.rig.player
+        over_the_music = (
+            not self._ringing
+            and not muted
+            and self.echo_cancelled
+            and self._removes_echo
+            and (conversation is None or not conversation.is_open)
+            and player is not None
+            and player.state == "playing"
+        )
         state, fed, sessions = appliance.machine.state, stop_word.fed, len(self.rig.sessions)
         self.rig.hear(STOP)
         if ringing:
             event("stop said while it rings")
             assert not self._ringing, '"stop" did not stop the ring'
+            assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
+        elif over_the_music:
+            event("stop said over the music (echo cancelled)")
+            self.rig.settle()
+            assert player is not None and player.state == "stopped", '"stop" left the music on'
             assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
         elif over_the_answer:
             event("stop said over the answer (echo cancelled)")
@@ -275,6 +297,20 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         label = f"t{len(timers.list())}" if named else ""
         if len(timers.list()) < 6 and not any(t["label"] == label for t in timers.list()):
             timers.set_timer(seconds, label)
+
+    @rule(what=st.sampled_from(["Jazz", "News", "Gone", "http://example.org/stream.mp3"]))
+    def ctl_play(self, what: str) -> None:
+        self.rig.ctl("media", "play", what)
+
+    @rule(action=st.sampled_from(["pause", "resume", "next", "now"]))
+    def ctl_music(self, action: str) -> None:
+        self.rig.ctl("media", action)
+
+    @rule(tool=st.sampled_from(["stop_music", "pause_music", "resume_music"]))
+    def the_model_controls_the_music(self, tool: str) -> None:
+        registry = ToolRegistry.from_config(self.rig.config, relays={}, context=self.rig.appliance,
+                                            camera_available=False)  # fmt: skip
+        self.rig.run(registry.call(tool, {}))
 
     @rule()
     def a_timer_rings_and_someone_says_stop(self) -> None:
@@ -608,6 +644,29 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         soonest = timers.soonest()
         # Its due time, not the time left that `list` rounds to 0.1 s (0.0 for 0.04 s).
         assert soonest is None or soonest.due > rig.clock.wall() - 1e-3, "a due timer did not ring"
+
+    @invariant()
+    def music_is_ducked_while_it_must_be_and_silent_while_muted(self) -> None:
+        rig = self.rig
+        player, speaker = rig.player, rig.devices.speaker
+        assert player is not None
+        appliance = rig.appliance
+        conversation = appliance.conversation
+        is_open = conversation is not None and conversation.is_open
+        if appliance.status().muted:
+            assert player.state == "stopped", "music plays while muted"
+            assert speaker.background_fed == 0, "music left queued while muted"
+            return
+        if player.state != "playing":
+            return
+        event(f"music playing (conversation open={is_open}, ringing={self._ringing})")
+        if is_open or self._ringing:
+            assert speaker.background_paused or speaker.background_gain <= DUCKED + 1e-9, (
+                "music at full level over a conversation or a ring"
+            )
+        else:
+            assert not speaker.background_paused, "music held with nothing going on"
+            assert speaker.background_gain == pytest.approx(FULL), "music left ducked"
 
     @invariant()
     def every_ctl_request_is_answered_in_bounded_time(self) -> None:

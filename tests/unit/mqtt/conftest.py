@@ -30,7 +30,13 @@ from daemon.mqtt.identity import Identity
 from daemon.timers import Timers
 from daemon.tools import ToolRegistry, close_relays, open_relays
 from tests.support.mosquitto import Mosquitto
-from tests.unit.appliance.rig import ScriptedDevices, ScriptedSession, VirtualClock
+from tests.unit.appliance.rig import (
+    STATIONS,
+    ScriptedDevices,
+    ScriptedPlayer,
+    ScriptedSession,
+    VirtualClock,
+)
 
 RELAYS = [
     {"name": "lamp", "pin": 17, "description": "the floor lamp"},
@@ -83,10 +89,14 @@ async def running_speaker(
     *,
     timers_dir: Path | None = None,
     memory_dir: Path | None = None,
+    music: bool = False,
     **sections: Any,
 ) -> AsyncIterator[Speaker]:
     """`timers_dir`: give the appliance real timers kept there (on the wall clock, in Berlin);
-    `memory_dir`: a household memory kept there."""
+    `memory_dir`: a household memory kept there; `music`: a scripted music player with the
+    rig's stations."""
+    if music:
+        sections.setdefault("media", {"stations": STATIONS})
     config = Config.model_validate({"relays": RELAYS, "mqtt": mqtt, **sections})
     pins = MockFactory()
     devices = ScriptedDevices(config)
@@ -101,7 +111,10 @@ async def running_speaker(
     clock = LoopClock()
     timers = None if timers_dir is None else Timers(clock, timers_dir, zone=BERLIN)
     memory = None if memory_dir is None else Memory(memory_dir)
-    appliance = Appliance(config, devices, new_session, clock=clock, timers=timers, memory=memory)  # type: ignore[arg-type]
+    player = ScriptedPlayer(config.media, devices.speaker, rate=lambda: 24000) if music else None
+    appliance = Appliance(  # type: ignore[arg-type]
+        config, devices, new_session, clock=clock, timers=timers, memory=memory, media=player
+    )
     tools = ToolRegistry.from_config(
         config, relays=devices.relays, context=appliance, camera_available=False, pin_factory=pins
     )
@@ -110,6 +123,7 @@ async def running_speaker(
         appliance,
         {relay.name: relay.description for relay in config.relays},
         identity=Identity.of(config.mqtt, "0123abcd4567"),
+        stations=[station.name for station in config.media.stations],
     )
     running = asyncio.create_task(appliance.run())
     bridge.start()

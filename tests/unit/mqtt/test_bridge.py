@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 
 from daemon.live.errors import SessionError
 from daemon.live.events import InputTranscript, OutputTranscript, TurnComplete
@@ -23,6 +24,8 @@ REQUIRED = {
     "button": {"command_topic"},
     "notify": {"command_topic"},
     "event": {"state_topic", "event_types"},
+    "text": {"command_topic"},
+    "select": {"command_topic", "options"},
 }
 
 
@@ -36,7 +39,8 @@ async def wait_until(predicate, timeout: float = 5.0, what: str = "condition") -
 
 
 async def test_discovery_is_one_retained_device_with_every_entity(broker) -> None:
-    async with running_speaker(broker.section()) as speaker:
+    mqtt = {**broker.section(), "area": "Kitchen", "configuration_url": "http://kitchen.local/"}
+    async with running_speaker(mqtt, music=True) as speaker:
         await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
         # A client that connects later (Home Assistant after a restart) still gets it all.
         async with recording(broker, "homeassistant/#", f"{BASE}/#") as ha:
@@ -61,8 +65,22 @@ async def test_discovery_is_one_retained_device_with_every_entity(broker) -> Non
         "volume": "number", "user_transcript": "sensor", "model_transcript": "sensor",
         "start": "button", "announce": "notify", "wake_word": "event", "button": "event",
         "last_error": "sensor", "next_timer": "sensor", "memory": "sensor",
+        "now_playing": "sensor", "source": "select", "media_play": "button",
+        "media_pause": "button", "media_stop": "button", "media_next": "button",
+        "play_url": "text", "media_volume": "number",
     }  # fmt: skip
-    assert components["relay_lamp"]["name"] == "the floor lamp"
+    assert payload["device"]["suggested_area"] == "Kitchen"
+    assert payload["device"]["configuration_url"] == "http://kitchen.local/"
+    # Named by the relay (HA puts the device's name in front), with an icon.
+    assert components["relay_lamp"]["name"] == "Lamp"
+    assert components["relay_lamp"]["icon"] == "mdi:lightbulb"
+    assert (components["relay_fan"]["name"], components["relay_fan"]["icon"]) == (
+        "Fan", "mdi:power-socket-eu"
+    )
+    assert components["announce"]["icon"] == "mdi:bullhorn"
+    assert components["wake_word"]["icon"] != components["user_transcript"]["icon"]
+    assert components["source"]["options"] == ["Jazz", "News", "Gone"]
+    assert components["play_url"]["max"] == 255
     assert components["last_error"]["entity_category"] == "diagnostic"
     assert components["volume"]["min"] == 0 and components["volume"]["max"] == 100
     options = set(components["state"]["options"])
@@ -112,6 +130,8 @@ async def test_state_follows_the_model_and_the_relays_switched_by_it(broker) -> 
             model = await ha.wait_for(f"{BASE}/transcript/model")
     assert json.loads(user.payload)["text"] == "what time is it"
     assert json.loads(model.payload)["text"] == "It is noon."
+    said_at = datetime.fromisoformat(json.loads(user.payload)["at"])  # ISO 8601, with its zone
+    assert said_at.tzinfo is not None
 
 
 async def test_mute_volume_and_start_from_home_assistant(broker) -> None:
@@ -241,3 +261,40 @@ async def test_button_events_and_the_last_error(broker) -> None:
     assert json.loads(press.payload) == {"event_type": "press"} and not press.retain
     assert json.loads(hold.payload) == {"event_type": "hold"}
     assert "no network" in json.loads(error.payload)["text"]
+
+
+async def test_music_from_home_assistant_and_its_now_playing(broker, mqtt_log) -> None:
+    async with running_speaker(broker.section(), music=True) as speaker:
+        await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
+        player = speaker.appliance.media
+        assert player is not None
+        async with recording(broker, f"{BASE}/#") as ha:
+            stopped = json.loads((await ha.wait_for(f"{BASE}/media/state")).payload)
+            assert stopped["state"] == "stopped"
+            ha.clear()
+            await ha.publish(f"{BASE}/media/source/set", "News")
+            await ha.wait_for(f"{BASE}/media/source/state", "News")
+            playing = json.loads(ha.payloads(f"{BASE}/media/state")[-1])
+            assert (playing["state"], playing["source"]) == ("playing", "News")
+
+            await ha.publish(f"{BASE}/media/volume/set", "30")
+            await ha.wait_for(f"{BASE}/media/volume/state", "30")
+            assert player.volume == 30
+            ha.clear()
+            await ha.publish(f"{BASE}/media/pause", "PRESS")
+            await wait_until(lambda: player.state == "paused", what="paused")
+            await ha.publish(f"{BASE}/media/play", "PRESS")
+            await wait_until(lambda: player.state == "playing", what="resumed")
+            await ha.publish(f"{BASE}/media/stop", "PRESS")
+            await wait_until(lambda: player.state == "stopped", what="stopped")
+
+            await ha.publish(f"{BASE}/media/url/set", "http://example.org/stream.mp3")
+            await wait_until(lambda: player.state == "playing", what="the URL playing")
+            assert player.now()["source"] == "url"
+            await ha.wait_for(f"{BASE}/media/source/state", "None")  # not a station: unknown
+            await ha.publish(f"{BASE}/media/url/set", "ftp://example.org/x")  # refused
+            await ha.publish(f"{BASE}/media/source/set", "Nowhere")  # refused
+            await ha.publish(f"{BASE}/mute/set", "ON")  # muted: the music stops
+            await wait_until(lambda: player.state == "stopped", what="muted music to stop")
+    refusals = [r.getMessage() for r in mqtt_log.records if "refused the command" in r.getMessage()]
+    assert len(refusals) == 2, refusals

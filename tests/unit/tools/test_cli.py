@@ -51,6 +51,7 @@ def test_list_prints_the_declarations(config):
         "set_relay", "get_relays", "get_time", "set_volume", "end_conversation",
         "set_timer", "set_alarm", "list_timers", "cancel_timer",
         "remember_fact", "forget_fact", "list_facts",
+        "play_url", "pause_music", "resume_music", "stop_music", "next_track", "now_playing",
     ]  # fmt: skip
     assert "lamp (the floor lamp in the living room)" in declarations[0]["description"]
 
@@ -107,6 +108,17 @@ def test_timers_are_listed_and_a_call_points_to_the_running_daemon(config):
     run = speakerd(config, "tools", "call", "set_timer", '{"seconds": 60, "label": "tea"}')
     assert run.returncode == 1
     assert "kept by the running daemon: use `speakerd ctl timers`" in json.loads(run.stdout)["error"]
+
+
+def test_music_tools_are_listed_and_a_call_points_to_the_running_daemon(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text(f"media:\n  stations: [{{name: Jazz, url: 'http://jazz.example/'}}]\n"
+                    f"  library: {tmp_path}\n")  # fmt: skip
+    names = [d["name"] for d in json.loads(speakerd(path, "tools", "list").stdout)]
+    assert {"play_radio", "play_music", "play_url", "stop_music"} <= set(names)
+    run = speakerd(path, "tools", "call", "play_radio", '{"station": "Jazz"}')
+    assert run.returncode == 1
+    assert "played by the running daemon: use `speakerd ctl play" in json.loads(run.stdout)["error"]
 
 
 def test_look_without_a_camera_fails_clearly(tmp_path):
