@@ -38,6 +38,7 @@ from daemon.core.events import (
     MemoryChanged,
     NextTimer,
     RelaySwitched,
+    StopWordHeard,
     TimersChanged,
     TranscriptHeard,
     VolumeChanged,
@@ -47,8 +48,8 @@ from daemon.core.safe_text import printable
 from daemon.core.state import Change, Observer, State
 from daemon.mqtt import commands, media
 from daemon.mqtt.commands import BadPayload
-from daemon.mqtt.discovery import OFF, ON, discovery_payload
-from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
+from daemon.mqtt.discovery import discovery_payload
+from daemon.mqtt.identity import OFF, OFFLINE, ON, ONLINE, Identity
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +289,9 @@ class MqttBridge:
             case WakeWordHeard(model=model, score=score):
                 detected = {"event_type": "detected", "model": model, "score": round(score, 3)}
                 self._put(topics.event("wake_word"), json.dumps(detected), retain=False)
+            case StopWordHeard(score=score):
+                stopped = {"event_type": "detected", "score": round(score, 3)}
+                self._put(topics.event("stop_word"), json.dumps(stopped), retain=False)
             case ButtonUsed(action=action):
                 self._put(topics.event("button"), json.dumps({"event_type": action}), retain=False)
             case ErrorShown(message=message):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from daemon.core.safe_text import MAX_USER_TEXT, user_text_problem
-from daemon.mqtt.discovery import OFF, ON, PRESS
+from daemon.mqtt.identity import OFF, ON, PRESS
 
 MAX_PAYLOAD = 4 * MAX_USER_TEXT
 """Bytes: the longest announcement, every character four bytes of UTF-8."""

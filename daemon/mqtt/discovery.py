@@ -15,9 +15,8 @@ from typing import Any
 
 from daemon.core.state import State
 from daemon.mqtt import media
-from daemon.mqtt.identity import OFFLINE, ONLINE, Identity
+from daemon.mqtt.identity import OFF, OFFLINE, ON, ONLINE, PRESS, Identity
 
-ON, OFF, PRESS = "ON", "OFF", "PRESS"
 WAKE_WORD_EVENTS = ("detected",)
 BUTTON_EVENTS = ("press", "hold")
 # Home Assistant keeps at most 255 characters of a sensor state: the full text
@@ -95,6 +94,10 @@ def discovery_payload(
         component(
             "wake_word", "event", "Wake word", state_topic=topics.event("wake_word"),
             event_types=list(WAKE_WORD_EVENTS), icon="mdi:ear-hearing",
+        ),
+        component(
+            "stop_word", "event", "Stop word", state_topic=topics.event("stop_word"),
+            event_types=list(WAKE_WORD_EVENTS), icon="mdi:stop-circle-outline",
         ),
         component(
             "button", "event", "Button", state_topic=topics.event("button"),

@@ -18,6 +18,8 @@ from daemon.config.mqtt import MqttConfig
 
 MACHINE_ID_FILES = (Path("/etc/machine-id"), Path("/var/lib/dbus/machine-id"))
 ONLINE, OFFLINE = "online", "offline"
+ON, OFF, PRESS = "ON", "OFF", "PRESS"
+"""The command payloads discovery announces (and the only ones the commands accept)."""
 
 
 def speaker_id(machine_id_files: Iterable[Path] = MACHINE_ID_FILES) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from daemon.live.errors import SessionError
 from daemon.live.events import InputTranscript, OutputTranscript, TurnComplete
 from tests.support.mosquitto import recording
-from tests.unit.appliance.rig import WAKE
+from tests.unit.appliance.rig import STOP, WAKE
 from tests.unit.mqtt.conftest import running_speaker
 
 DISCOVERY = "homeassistant/device/speakerd_0123abcd4567/config"
@@ -63,7 +63,7 @@ async def test_discovery_is_one_retained_device_with_every_entity(broker) -> Non
     assert platforms == {
         "state": "sensor", "relay_lamp": "switch", "relay_fan": "switch", "mute": "switch",
         "volume": "number", "user_transcript": "sensor", "model_transcript": "sensor",
-        "start": "button", "announce": "notify", "wake_word": "event", "button": "event",
+        "start": "button", "announce": "notify", "wake_word": "event", "stop_word": "event", "button": "event",
         "last_error": "sensor", "next_timer": "sensor", "memory": "sensor",
         "now_playing": "sensor", "source": "select", "media_play": "button",
         "media_pause": "button", "media_stop": "button", "media_next": "button",
@@ -261,6 +261,20 @@ async def test_button_events_and_the_last_error(broker) -> None:
     assert json.loads(press.payload) == {"event_type": "press"} and not press.retain
     assert json.loads(hold.payload) == {"event_type": "hold"}
     assert "no network" in json.loads(error.payload)["text"]
+
+
+async def test_stop_said_over_a_ring_is_an_event(broker, tmp_path) -> None:
+    async with running_speaker(broker.section(), timers_dir=tmp_path) as speaker:
+        await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
+        timers = speaker.appliance.timers
+        assert timers is not None
+        timers.set_timer(1, "tea")
+        async with recording(broker, f"{BASE}/#") as ha:
+            await ha.wait_for(f"{BASE}/state", "ringing")
+            await speaker.appliance.hear(STOP)
+            stopped = await ha.wait_for(f"{BASE}/event/stop_word")
+    assert json.loads(stopped.payload) == {"event_type": "detected", "score": 0.9}
+    assert not stopped.retain and not speaker.appliance.ringing.active
 
 
 async def test_music_from_home_assistant_and_its_now_playing(broker, mqtt_log) -> None:
