@@ -35,7 +35,10 @@ def sha256(path: Path) -> str:
 
 
 def run_fetch(*args: str | Path, source: Path | None, **env: str) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("SPEAKERD_MODELS")}
+    full_env = {  # the developer's or CI's own sources must not leak in
+        k: v for k, v in os.environ.items()
+        if not k.startswith(("SPEAKERD_MODELS", "SPEAKERD_MICROWAKEWORD"))
+    }
     if source is not None:
         full_env["SPEAKERD_MODELS_SOURCE"] = str(source)
     full_env.update(env)
