@@ -45,7 +45,7 @@ def tripwire_path(tmp_path: Path) -> tuple[str, Path]:
 def test_shellcheck_clean() -> None:
     """The installer and every other shell script a newcomer or CI runs."""
     repo = SCRIPT.parents[1]
-    scripts = [SCRIPT, *(repo / "scripts" / n for n in ("setup", "test", "demo", "bench"))]
+    scripts = [SCRIPT, *(repo / "scripts" / n for n in ("setup", "test", "demo", "bench", "verify-install"))]
     result = subprocess.run(
         ["shellcheck", *map(str, scripts), str(repo / ".ci" / "run")],
         capture_output=True,
