@@ -107,7 +107,7 @@ def lgpio_plan(tmp_path: Path, python_version: str, apt_has_lgpio: bool) -> str:
     fake.write_text(
         f'#!/bin/sh\ncase "$*" in *version_info*) exec "{sys.executable}" -c '
         f'"import sys; sys.version_info = {tuple(map(int, python_version.split(".")))}; $2";; '
-        f'-VV) echo "Python {python_version}";; *) exit 0;; esac\n'
+        f'-V) echo "Python {python_version}";; *) exit 0;; esac\n'
     )
     fake.chmod(0o755)
     result = bash(
