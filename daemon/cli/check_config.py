@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         warnings.append(models_problem)
     if stop_problem:
         warnings.append(stop_problem)
+    if camera_problem := _camera_problem(config):
+        warnings.append(camera_problem)
     for warning in warnings:
         print(f"warning: {printable(warning, 500)}", file=sys.stderr)
     return 0
@@ -124,6 +126,21 @@ def _wake_word_models(config: Config) -> str | None:
         return f"{exc}; `speakerd run` would refuse to start"
     except (OSError, ValueError) as exc:
         return f"the wake-word models cannot be checked: {exc}"
+    return None
+
+
+def _camera_problem(config: Config) -> str | None:
+    """The config asks for the camera but picamera2 (apt, Raspberry Pi OS only) won't import."""
+    if not config.camera.enabled:
+        return None
+    try:
+        import picamera2  # noqa: F401  (the import the daemon's camera makes)
+    except Exception as exc:  # ImportError, or a binary mismatch such as NumPy 1 vs 2
+        return (
+            f"camera.enabled is true but picamera2 cannot be imported ({type(exc).__name__}: "
+            f"{exc}); install python3-picamera2 (Raspberry Pi OS archive only) or set "
+            "camera.enabled: false. The daemon runs without the camera meanwhile"
+        )
     return None
 
 

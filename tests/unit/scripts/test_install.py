@@ -45,7 +45,7 @@ def tripwire_path(tmp_path: Path) -> tuple[str, Path]:
 def test_shellcheck_clean() -> None:
     """The installer and every other shell script a newcomer or CI runs."""
     repo = SCRIPT.parents[1]
-    scripts = [SCRIPT, *(repo / "scripts" / n for n in ("setup", "test", "demo", "bench"))]
+    scripts = [SCRIPT, *(repo / "scripts" / n for n in ("setup", "test", "demo", "bench", "verify-install"))]
     result = subprocess.run(
         ["shellcheck", *map(str, scripts), str(repo / ".ci" / "run")],
         capture_output=True,
@@ -68,8 +68,8 @@ def test_dry_run_prints_every_step_and_changes_nothing(
         "apt": r"apt-get install .*portaudio19-dev|apt: all packages present \(.*portaudio19-dev",
         "user": r"\+ useradd .*--groups audio,gpio,video .*speakerd$"
                 r"|\+ usermod .*speakerd$|user speakerd exists",
-        "venv": r"-m venv --system-site-packages /opt/speakerd/venv$"
-                r"|virtualenv /opt/speakerd/venv exists",
+        "venv": r"-m venv --system-site-packages /opt/speakerd/venvs/[0-9a-f]{16}$"
+                r"|virtualenv /opt/speakerd/venv is up to date",
         "openwakeword": r"pip install .*--no-deps openwakeword==",
         "project": rf"pip install .* {re.escape(str(REPO))}( |$)",
         "models": r"scripts/fetch-models /opt/speakerd/models$",
