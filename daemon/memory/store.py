@@ -11,13 +11,12 @@ starts empty.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import time
 from pathlib import Path
 from typing import Any
+
+from daemon.core.durable_file import move_aside, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -58,40 +57,15 @@ class MemoryFile:
         if self._keep is not None:
             return f"not saved: {self._keep}"
         text = json.dumps({"version": VERSION, "facts": facts}, indent=1, ensure_ascii=False)
-        temporary = self.path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as file:
-                os.fchmod(file.fileno(), MODE)  # an old temporary file may have had another mode
-                file.write(text)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-            _fsync_directory(self.path.parent)
+            write_atomically(self.path, text, MODE)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             log.error("memory not saved to %s: %s (kept until speakerd restarts)", self.path, exc)
             return f"not saved: {exc.strerror or exc}"
         return None
 
     def _move_aside(self, problem: str) -> None:
-        aside = self.path.with_name(f"{FILE_NAME}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-        try:
-            os.replace(self.path, aside)
-            where = f"moved to {aside}"
-        except OSError as exc:
-            where = f"could not be moved aside ({exc.strerror or exc}); left in place"
+        moved, where = move_aside(self.path)
+        if not moved:
             self._keep = f"{self.path} is unreadable and was kept"
         log.error("memory file %s %s: %s; starting with no facts", self.path, problem, where)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (the directory entry is what a power cut loses)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -9,13 +9,11 @@ and the appliance starts with no timers.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import os
-import time
 from pathlib import Path
 
+from daemon.core.durable_file import move_aside, write_atomically
 from daemon.timers.model import Entry, TimerError
 
 log = logging.getLogger(__name__)
@@ -54,39 +52,16 @@ class TimerStore:
         if self._keep is not None:
             return f"not saved: {self._keep}"
         data = {"version": VERSION, "next_id": next_id, "entries": [e.to_json() for e in entries]}
-        temporary = self.path.with_name(f".{FILE_NAME}.{os.getpid()}.tmp")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with temporary.open("w", encoding="utf-8") as file:
-                json.dump(data, file, indent=1)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-            _fsync_directory(self.path.parent)
+            write_atomically(self.path, json.dumps(data, indent=1))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
             log.error("timers not saved to %s: %s (they ring unless speakerd restarts)",
                       self.path, exc)  # fmt: skip
             return f"not saved: {exc.strerror or exc}"
         return None
 
     def _move_aside(self, problem: str) -> None:
-        aside = self.path.with_name(f"{FILE_NAME}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-        try:
-            os.replace(self.path, aside)
-            where = f"moved to {aside}"
-        except OSError as exc:
-            where = f"could not be moved aside ({exc.strerror or exc}); left in place"
+        moved, where = move_aside(self.path)
+        if not moved:
             self._keep = f"{self.path} is unreadable and was kept"
         log.error("timers file %s %s: %s; starting with no timers", self.path, problem, where)
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable (the directory entry is what a power cut loses)."""
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
