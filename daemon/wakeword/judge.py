@@ -18,6 +18,7 @@ class EdgeJudge:
         self.refractory_seconds = refractory_seconds
         self._armed = dict.fromkeys(self.thresholds, True)
         self._last: dict[str, float] = {}
+        self._before: dict[str, float | None] = {}  # each name's last detection before the newest
 
     def judge(self, name: str, score: float, time: float, threshold: float | None = None) -> bool:
         """True when `score` (at stream `time`) is a detection; `threshold` overrides the name's."""
@@ -30,8 +31,20 @@ class EdgeJudge:
         last = self._last.get(name)
         if last is not None and time - last < self.refractory_seconds:
             return False
+        self._before[name] = last
         self._last[name] = time
         return True
+
+    def withdraw(self, name: str) -> None:
+        """The newest detection of `name` turned out not to be one: it starts no refractory
+        time (the rising edge is still spent, so the same utterance does not fire again)."""
+        if name not in self._before:
+            return
+        before = self._before.pop(name)
+        if before is None:
+            self._last.pop(name, None)
+        else:
+            self._last[name] = before
 
     def rearm(self, names: Iterable[str] | None = None) -> None:
         """Scores fell (or audio was skipped): the next crossing is a new edge."""

@@ -121,8 +121,9 @@ class StopWordDetector:
             if time >= self._trusted_from and self._judge.judge(NAME, score, time) and found is None:
                 found = StopDetection(score=score, time=time)
         if found is not None and self.check_sound and not sounds_like_stop(self._recent):
-            # The refractory time still runs from this firing, so the rest of the
-            # same near miss cannot fire again.
+            # No refractory time from a near miss: "shop... stop" said quickly must
+            # stop. The spent rising edge keeps the same near miss from firing again.
+            self._judge.withdraw(NAME)
             self.rejected += 1
             return None
         return found

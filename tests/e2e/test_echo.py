@@ -111,7 +111,9 @@ def test_a_voice_over_the_answer_interrupts_it_and_the_wake_word_stops_it(
     idle.request({"cmd": "say", "text": "tell me about bicycles again"})
     wait_until(lambda: len(emu.sessions) > before, 10, "the session")
     idle.wait_state("speaking", timeout=20)
-    room.speak_into_mic(speech.wav(""))
+    # Into the answer, past the first moments held after the silence before it.
+    late_wake = concat(silence(1.5), speech.samples(""))
+    room.speak_into_mic(write_wav(tmp_path / "late-wake.wav", late_wake))
     try:
         wait_until(lambda: "over the answer: stopped talking" in idle.log(), 10,
                    "the wake word heard over the answer" + idle.log()[-3000:])

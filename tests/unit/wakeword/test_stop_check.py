@@ -105,3 +105,16 @@ def test_the_check_reads_the_sounds_it_claims():
     assert stop.high_share_db > shop.high_share_db  # /s/ is brighter than /ʃ/
     assert stop.hiss_frames > top.hiss_frames  # "top" has no /s/
     assert step.f2_share_db > stop.f2_share_db  # /ɛ/'s second formant is higher than /ɑ/'s
+
+
+@pytest.mark.parametrize("voice", ESPEAK_VOICES)
+def test_stop_right_after_a_near_miss_is_heard(detector, voice):
+    """A near miss turned away starts no refractory time: "shop ... stop" said within a
+    second still stops."""
+    audio = concat(
+        silence(1.0), synthesize("shop", voice=voice, speed=150), silence(0.1),
+        synthesize("stop", voice=voice, speed=150), silence(1.0),
+    )  # fmt: skip
+    found, rejected = heard(detector, audio)
+    assert rejected >= 1, "the near miss did not fire the model (nothing to test)"
+    assert found == 1, '"stop" right after "shop" was not heard'
