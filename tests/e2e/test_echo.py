@@ -92,8 +92,9 @@ def test_a_voice_over_the_answer_interrupts_it_and_the_wake_word_stops_it(
     idle.request({"cmd": "say", "text": "tell me about bicycles"})
     wait_until(lambda: len(emu.sessions) > before, 10, "the session")
     idle.wait_state("speaking", timeout=20)
-    # Into the answer, past the first moments the canceller holds after the silence.
-    words = concat(silence(1.5), (synthesize("please stop now") * 1.5).astype(np.int16))
+    # Into the answer, past the first moments the canceller holds after the silence
+    # (up to 1.2 s from when the answer starts to play).
+    words = concat(silence(2.5), (synthesize("please stop now") * 1.5).astype(np.int16))
     room.speak_into_mic(write_wav(tmp_path / "stop.wav", np.clip(words, -32768, 32767)))
     session = emu.sessions[before]
     wait_until(lambda: session.model_turns and session.model_turns[0].interrupted, 10,
@@ -112,7 +113,7 @@ def test_a_voice_over_the_answer_interrupts_it_and_the_wake_word_stops_it(
     wait_until(lambda: len(emu.sessions) > before, 10, "the session")
     idle.wait_state("speaking", timeout=20)
     # Into the answer, past the first moments held after the silence before it.
-    late_wake = concat(silence(1.5), speech.samples(""))
+    late_wake = concat(silence(2.5), speech.samples("", wake=True))
     room.speak_into_mic(write_wav(tmp_path / "late-wake.wav", late_wake))
     try:
         wait_until(lambda: "over the answer: stopped talking" in idle.log(), 10,
