@@ -11,7 +11,7 @@ config loader reads it at check-config time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 DEFAULT_MODEL = "gemini-3.8-live"
 EXTENDED_THINKING_MODEL = "gemini-3.8-live-extended-thinking"
@@ -104,16 +104,10 @@ LIVE_3_8 = ModelProfile(
     every_frame_counts=True,
 )
 
-LIVE_3_8_EXTENDED_THINKING = ModelProfile(
+LIVE_3_8_EXTENDED_THINKING = replace(
+    LIVE_3_8,
     generation="3.8 extended thinking",
     models=(EXTENDED_THINKING_MODEL,),
-    tools_block_by_default=False,
-    response_scheduling=True,
-    proactive_audio_optional=False,
-    affective_dialog=False,
-    thinking_config=False,
-    custom_vocabulary=True,
-    every_frame_counts=True,
     thinking_level=True,
     blocking_tools=False,
     interaction_status=True,
