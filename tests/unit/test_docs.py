@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-DOCS = ["README.md", "docs/architecture.md", "CHANGELOG.md", "bench/results.md"]
+DOCS = [
+    "README.md",
+    "CHANGELOG.md",
+    "bench/results.md",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "docs").glob("*.md")),
+]
 TOP = ("daemon/", "hardware/", "scripts/", "tests/", "bench/", "docs/", "config/", "systemd/")
 
 
