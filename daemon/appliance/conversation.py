@@ -507,6 +507,11 @@ class Conversation:
                 timeline.info("model said%s: %s", " (cut off)" if cut_off else "", text)
                 self._on_transcript(Transcript("model", text))
 
+    @property
+    def follow_up_pending(self) -> bool:
+        """The window for answering again without the wake word is running."""
+        return self._follow_up is not None
+
     def _restart_follow_up(self, *, at_least: float = 0.0) -> None:
         self._cancel_follow_up()
         if not self.is_open:

@@ -34,6 +34,8 @@ class ApplianceStatus:
     """"listening" (something can be stopped), "ready", or "off" (disabled, or no model)."""
     last_stop: float | None
     """Unix time "stop" was last heard."""
+    announcements_waiting: int = 0
+    """Announcements from outside waiting for the open conversation to end."""
     music: dict[str, Any] | None = None
     """What the player plays (state, title, artist, source, volume); None without one."""
 
@@ -51,6 +53,7 @@ class ApplianceStatus:
             "timers": list(self.timers),
             "stop_word": self.stop_word,
             "last_stop": self.last_stop,
+            "announcements_waiting": self.announcements_waiting,
             **({"music": dict(self.music)} if self.music is not None else {}),
         }
 

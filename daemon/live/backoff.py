@@ -17,10 +17,21 @@ from daemon.live.errors import Recovery
 HEALTHY_AFTER_S = 10.0
 
 
+def jitter() -> float:
+    """±20 %, so that speakers that lost the network together do not return together."""
+    return random.uniform(0.8, 1.2)
+
+
 class Backoff:
-    def __init__(self, give_up_after_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        give_up_after_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = jitter,
+    ) -> None:
         self.give_up_after_s = give_up_after_s
         self._clock = clock
+        self._jitter = jitter
         self._trouble_since: float | None = None
         self._delay = 0.0
 
@@ -36,8 +47,8 @@ class Backoff:
             self._delay = min(cap, max(first, self._delay * 2))
 
     def next_delay(self) -> float:
-        """Seconds to wait before the next attempt (jittered by ±20 %)."""
-        return self._delay * random.uniform(0.8, 1.2)
+        """Seconds to wait before the next attempt (jittered)."""
+        return self._delay * self._jitter()
 
     def exhausted(self) -> bool:
         """True once the trouble has lasted longer than give_up_after_s."""

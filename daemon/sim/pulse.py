@@ -133,6 +133,12 @@ class PulseAudioHarness:
 
     # -- what tests use ------------------------------------------------------
 
+    def kill_server(self) -> None:
+        """The sound server dies (a crash, a user session ending); the harness stays."""
+        assert self._server is not None, "the sound server is not running"
+        self._server.terminate()
+        self._server.wait()
+
     @property
     def socket(self) -> Path:
         assert self.directory is not None, "start() first"

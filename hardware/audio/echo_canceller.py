@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import collections
 import logging
+import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -103,6 +105,16 @@ def load_module(**features: bool) -> tuple[Any, Any]:
         raise EchoCancellerUnavailable(f"WebRTC audio processing failed to start: {exc}") from exc
 
 
+def stop_library() -> None:
+    """Stop livekit's runtime while the interpreter is whole. Left to its own atexit
+    handler, a worker thread of it once called back into a Python 3.13 already
+    shutting down, and aborted. livekit offers no public call for it."""
+    ffi = sys.modules.get("livekit.rtc._ffi_client")
+    client = getattr(getattr(ffi, "FfiClient", None), "_instance", None)
+    if client is not None:
+        client._dispose()
+
+
 class EchoCanceller:
     """Removes the speaker's sound from the microphone; thread-safe (speaker and mic threads)."""
 
@@ -116,15 +128,18 @@ class EchoCanceller:
         process_when_idle: bool = False,
         idle_after: float = IDLE_AFTER_SECONDS,
         delay_ms: int = 0,
+        wrap_module: Callable[[Any], Any] | None = None,
     ) -> None:
         """`process_when_idle` keeps the module on while nothing plays (for noise
-        suppression); `delay_ms` is the first guess of the echo delay."""
-        self._apm, self._frame_type = load_module(
+        suppression); `delay_ms` is the first guess of the echo delay; `wrap_module`
+        stands between this class and the WebRTC module (to watch what it is given)."""
+        module, self._frame_type = load_module(
             echo_cancellation=echo_cancellation,
             noise_suppression=noise_suppression,
             high_pass_filter=high_pass_filter,
             auto_gain_control=auto_gain_control,
         )
+        self._apm = module if wrap_module is None else wrap_module(module)
         self.echo_cancellation = echo_cancellation
         self.process_when_idle = process_when_idle
         self.idle_after = idle_after

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -100,6 +102,15 @@ class Mosquitto:
                 self._proc.wait()
         self._proc = None
 
+    def freeze(self) -> None:
+        """SIGSTOP: the broker holds its connections and answers nothing."""
+        assert self._proc is not None, "the broker is not running"
+        os.kill(self._proc.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._proc is not None, "the broker is not running"
+        os.kill(self._proc.pid, signal.SIGCONT)
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -178,7 +189,7 @@ class Recorder:
     async def publish(self, topic: str, payload: str | bytes, *, retain: bool = False) -> None:
         await self.client.publish(topic, payload, qos=1, retain=retain)
 
-    async def _collect(self) -> None:
+    async def collect(self) -> None:
         async for message in self.client.messages:
             self.messages.append(message)
             self._arrived.set()
@@ -189,7 +200,7 @@ async def recording(broker: Mosquitto, *topics: str) -> AsyncIterator[Recorder]:
     """A connected client subscribed to `topics` (default: everything)."""
     async with broker.client() as client:
         recorder = Recorder(client)
-        task = asyncio.create_task(recorder._collect())
+        task = asyncio.create_task(recorder.collect())
         await client.subscribe([(topic, 1) for topic in topics or ("#",)])
         try:
             yield recorder

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from gpiozero.pins.mock import MockFactory
+
+from hardware.audio.echo_canceller import stop_library
 
 
 @pytest.fixture
@@ -17,10 +17,5 @@ def pins():
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop livekit's runtime (the echo canceller's library) while the interpreter is
-    whole. Left to its own atexit handler, a worker thread of it once called back into
-    a Python already shutting down after all tests had passed on 3.13, and aborted."""
-    ffi = sys.modules.get("livekit.rtc._ffi_client")
-    client = getattr(getattr(ffi, "FfiClient", None), "_instance", None)
-    if client is not None:
-        client._dispose()
+    """The echo canceller's library, stopped before the interpreter (see stop_library)."""
+    stop_library()

@@ -118,9 +118,10 @@ async def test_bad_requests_get_an_error_and_the_connection_stays_usable(
 
 async def test_a_stale_socket_file_is_replaced(tmp_path: Path) -> None:
     path = tmp_path / "control.sock"
-    first = ControlServer(path, RecordingControls())
-    await first.start()
-    first._server.close()  # the daemon was killed: the file stays behind
+    with socket.socket(socket.AF_UNIX) as killed:  # a daemon killed while it listened
+        killed.bind(str(path))
+        killed.listen()
+    assert path.exists()
     second = ControlServer(path, RecordingControls())
     await second.start()
     assert (await request(path, {"cmd": "status"}))["ok"]

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from daemon.appliance.appliance import MAX_ANNOUNCEMENTS_WAITING
+from daemon.appliance.announcements import MAX_ANNOUNCEMENTS_WAITING
 from daemon.appliance.conversation import Phase
 from daemon.core.state import State
 from daemon.live.events import (
@@ -391,7 +391,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         for _ in range(burst):  # on the loop, as the bridge's command task calls it
             self.rig.loop.call_soon(appliance.announce, text)
         self.rig.settle()
-        assert len(appliance._waiting_announcements) <= MAX_ANNOUNCEMENTS_WAITING
+        assert appliance.status().announcements_waiting <= MAX_ANNOUNCEMENTS_WAITING
 
     @precondition(lambda self: self.echo_cancelled)
     @rule(said=st.sampled_from(["voice", "wake word", "stop"]))
@@ -520,7 +520,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         for conversation in speak_only:
             assert conversation.phase is not Phase.LISTENING, "an announcement listens"
             assert not conversation.mic_is_sent
-            assert conversation._follow_up is None, "an announcement waits for a follow-up"
+            assert not conversation.follow_up_pending, "an announcement waits for a follow-up"
         for session in rig.sessions:
             if session.tools:
                 # The framing prompt never reaches a session with tools.

@@ -213,6 +213,17 @@ class RecordingModule:
         self.module.set_stream_delay_ms(delay_ms)  # type: ignore[attr-defined]
 
 
+def recorded_canceller() -> tuple[EchoCanceller, RecordingModule]:
+    """A canceller whose WebRTC module writes down what it is given."""
+    recorders: list[RecordingModule] = []
+
+    def wrap(module: object) -> RecordingModule:
+        recorders.append(RecordingModule(module))
+        return recorders[0]
+
+    return EchoCanceller(wrap_module=wrap), recorders[0]
+
+
 def numbered_frames(first: int, count: int) -> np.ndarray:
     """10 ms frames whose first sample is their number (1, 2, ...)."""
     frames = np.zeros((count, 160), np.int16)
@@ -226,9 +237,7 @@ def test_the_far_end_reaches_the_module_one_frame_per_capture_frame_in_step():
     # the distance between a sound and its echo stays put all reply long (fed as
     # they came, with silence put in whenever the capture got ahead, it moved and
     # AEC3 leaked the echo mid-answer in the real-time room).
-    canceller = EchoCanceller()
-    recorder = RecordingModule(canceller._apm)
-    canceller._apm = recorder
+    canceller, recorder = recorded_canceller()
     mic = np.zeros(CHUNK, np.int16).tobytes()
 
     canceller.far_end(numbered_frames(1, 20), 16000)  # a new stream: 200 ms in one burst
@@ -269,9 +278,7 @@ def test_the_far_end_reaches_the_module_one_frame_per_capture_frame_in_step():
 def test_what_the_speaker_wrote_while_the_microphone_was_closed_is_not_paired_later():
     # Muted, the microphone is closed while the speaker's stream runs on: had those
     # frames waited, every echo after unmuting would be paired a mute's length late.
-    canceller = EchoCanceller()
-    recorder = RecordingModule(canceller._apm)
-    canceller._apm = recorder
+    canceller, recorder = recorded_canceller()
     mic = np.zeros(CHUNK, np.int16).tobytes()
     canceller.far_end(numbered_frames(1, 8), 16000)
     canceller.process_capture(mic)

@@ -80,9 +80,7 @@ async def test_a_microphone_whose_server_dies_reports_an_error_without_raising(c
         mic = Microphone("mic", on_status=statuses.append, retry_initial=0.05, retry_max=0.2)
         await mic.start()
         await asyncio.wait_for(mic.read(), 10)
-        assert harness._server is not None
-        harness._server.terminate()
-        await asyncio.to_thread(harness._server.wait)
+        await asyncio.to_thread(harness.kill_server)
         for _ in range(100):
             if any(s.state == "error" for s in statuses):
                 break

@@ -24,27 +24,29 @@ class Clock:
 
 
 def test_delays_double_up_to_a_cap_and_quota_waits_longer():
-    backoff = Backoff(60, clock=Clock())
+    backoff = Backoff(60, clock=Clock(), jitter=lambda: 1.0)
     delays = []
     for _ in range(8):
         backoff.failed(Recovery.RESUME)
-        delays.append(backoff._delay)
+        delays.append(backoff.next_delay())
     assert delays == [0.2, 0.4, 0.8, 1.6, 3.2, 5.0, 5.0, 5.0]
-    assert 0.8 * 5.0 <= backoff.next_delay() <= 1.2 * 5.0
-    quota = Backoff(60, clock=Clock())
+    jittered = Backoff(60, clock=Clock())
+    jittered.failed(Recovery.RESUME)
+    assert 0.8 * 0.2 <= jittered.next_delay() <= 1.2 * 0.2
+    quota = Backoff(60, clock=Clock(), jitter=lambda: 1.0)
     quota.failed(Recovery.RESUME_SLOWLY)
-    assert quota._delay == 2.0
+    assert quota.next_delay() == 2.0
 
 
 def test_gives_up_after_the_limit_and_a_healthy_connection_resets_the_clock():
     clock = Clock()
-    backoff = Backoff(30, clock=clock)
+    backoff = Backoff(30, clock=clock, jitter=lambda: 1.0)
     backoff.failed(Recovery.RESUME)
     clock.now += 31
     assert backoff.exhausted()
     backoff.failed(Recovery.RESUME, connection_lived_s=600)
     assert not backoff.exhausted()
-    assert backoff._delay == 0.2
+    assert backoff.next_delay() == 0.2
 
 
 def test_a_content_frame_becomes_events_in_wire_order():

@@ -143,11 +143,12 @@ async def test_hold_ducks_pauses_and_blocks(server: MediaServer):
     assert music.state == "stopped"
     assert await music.play("Test Radio") == "not played: muted: unmute first"
 
-    pausing = player(RecordingSink(limit_s=0.2), server, duck_or_pause="pause")
+    pausing_sink = RecordingSink(limit_s=0.2)
+    pausing = player(pausing_sink, server, duck_or_pause="pause")
     pausing.hold(True)
-    assert pausing._sink.paused  # type: ignore[attr-defined]
+    assert pausing_sink.paused
     pausing.hold(False)
-    assert not pausing._sink.paused  # type: ignore[attr-defined]
+    assert not pausing_sink.paused
 
 
 async def test_plays_at_once_leave_one_playing_and_stop_wins_over_a_start(server: MediaServer):

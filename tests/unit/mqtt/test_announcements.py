@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from daemon.appliance.appliance import MAX_ANNOUNCEMENTS_WAITING
+from daemon.appliance.announcements import MAX_ANNOUNCEMENTS_WAITING
 from daemon.live.events import ModelAudio, TurnComplete
 from tests.support.mosquitto import recording
 from tests.unit.mqtt.conftest import running_speaker
@@ -15,7 +15,7 @@ BASE = "speakerd/test"
 
 
 async def test_a_burst_keeps_one_speaking_and_a_few_waiting(broker, caplog) -> None:
-    caplog.set_level(logging.DEBUG, logger="daemon.appliance.appliance")
+    caplog.set_level(logging.DEBUG, logger="daemon.appliance.announcements")
     async with running_speaker(broker.section()) as speaker:
         await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
         async with recording(broker, f"{BASE}/#") as ha:

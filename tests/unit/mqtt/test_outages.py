@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import signal
 
 from daemon.emulator.tls import mint_certificates
 from tests.support.mosquitto import PASSWORD, Mosquitto, recording
@@ -110,15 +108,14 @@ async def test_a_frozen_broker_does_not_hold_up_the_appliance(broker) -> None:
     """SIGSTOP: the broker accepts nothing and answers nothing, yet every call returns."""
     async with running_speaker(broker.section()) as speaker:
         await asyncio.wait_for(speaker.bridge.connected.wait(), 10)
-        assert broker._proc is not None
-        os.kill(broker._proc.pid, signal.SIGSTOP)
+        broker.freeze()
         try:
             for _ in range(200):  # far more messages than the outbox holds
                 await speaker.appliance.mute(True)
                 await speaker.appliance.mute(False)
             await the_appliance_still_works(speaker)
         finally:
-            os.kill(broker._proc.pid, signal.SIGCONT)
+            broker.thaw()
         async with recording(broker, f"{BASE}/#") as ha:
             await ha.wait_for(f"{BASE}/relay/fan/state", "ON")  # changed while it was frozen
             await ha.wait_for(f"{BASE}/mute/state", "OFF")
