@@ -33,6 +33,7 @@ from bench.figures import (
     conversation,
     ctl_wake,
     echo,
+    echo_memory,
     idle,
     pinned,
     recall,
@@ -112,6 +113,10 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
         startups, ready_wakes = startup.run(stage, config, plan.startup_runs)
         _say("one core: idle and a conversation under taskset")
         one_core = pinned.run(stage, room_wav, talk_wav)
+        echo_costs = None
+        if plan.name != "smoke":  # the echo figures are left out of the smoke run
+            _say("echo cancellation on: memory idle and after a conversation")
+            echo_costs = echo_memory.run(stage, room_wav, talk_wav)
     meta["load_average_after"] = os.getloadavg()[0]
     meta["bench_seconds"] = round(time.monotonic() - began, 1)
     meta["daemon_exit_code"] = exit_code
@@ -120,6 +125,8 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
                             idle_rss, events, trials, ctl_trials, talks, startups, one_core,
                             ready_wakes)
     add_recall(results, gate_recall)
+    if echo_costs is not None:
+        add_echo_costs(results, echo_costs)
     return results
 
 
@@ -140,6 +147,16 @@ def add_recall(results: dict[str, Any], gate_recall: dict[str, Any]) -> None:
         " scanned with the speech gate on and off; missed by the gate:"
         f" {gate_recall['missed_by_gate']}."))
     results["details"]["gate_recall"] = gate_recall
+
+
+def add_echo_costs(results: dict[str, Any], costs: dict[str, Any]) -> None:
+    figures = results["figures"]
+    for key, value in costs.items():
+        label, unit, op, target = report.FIGURES[key]
+        figures[key] = summarize([value], unit, 1)
+        figures[key].update(label=label, target=f"{op} {target}" if op else None,
+                            verdict=report.verdict(figures[key], op, target))
+    results["details"]["echo_memory"] = costs
 
 
 def _values(rows: list[dict[str, Any]], key: str, scale: float = 1.0) -> list[float]:

@@ -179,13 +179,17 @@ class Stage:
         return env
 
     def write_config(self, name: str, *, camera: bool = True, follow_up: float = 4.0,
-                     wake_sound: str | None = "chime", barge_in: bool | None = None) -> Path:
-        """The appliance as an owner would configure it, pointed at the emulator."""
+                     wake_sound: str | None = "chime", barge_in: bool | None = None,
+                     echo_cancellation: str = "off") -> Path:
+        """The appliance as an owner would configure it, pointed at the emulator.
+
+        Without echo cancellation unless asked: the cookbook client beside it has none."""
         path = self.workdir / f"{name}.yaml"
         config = {
             "gemini": {"base_url": self.emulator.url, "ca_file": str(self.emulator.ca_file)},
             "audio": {"input_device": "mic", "output_device": "speaker",
-                      "wake_sound": wake_sound, "barge_in": barge_in},
+                      "wake_sound": wake_sound, "barge_in": barge_in,
+                      "echo_cancellation": echo_cancellation},
             "camera": {"enabled": camera, "fps": 1.0},
             "relays": [{"name": "lamp", "pin": 17, "description": "the floor lamp"}],
             "conversation": {"follow_up_seconds": follow_up},
