@@ -15,6 +15,11 @@ server in this process (a synthesised MP3 at 440 Hz with ICY titles):
 - CPU and memory: `speakerd run` as a process, idle then playing, its CPU
   (% of one core) and RSS, ffmpeg's beside it, and the daemon's RSS growth
   over the playing window (the queues are bounded: it should not grow).
+- The wake word over the music, in the room (the speaker heard by the
+  microphone 18 dB down, 40 ms later), music at its default volume: of
+  `--tries`, how many woke the speaker, with echo cancellation on and off.
+- A long stream (`--long-seconds`, 30 minutes by default; 0 to leave it out):
+  how often the music ran dry at the speaker (underruns), and the RSS growth.
 
 Writes bench/music.md (scripts/bench's report appends it to results.md).
 """
@@ -166,13 +171,80 @@ def cost(
         return result
 
 
+async def wake_over_music(
+    pulse: PulseAudioHarness, emu: EmulatorThread, radio: MediaServer, speech: Speech,
+    workdir: Path, tries: int, echo_cancellation: str,
+) -> int:  # fmt: skip
+    """How many of `tries` "hey jarvis" said over the radio in the room woke the speaker."""
+    config = appliance_config(
+        workdir, emu, media={"stations": [{"name": "Radio", "url": radio.url("live.mp3")}]},
+        audio={"echo_cancellation": echo_cancellation}, conversation={"follow_up_seconds": 1.0},
+    )  # fmt: skip
+    heard = 0
+    wav = speech.wav()
+    async with in_process_daemon(pulse, config) as daemon:
+        appliance = daemon.appliance
+        assert appliance is not None and appliance.media is not None
+        woken: list[float] = []
+        appliance.listen(
+            lambda event: woken.append(time.monotonic()) if isinstance(event, WakeWordHeard) else None
+        )
+        with pulse.room(delay_ms=40, volume_percent=50):
+            reply = await appliance.media_command("play", "Radio")
+            assert reply.startswith("playing"), reply
+            await asyncio.sleep(10.0)  # past the canceller's first seconds of sound
+            for _ in range(tries):
+                before = len(woken)
+                await daemon.speak(pulse, wav)
+                await asyncio.sleep(1.0)  # openWakeWord scores up to ~0.5 s after the phrase
+                if len(woken) > before:
+                    heard += 1
+                    await appliance.stop()
+                    await daemon.wait_state("idle", 10)
+                await asyncio.sleep(2.0)  # the music back at its level
+        await appliance.media_command("stop")
+    return heard
+
+
+async def long_stream(
+    pulse: PulseAudioHarness, emu: EmulatorThread, radio: MediaServer, workdir: Path,
+    seconds: float,
+) -> dict[str, float]:  # fmt: skip
+    """Play the radio for `seconds`: how often the music ran dry, and the RSS growth."""
+    config = appliance_config(
+        workdir, emu, media={"stations": [{"name": "Radio", "url": radio.url("live.mp3")}]},
+    )  # fmt: skip
+    async with in_process_daemon(pulse, config) as daemon:
+        appliance = daemon.appliance
+        assert appliance is not None and appliance.media is not None
+        speaker = appliance.devices.speaker
+        reply = await appliance.media_command("play", "Radio")
+        assert reply.startswith("playing"), reply
+        await asyncio.sleep(5.0)
+        rss_start, underruns_start = rss_mb(os.getpid()), speaker.background_underruns
+        load_before = os.getloadavg()[0]
+        await asyncio.sleep(seconds)
+        result = {
+            "seconds": seconds,
+            "underruns": speaker.background_underruns - underruns_start,
+            "rss_growth": rss_mb(os.getpid()) - rss_start,
+            "still_playing": float(appliance.media.state == "playing"),
+            "load": (load_before + os.getloadavg()[0]) / 2,
+        }
+        await appliance.media_command("stop")
+    return result
+
+
 def summary(values: list[float]) -> str:
     if not values:
         return "- | - | - | 0"
     return f"{statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} | {len(values)}"
 
 
-def render(latency: dict[str, list[float]], spent: dict[str, float], seconds: float) -> str:
+def render(
+    latency: dict[str, list[float]], spent: dict[str, float], seconds: float,
+    over_music: dict[str, int], tries: int, long: dict[str, float] | None,
+) -> str:  # fmt: skip
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT.parent).stdout.strip()  # fmt: skip
     mixed_max = max(latency["mixed"], default=float("nan"))
@@ -193,12 +265,25 @@ def render(latency: dict[str, list[float]], spent: dict[str, float], seconds: fl
         f"| M4. Daemon RSS idle / playing (MB) | {spent['idle_rss']:.0f} / {spent['playing_rss']:.0f} | | | 1 |  |  |",
         f"| M4. Daemon RSS growth over {seconds:.0f} s of radio (MB) | {spent['rss_growth']:.2f} | | | 1 |  |  |",
         f"| M4. ffmpeg RSS (MB) | {spent['ffmpeg_rss']:.1f} | | | 1 |  |  |",
-        "",
+        f"| M5. Wake word over the music in the room, echo cancellation on (of {tries}) | "
+        f"{over_music['on']} | | | 1 | >= {0.9 * tries:.0f} | "
+        f"{'met' if over_music['on'] >= 0.9 * tries else 'MISSED'} |",
+        f"| M5. The same, echo cancellation off (of {tries}) | {over_music['off']} | | | 1 |  |  |",
     ]
+    if long is not None:
+        minutes = long["seconds"] / 60
+        lines += [
+            f"| M6. Music ran dry at the speaker over {minutes:.0f} min of radio (underruns; load "
+            f"{long['load']:.1f}) | {long['underruns']:.0f} | | | 1 | 0 | "
+            f"{'met' if long['underruns'] == 0 and long['still_playing'] else 'MISSED'} |",
+            f"| M6. RSS growth of the process over those {minutes:.0f} min (MB) | "
+            f"{long['rss_growth']:.1f} | | | 1 |  |  |",
+        ]
+    lines.append("")
     return "\n".join(lines)
 
 
-async def run(trials: int, seconds: float) -> str:
+async def run(trials: int, seconds: float, tries: int, long_seconds: float) -> str:
     with tempfile.TemporaryDirectory(prefix="spk-bench-music-") as directory:
         workdir = Path(directory)
         with PulseAudioHarness() as pulse, EmulatorThread(speech="tone") as emu, \
@@ -208,16 +293,29 @@ async def run(trials: int, seconds: float) -> str:
             latency = await duck_latency(pulse, emu, radio, speech, workdir / "latency", trials)
             (workdir / "cost").mkdir()
             spent = await asyncio.to_thread(cost, pulse, emu, radio, workdir / "cost", seconds)
-    return render(latency, spent, seconds)
+            over_music = {}
+            for setting in ("on", "off"):
+                (workdir / f"over-{setting}").mkdir()
+                over_music[setting] = await wake_over_music(
+                    pulse, emu, radio, speech, workdir / f"over-{setting}", tries, setting
+                )
+            long = None
+            if long_seconds > 0:
+                (workdir / "long").mkdir()
+                long = await long_stream(pulse, emu, radio, workdir / "long", long_seconds)
+    return render(latency, spent, seconds, over_music, tries, long)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.music", description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=7)
     parser.add_argument("--seconds", type=float, default=20.0, help="each CPU window")
+    parser.add_argument("--tries", type=int, default=10, help="wake words over the music")
+    parser.add_argument("--long-seconds", type=float, default=1800.0,
+                        help="the long stream (0: leave it out)")
     parser.add_argument("--out", type=Path, default=ROOT / "music.md")
     args = parser.parse_args()
-    text = asyncio.run(run(args.trials, args.seconds))
+    text = asyncio.run(run(args.trials, args.seconds, args.tries, args.long_seconds))
     args.out.write_text(text)
     print(text)
     print(json.dumps({"written": str(args.out)}))

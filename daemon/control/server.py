@@ -27,8 +27,9 @@ import os
 import socket
 import stat
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, SupportsIndex
 
 from daemon.core.redact import scrub_free_text
 from daemon.core.safe_text import user_text_problem
@@ -75,11 +76,29 @@ class ControlSocketError(Exception):
     """No control socket can be made; the message says why and what to do (exit 78)."""
 
 
+class _CountingReader(asyncio.StreamReader):
+    """Counts the bytes that arrived, so a request waiting in the buffer can be told
+    from a client that sent nothing."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit=limit)
+        self.received = 0
+
+    def feed_data(self, data: Iterable[SupportsIndex]) -> None:
+        data = bytes(data)  # the transport hands bytes; typeshed allows any iterable
+        self.received += len(data)
+        super().feed_data(data)
+
+
 class _Connection:
-    __slots__ = ("busy", "last_active", "opened_at", "reader", "requests", "task", "writer")
+    __slots__ = (
+        "busy", "consumed", "last_active", "opened_at", "reader", "requests", "task", "writer",
+    )  # fmt: skip
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
+        self.consumed = 0
+        """Bytes read out of `reader` (lines handled)."""
         self.writer = writer
         self.opened_at = self.last_active = time.monotonic()
         self.busy = False
@@ -89,7 +108,8 @@ class _Connection:
     def unread(self) -> str:
         """What waits from the client: "request" (the loop has not read it yet), "nothing"
         (connected, silent) or "gone" (it hung up without a request)."""
-        if self.busy or self.requests or getattr(self.reader, "_buffer", None):
+        received = self.reader.received if isinstance(self.reader, _CountingReader) else 0
+        if self.busy or self.requests or received > self.consumed:
             return "request"
         transport_socket = self.writer.get_extra_info("socket")
         if transport_socket is None:
@@ -167,9 +187,12 @@ class ControlServer:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()  # left by a daemon that was killed
         try:
-            self._server = await asyncio.start_unix_server(
-                self._serve, path=str(path), limit=MAX_REQUEST, backlog=64
-            )
+            loop = asyncio.get_running_loop()
+
+            def protocol() -> asyncio.StreamReaderProtocol:
+                return asyncio.StreamReaderProtocol(_CountingReader(MAX_REQUEST), self._serve)
+
+            self._server = await loop.create_unix_server(protocol, path=str(path), backlog=64)
             os.chmod(path, 0o660)
         except (OSError, ValueError) as exc:
             await self.stop()
@@ -211,6 +234,7 @@ class ControlServer:
                     break
                 except TimeoutError:
                     break  # idle: the slot is worth more to the next `ctl`
+                connection.consumed += len(line)
                 if not line:
                     break
                 if not line.strip():
