@@ -37,6 +37,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,14 +64,22 @@ def band_level(recorder: SpeakerRecorder, seconds: float) -> float:
     return float(np.sqrt(np.sum(np.abs(spectrum[band]) ** 2)) / len(pcm))
 
 
+def radio_config(
+    workdir: Path, emu: EmulatorThread, radio: MediaServer, volume: int | None = None,
+    **sections: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """The test appliance with one station, "Radio", the server's endless MP3."""
+    media: dict[str, Any] = {"stations": [{"name": "Radio", "url": radio.url("live.mp3")}]}
+    if volume is not None:
+        media["volume"] = volume
+    return appliance_config(workdir, emu, media=media, **sections)
+
+
 async def duck_latency(
     pulse: PulseAudioHarness, emu: EmulatorThread, radio: MediaServer, speech: Speech,
     workdir: Path, trials: int,
 ) -> dict[str, list[float]]:  # fmt: skip
-    config = appliance_config(
-        workdir, emu, media={"stations": [{"name": "Radio", "url": radio.url("live.mp3")}],
-                             "volume": 100},
-    )  # fmt: skip
+    config = radio_config(workdir, emu, radio, volume=100)
     mixed: list[float] = []
     heard: list[float] = []
     wav = speech.wav()
@@ -136,9 +145,7 @@ def cost(
     pulse: PulseAudioHarness, emu: EmulatorThread, radio: MediaServer, workdir: Path,
     seconds: float,
 ) -> dict[str, float]:  # fmt: skip
-    config = appliance_config(
-        workdir, emu, media={"stations": [{"name": "Radio", "url": radio.url("live.mp3")}]},
-    )  # fmt: skip
+    config = radio_config(workdir, emu, radio)
     with running_daemon(workdir, pulse, config) as daemon:
         pid = daemon.proc.pid
         time.sleep(2.0)
@@ -176,10 +183,8 @@ async def wake_over_music(
     workdir: Path, tries: int, echo_cancellation: str,
 ) -> int:  # fmt: skip
     """How many of `tries` "hey jarvis" said over the radio in the room woke the speaker."""
-    config = appliance_config(
-        workdir, emu, media={"stations": [{"name": "Radio", "url": radio.url("live.mp3")}]},
-        audio={"echo_cancellation": echo_cancellation}, conversation={"follow_up_seconds": 1.0},
-    )  # fmt: skip
+    config = radio_config(workdir, emu, radio, audio={"echo_cancellation": echo_cancellation},
+                          conversation={"follow_up_seconds": 1.0})
     heard = 0
     wav = speech.wav()
     async with in_process_daemon(pulse, config) as daemon:
@@ -211,9 +216,7 @@ async def long_stream(
     seconds: float,
 ) -> dict[str, float]:  # fmt: skip
     """Play the radio for `seconds`: how often the music ran dry, and the RSS growth."""
-    config = appliance_config(
-        workdir, emu, media={"stations": [{"name": "Radio", "url": radio.url("live.mp3")}]},
-    )  # fmt: skip
+    config = radio_config(workdir, emu, radio)
     async with in_process_daemon(pulse, config) as daemon:
         appliance = daemon.appliance
         assert appliance is not None and appliance.media is not None
