@@ -25,6 +25,7 @@ complete a word with the new.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from daemon.wakeword.micro import MicroScorer, load_micro_model, read_spec, tfli
 from daemon.wakeword.micro_engine import WARMUP_SECONDS, int16_samples
 from daemon.wakeword.models import FETCH_HINT, WakeWordModelError, candidate_dirs
 from daemon.wakeword.stop_check import WINDOW_SECONDS, sounds_like_stop
+
+log = logging.getLogger(__name__)
 
 STOP_MODEL_FILE = "stop.json"
 """The model description scripts/fetch-models installs (stop.tflite beside it)."""
@@ -125,6 +128,8 @@ class StopWordDetector:
             # stop. The spent rising edge keeps the same near miss from firing again.
             self._judge.withdraw(NAME)
             self.rejected += 1
+            log.info("stop word (score %.2f) turned away: it does not sound like \"stop\"",
+                     found.score)
             return None
         return found
 
