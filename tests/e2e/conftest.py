@@ -38,6 +38,7 @@ from daemon.control.client import request
 from daemon.emulator import EmulatorThread
 from daemon.runtime.service import serve
 from daemon.sim.pulse import PulseAudioHarness
+from tests.support.mosquitto import Mosquitto
 from tests.support.speech import concat, silence, speech_bounds, synthesize, write_wav
 
 REPO = Path(__file__).resolve().parents[2]
@@ -142,6 +143,15 @@ def workdir() -> Iterator[Path]:
     """A short path: Unix socket paths are limited to 107 bytes."""
     with tempfile.TemporaryDirectory(prefix="spk-e2e-") as directory:
         yield Path(directory)
+
+
+@pytest.fixture
+def broker(workdir: Path) -> Iterator[Mosquitto]:
+    """A real Mosquitto broker on a free port, for the daemon's MQTT bridge."""
+    server = Mosquitto(workdir / "broker")
+    server.start()
+    yield server
+    server.stop()
 
 
 # -- configuration -------------------------------------------------------------------------

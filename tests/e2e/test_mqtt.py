@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from daemon.emulator import EmulatorThread
 from daemon.mqtt.identity import speaker_id
@@ -18,14 +15,6 @@ from tests.e2e.conftest import appliance_config, running_daemon, wait_until
 from tests.support.mosquitto import PASSWORD, Mosquitto, recording
 
 BASE = "speakerd/test"
-
-
-@pytest.fixture
-def broker(workdir: Path) -> Iterator[Mosquitto]:
-    server = Mosquitto(workdir / "broker")
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_home_assistant_announces_switches_and_sees_the_speaker_die(
