@@ -206,10 +206,13 @@ class Appliance:
 
     async def _hear_over_announcement(self, chunk: bytes, announcement: Conversation) -> None:
         """An announcement never listens: the wake word alone hears, to stop a ring or
-        to cut the announcement short and open a conversation."""
-        heard = await self._router.idle(chunk, stoppable=self.ringing.active)
+        to cut the announcement short and open a conversation, and "stop" (over an
+        echo-cancelled voice) ends a ring, else the announcement."""
+        heard = await self._router.idle(
+            chunk, stoppable=self.ringing.active or self._router.voice_stoppable(announcement)
+        )
         if heard.stop is not None:
-            self._stop_word_heard(heard.stop)  # the ring; the announcement reads on
+            self._stop_word_heard(heard.stop)
             return
         detection = heard.wake
         if detection is None:

@@ -215,7 +215,10 @@ class Conversation:
             timeline.info("announcement stopped (%s)", how)
             self.end("announcement stopped", flush=True)
             return True
-        if self.phase is not Phase.SPEAKING:
+        # Also while the rest of an answer still plays after a typed question
+        # (thinking): the voice is what the user wants silent, and the reply in the
+        # works goes with it.
+        if not (self.phase is Phase.SPEAKING or self.answer_playing):
             return False
         self._speaker.flush()
         self._discarding = True
@@ -249,6 +252,11 @@ class Conversation:
         """The model's voice is playing (or just stopped): local chimes do not count,
         or the wake chime would swallow the words said right after the wake word."""
         return self._clock.now() < self._speaking_until
+
+    @property
+    def answer_playing(self) -> bool:
+        """The model's voice is still queued or sounding (not just its half-duplex tail)."""
+        return self._speaking_until == float("inf")
 
     @property
     def mic_is_sent(self) -> bool:

@@ -66,6 +66,13 @@ class MicRouter:
             return Heard(detection)
         return Heard(detection, self._stop(chunk))
 
+    def voice_stoppable(self, conversation: Conversation) -> bool:
+        """The model's voice plays and the canceller vouches that none of it reaches the
+        microphone: "stop" may be listened for over it (in half duplex, or while the
+        canceller learns, a voice saying "stop" would stop itself)."""
+        canceller = self._devices.echo_canceller
+        return canceller is not None and canceller.removes_echo and conversation.model_audible
+
     def conversation_opened(self) -> None:
         """A conversation hears every chunk as it comes."""
         self._devices.microphone.handover_chunks = 1

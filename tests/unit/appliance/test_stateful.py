@@ -207,15 +207,17 @@ class ApplianceInterleavings(RuleBasedStateMachine):
 
     @rule()
     def someone_says_stop(self) -> None:
-        """ "Stop" without the wake word: it ends a ring, else an answer whose echo the
-        canceller removes; anything else it leaves alone (it is not even listened for)."""
+        """ "Stop" without the wake word: it ends a ring, else silences a voice whose echo
+        the canceller removes (an answer, also the rest of one still playing after a
+        typed question; an announcement), else the music; anything else it leaves alone
+        (it is not even listened for)."""
         appliance = self.rig.appliance
         stop_word = self.rig.devices.stop_word
         assert stop_word is not None
         conversation = appliance.conversation
         muted = appliance.status().muted
         ringing = self._ringing and not muted
-        over_the_answer = (
+        voice_listened = (
             not self._ringing
             and not muted
             and self.echo_cancelled
@@ -223,7 +225,12 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             and conversation is not None
             and conversation.is_open
             and conversation.model_audible
-            and appliance.machine.state is State.SPEAKING
+        )
+        over_an_announcement = voice_listened and conversation.speak_only
+        over_the_answer = (
+            voice_listened
+            and not conversation.speak_only
+            and (appliance.machine.state is State.SPEAKING or conversation.answer_playing)
         )
         player = self.rig.player
         over_the_music = (
@@ -246,10 +253,20 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             self.rig.settle()
             assert player is not None and player.state == "stopped", '"stop" left the music on'
             assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
+        elif over_an_announcement:
+            event("stop said over an announcement (echo cancelled)")
+            assert conversation is not None and not conversation.is_open, (
+                '"stop" did not end the announcement'
+            )
+            assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
         elif over_the_answer:
-            event("stop said over the answer (echo cancelled)")
+            event(f"stop said over the answer (echo cancelled), {state.value}")
             assert conversation is not None and conversation.is_open
             assert appliance.machine.state is State.LISTENING, '"stop" did not stop the answer'
+            assert not conversation.model_audible, '"stop" left the voice playing'
+        elif voice_listened:
+            event("stop said over the voice's last echo: listened, nothing to stop")
+            assert appliance.machine.state is state, '"stop" after the answer changed things'
         else:
             assert stop_word.fed == fed, '"stop" was listened for with nothing to stop'
             assert appliance.machine.state is state, '"stop" with nothing to stop changed things'

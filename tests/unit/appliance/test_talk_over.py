@@ -10,10 +10,10 @@ import pytest
 
 from daemon.config.schema import Config
 from daemon.core.state import State
-from daemon.live.events import ModelAudio
+from daemon.live.events import ModelAudio, TurnComplete
 from daemon.runtime.build import open_echo_canceller, with_barge_in
 from hardware.audio.echo_canceller import EchoCanceller
-from tests.unit.appliance.rig import SILENCE, SPEECH, WAKE, Rig, ScriptedEchoCanceller
+from tests.unit.appliance.rig import SILENCE, SPEECH, STOP, WAKE, Rig, ScriptedEchoCanceller
 
 ANSWER = ModelAudio(bytes(4800), 24000)
 
@@ -102,6 +102,66 @@ def test_while_the_canceller_is_still_learning_the_room_the_model_is_not_interru
         assert len(session.audio) > sent
         rig.hear(WAKE)
         assert rig.appliance.machine.state is State.LISTENING
+    finally:
+        rig.stop()
+
+
+def test_stop_silences_the_rest_of_an_answer_still_playing_after_a_typed_question():
+    # `ctl say` while the model talks: the state is thinking (a new question is in the
+    # works) but the last answer still sounds; "stop" silences it and drops the reply.
+    rig = talking_rig(echo_cancelled=True)
+    try:
+        rig.ctl("say", "what time is it")
+        rig.settle()
+        conversation = rig.appliance.conversation
+        assert conversation is not None and conversation.model_audible
+        assert rig.appliance.machine.state is State.THINKING
+        rig.hear(STOP)
+        assert rig.devices.speaker.flushes == 1
+        assert not conversation.model_audible
+        assert rig.appliance.machine.state is State.LISTENING
+        rig.emit(ANSWER)  # the reply to the typed question is not played
+        assert rig.appliance.machine.state is State.LISTENING
+        rig.emit(TurnComplete())
+        rig.emit(ANSWER)  # the turn after it is
+        assert rig.appliance.machine.state is State.SPEAKING
+    finally:
+        rig.stop()
+
+
+def test_stop_over_an_echo_cancelled_announcement_ends_it():
+    rig = Rig(with_barge_in(Config(), True).model_dump())
+    rig.devices.echo_canceller = ScriptedEchoCanceller()
+    try:
+        rig.loop.call_soon(rig.appliance.announce, "Dinner is ready")  # as the MQTT bridge does
+        rig.settle()
+        rig.open_session()
+        rig.emit(ANSWER)
+        announcement = rig.appliance.conversation
+        assert announcement is not None and announcement.speak_only
+        assert rig.appliance.machine.state is State.SPEAKING
+        rig.hear(STOP)
+        assert not announcement.is_open
+        assert rig.devices.speaker.flushes >= 1
+        assert rig.appliance.machine.state is State.IDLE
+    finally:
+        rig.stop()
+
+
+def test_stop_over_an_announcement_the_canceller_does_not_vouch_for_is_not_listened_for():
+    rig = Rig(with_barge_in(Config(), True).model_dump())
+    rig.devices.echo_canceller = ScriptedEchoCanceller(removes_echo=False)
+    try:
+        rig.loop.call_soon(rig.appliance.announce, "Stop by the shop on your way home")  # as the MQTT bridge does
+        rig.settle()
+        rig.open_session()
+        rig.emit(ANSWER)
+        stop_word = rig.devices.stop_word
+        assert stop_word is not None
+        fed = stop_word.fed
+        rig.hear(STOP)
+        assert stop_word.fed == fed
+        assert rig.appliance.machine.state is State.SPEAKING
     finally:
         rig.stop()
 
