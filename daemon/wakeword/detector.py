@@ -24,9 +24,8 @@ import numpy as np
 
 from daemon.config.schema import WakeWordConfig
 from daemon.wakeword.gate import GatedFrames, SpeechGate
-from daemon.wakeword.lean_onnx import release_freed_memory
 from daemon.wakeword.models import ModelFiles, resolve_models
-from daemon.wakeword.runtime import load_model
+from daemon.wakeword.runtime import load_model, placeholder_features, reset_model
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,7 @@ class WakeWordDetector:
         """Used by feed(over_answer=True): a voice over the model's, damped by the canceller."""
         self.refractory_seconds = config.refractory_seconds
         self._model = load_model(files, longest_feed=FRAME_SAMPLES)  # replays go frame by frame
+        self._placeholder = placeholder_features(self._model)
         # openWakeWord keys its scores by file stem ("hey_jarvis_v0.1"); ours are model_name().
         self._keys = {name: path.stem for name, path in files.wake_words.items()}
         self._pending = np.empty(0, dtype=np.int16)
@@ -230,8 +230,7 @@ class WakeWordDetector:
 
         The clock keeps running; the pending partial frame is dropped and moved past.
         """
-        self._model.reset()
-        release_freed_memory()  # the reset's warm-up batch
+        reset_model(self._model, self._placeholder)
         self.skip(0)
         if self.gate is not None:
             self.gate.reset()

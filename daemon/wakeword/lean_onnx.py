@@ -30,8 +30,8 @@ import numpy as np
 
 MAX_BATCH = 1
 """Windows per embedding run: the warm-up's 40 at once cost ~25 MB of activations, 4 at
-once 12 MB, one at a time 3.7 MB (the peak of every reset after a conversation), in
-the same time (~45 ms)."""
+once 12 MB, one at a time 3.7 MB, in the same time (~45 ms). Only the load runs it now:
+a reset reuses its embeddings (daemon.wakeword.runtime.reset_model)."""
 
 
 @contextlib.contextmanager

@@ -11,6 +11,8 @@ use the newest 1760 samples; that copy is a third of its CPU per frame.
 
     Model = openwakeword_model_class()          # the library's own class, import made cheap
     model = load_model(files, longest_feed=...) # the daemon's
+    placeholder = placeholder_features(model)   # at load, for...
+    reset_model(model, placeholder)             # ...a reset without the library's warm-up
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from __future__ import annotations
 import contextlib
 import sys
 import types
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
+
+import numpy as np
 
 from daemon.wakeword.lean_onnx import lean_sessions, release_freed_memory
 from daemon.wakeword.models import ModelFiles, WakeWordModelError, load_problem, shape_problem
@@ -72,6 +77,27 @@ def load_model(files: ModelFiles, *, longest_feed: int) -> Any:
     features = model.preprocessor
     features.raw_data_buffer = deque(features.raw_data_buffer, maxlen=longest_feed + MELSPEC_CONTEXT)
     return model
+
+
+def placeholder_features(model: Any) -> Any:
+    """The embeddings of the 4 s of random noise the library fills its feature buffer
+    with at load: kept to fill it again at every reset."""
+    return model.preprocessor.feature_buffer.copy()
+
+
+def reset_model(model: Any, placeholder: Any) -> None:
+    """Model.reset(), less its warm-up: the library pushes 4 s of fresh random noise
+    through the embedding model to refill its feature buffer (about 70 ms of CPU here,
+    at every conversation's end, and a peak of activations). The noise's embeddings
+    from load are as good a placeholder: the scores they lead to are muted
+    (WARMUP_FRAMES) either way, and with the same noise they are the same scores."""
+    model.prediction_buffer = defaultdict(partial(deque, maxlen=30))
+    features = model.preprocessor
+    features.raw_data_buffer.clear()
+    features.melspectrogram_buffer = np.ones((76, 32))
+    features.accumulated_samples = 0
+    features.raw_data_remainder = np.empty(0)
+    features.feature_buffer = placeholder.copy()
 
 
 def _which_file(files: ModelFiles, exc: Exception) -> str:

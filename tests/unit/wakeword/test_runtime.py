@@ -95,3 +95,42 @@ def test_the_daemons_lean_model_scores_every_frame_as_the_library_does(hey_jarvi
     lean_scores = [lean.predict(audio[i : i + FRAME_SAMPLES])["hey_jarvis_v0.1"] for i in frames]
     assert max(stock_scores) > 0.9
     assert lean_scores == pytest.approx(stock_scores, abs=1e-5)
+
+
+def test_the_daemons_reset_scores_as_the_librarys_own_reset_with_the_same_noise(hey_jarvis: Clip):
+    """The daemon refills the feature buffer from the noise embedded at load instead of
+    embedding new noise: after stale audio and a reset, every score is the library's."""
+    import numpy as np
+
+    from daemon.config.schema import WakeWordConfig
+    from daemon.wakeword.detector import FRAME_SAMPLES
+    from daemon.wakeword.models import resolve_models
+    from daemon.wakeword.runtime import (
+        load_model,
+        openwakeword_model_class,
+        placeholder_features,
+        reset_model,
+    )
+    from tests.support.speech import concat, mix_noise
+
+    files = resolve_models(WakeWordConfig(models=["hey_jarvis"]))
+    np.random.seed(11)
+    stock = openwakeword_model_class()(
+        wakeword_models=[str(files.wake_words["hey_jarvis"])], inference_framework="onnx",
+        melspec_model_path=str(files.melspectrogram), embedding_model_path=str(files.embedding))
+    np.random.seed(11)
+    daemons = load_model(files, longest_feed=FRAME_SAMPLES)
+    placeholder = placeholder_features(daemons)
+    stale = hey_jarvis.audio[: len(hey_jarvis.audio) // 2]
+    for model in (stock, daemons):
+        for i in range(0, len(stale) - FRAME_SAMPLES, FRAME_SAMPLES):
+            model.predict(stale[i : i + FRAME_SAMPLES])
+    np.random.seed(11)  # the library's reset embeds this noise again
+    stock.reset()
+    reset_model(daemons, placeholder)
+    audio = concat(hey_jarvis.audio, mix_noise(hey_jarvis.audio, snr_db=10, seed=3))
+    frames = range(0, len(audio) - FRAME_SAMPLES, FRAME_SAMPLES)
+    stock_scores = [stock.predict(audio[i : i + FRAME_SAMPLES])["hey_jarvis_v0.1"] for i in frames]
+    daemon_scores = [daemons.predict(audio[i : i + FRAME_SAMPLES])["hey_jarvis_v0.1"] for i in frames]
+    assert max(stock_scores) > 0.9
+    assert daemon_scores == pytest.approx(stock_scores, abs=1e-5)
