@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 from daemon.config.schema import MediaConfig, StationConfig
 from daemon.core.events import MediaChanged, MediaState
 from daemon.media.decoder import DecodeError, Decoder
-from daemon.media.http_stream import STALL_S, Response, StreamError, open_stream
+from daemon.media.http_stream import STALL_S, Response, StreamError
 from daemon.media.library import AUDIO_SUFFIXES, Library
-from daemon.media.playlists import MAX_PLAYLIST_BYTES, entries, playlist_kind
+from daemon.media.sources import open_source
 from hardware.audio.background import db_to_gain
 
 log = logging.getLogger(__name__)
@@ -342,7 +342,7 @@ class Player:
 
     async def _probe(self, url: str) -> Response | None:
         """The stream at `url`, opened (through its playlist): StreamError says why not."""
-        return await self._open(url)
+        return await open_source(url)
 
     async def _run(self, item: Item, started: asyncio.Future[str | None]) -> None:
         try:
@@ -419,7 +419,7 @@ class Player:
             else:
                 if preopened is not None:
                     await preopened[1].close()
-                response = await self._open(item.location)
+                response = await open_source(item.location)
         except StreamError as exc:
             return False, True, str(exc)
         decoder = Decoder(self.config.ffmpeg, self._rate())
@@ -447,37 +447,6 @@ class Player:
                     await feeding
             await decoder.close()
             await response.close()
-
-    async def _open(self, url: str, depth: int = 0) -> Response:
-        """The audio stream at `url`, through a playlist if it is one."""
-        response = await open_stream(url)
-        kind = playlist_kind(response.url, response.content_type)
-        if kind is None:
-            if response.content_type.startswith("text/html"):
-                await response.close()
-                raise StreamError(f"{urlsplit(url).hostname} sent a web page, not audio")
-            return response
-        text = b""
-        try:
-            async for piece in response.body():
-                text += piece
-                if len(text) > MAX_PLAYLIST_BYTES:
-                    raise StreamError("the playlist is larger than 64 KiB")
-        finally:
-            await response.close()
-        urls = entries(text.decode("utf-8", "replace"), kind, response.url)
-        if not urls:
-            raise StreamError("the playlist names no http:// or https:// stream")
-        if depth >= 2:
-            raise StreamError("the playlist points to playlists more than twice")
-        problem: StreamError | None = None
-        for entry in urls[:5]:
-            try:
-                return await self._open(entry, depth + 1)
-            except StreamError as exc:
-                problem = problem or exc
-        assert problem is not None
-        raise problem
 
     async def _feed(self, response: Response, decoder: Decoder) -> None:
         """HTTP body to ffmpeg's input; held back by ffmpeg's own pace (the pipe fills)."""
