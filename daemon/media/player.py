@@ -34,7 +34,7 @@ from daemon.core.events import MediaChanged, MediaState
 from daemon.media.decoder import DecodeError, Decoder
 from daemon.media.http_stream import STALL_S, Response, StreamError
 from daemon.media.library import AUDIO_SUFFIXES, Library
-from daemon.media.sources import open_source
+from daemon.media.sources import HlsStream, open_source
 from hardware.audio.background import db_to_gain
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Player:
         self._last: list[Item] = []
         self._starting = asyncio.Lock()  # one play starts at a time: no task is orphaned
         self._generation = 0  # moved on by stop(): a play still starting gives up
-        self._preopened: tuple[Item, Response] | None = None
+        self._preopened: tuple[Item, Response | HlsStream] | None = None
         self._apply()
 
     # -- what the owner asks for ----------------------------------------------------
@@ -219,7 +219,7 @@ class Player:
         await self._end_task()
         preopened, self._preopened = self._preopened, None
         if preopened is not None:
-            await preopened[1].close()
+            await _close(preopened[1])
         self._sink.clear_background()
         self._user_paused = False
         self._apply()
@@ -305,7 +305,7 @@ class Player:
         first = items[0]
         # What can be known without decoding is asked first, so a typo, a dead
         # station or a missing file leaves what plays now playing.
-        opened: Response | None = None
+        opened: Response | HlsStream | None = None
         try:
             if first.kind == "stream":
                 opened = await self._probe(first.location)
@@ -316,7 +316,7 @@ class Player:
         await self._end_task()
         if generation != self._generation or self._blocked is not None:
             if opened is not None:
-                await opened.close()
+                await _close(opened)
             return "not played: " + (self._blocked or "stopped meanwhile")
         self._preopened = (first, opened) if opened is not None else None
         self._sink.clear_background()
@@ -340,7 +340,7 @@ class Player:
         timeline.info("music: %s", self.last_error)
         return self.last_error
 
-    async def _probe(self, url: str) -> Response | None:
+    async def _probe(self, url: str) -> Response | HlsStream:
         """The stream at `url`, opened (through its playlist): StreamError says why not."""
         return await open_source(url)
 
@@ -418,10 +418,12 @@ class Player:
                 response = preopened[1]
             else:
                 if preopened is not None:
-                    await preopened[1].close()
+                    await _close(preopened[1])
                 response = await open_source(item.location)
         except StreamError as exc:
             return False, True, str(exc)
+        if isinstance(response, HlsStream):
+            return await self._hls_once(response, started)
         decoder = Decoder(self.config.ffmpeg, self._rate())
         feeding: asyncio.Task[None] | None = None
         response.on_title = self._title_heard
@@ -447,6 +449,25 @@ class Player:
                     await feeding
             await decoder.close()
             await response.close()
+
+    async def _hls_once(
+        self, hls: HlsStream, started: asyncio.Future[str | None]
+    ) -> tuple[bool, bool, str | None]:
+        """_stream_once for HLS: ffmpeg fetches the playlist and its segments itself; no
+        audio for the stall timeout ends it like a stalled HTTP stream."""
+        decoder = Decoder(self.config.ffmpeg, self._rate(), source=hls.url,
+                          stall_s=self.stall_timeout)  # fmt: skip
+        try:
+            await decoder.start()
+            played = await self._pump(decoder, started)
+            failure = await decoder.failure()
+        except DecodeError as exc:
+            return False, hls.live, str(exc)
+        finally:
+            await decoder.close()
+        if failure is None and not played:
+            failure = "the stream ended before any audio"
+        return played, hls.live, failure
 
     async def _feed(self, response: Response, decoder: Decoder) -> None:
         """HTTP body to ffmpeg's input; held back by ffmpeg's own pace (the pipe fills)."""
@@ -550,6 +571,11 @@ class Player:
             self.on_change(self.event())
         except Exception:
             log.exception("a media listener failed")
+
+
+async def _close(opened: Response | HlsStream) -> None:
+    if isinstance(opened, Response):
+        await opened.close()
 
 
 def _log_failure(task: asyncio.Future[str]) -> None:
