@@ -2,7 +2,8 @@
 
 player.py plays one item at a time into the speaker's background channel;
 http_stream.py fetches streams (redirects, ICY titles), playlists.py reads
-.m3u/.pls, decoder.py runs ffmpeg, library.py indexes a music folder.
+.m3u/.m3u8/.pls, sources.py follows a URL to its stream (HLS goes to ffmpeg by
+its URL), decoder.py runs ffmpeg, library.py indexes a music folder.
 """
 
 from daemon.media.library import Library, Track

@@ -2,9 +2,10 @@
 
 Decoding runs outside the daemon so that a malformed stream, a codec bug or a
 stall can at worst end that process: the daemon only reads a pipe. What goes
-in is either a local file (ffmpeg reads it) or bytes the daemon writes to its
-stdin (HTTP streams, whose ICY titles the daemon takes out first). stderr is
-kept bounded and turned into a sentence when ffmpeg gives up.
+in is a local file (ffmpeg reads it), bytes the daemon writes to its stdin
+(HTTP streams, whose ICY titles the daemon takes out first), or the URL of an
+HLS playlist, which ffmpeg fetches itself, segment after segment, over http(s)
+only. stderr is kept bounded and turned into a sentence when ffmpeg gives up.
 """
 
 from __future__ import annotations
@@ -17,9 +18,14 @@ import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from daemon.media.http_stream import USER_AGENT
+
 log = logging.getLogger(__name__)
 
 STDERR_KEPT = 2048
+URL_PROTOCOLS = "http,https,tcp,tls,crypto"
+"""What ffmpeg may open for a URL (crypto: AES-128 HLS): not file, so a playlist from
+the network cannot name a file of the speaker's."""
 
 
 class DecodeError(Exception):
@@ -46,19 +52,34 @@ def reason_from(stderr: str) -> str:
 class Decoder:
     """One ffmpeg process. start(), then feed() (stdin input) and pcm(); close() always."""
 
-    def __init__(self, ffmpeg: str, rate: int, *, source: Path | None = None) -> None:
-        """`source`: a local file ffmpeg reads itself; None: the input comes through feed()."""
+    def __init__(
+        self, ffmpeg: str, rate: int, *, source: Path | str | None = None,
+        stall_s: float | None = None,
+    ) -> None:  # fmt: skip
+        """`source`: a local file or an http(s) URL ffmpeg reads itself; None: the input
+        comes through feed(). `stall_s`: no audio for this long ends the output (for a
+        URL, whose network the daemon does not see)."""
         self.ffmpeg = ffmpeg
         self.rate = rate
         self.source = source
+        self.stall_s = stall_s
+        self._stalled: str | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._stderr = b""
         self._stderr_task: asyncio.Task[None] | None = None
 
+    def _input(self) -> list[str]:
+        if self.source is None:
+            return ["-i", "pipe:0"]
+        if isinstance(self.source, Path):
+            return ["-i", str(self.source)]
+        timeout = [] if self.stall_s is None else ["-rw_timeout", str(int(self.stall_s * 1e6))]
+        return ["-protocol_whitelist", URL_PROTOCOLS, "-user_agent", USER_AGENT, *timeout,
+                "-i", self.source]  # fmt: skip
+
     async def start(self) -> None:
         args = [
-            self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-i", str(self.source) if self.source is not None else "pipe:0",
+            self.ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", *self._input(),
             "-map", "0:a:0", "-vn", "-f", "s16le", "-acodec", "pcm_s16le",
             "-ac", "1", "-ar", str(self.rate), "pipe:1",
         ]  # fmt: skip
@@ -103,13 +124,17 @@ class Decoder:
                 process.stdin.close()
 
     async def pcm(self, size: int) -> AsyncIterator[bytes]:
-        """Decoded audio in pieces of `size` bytes (whole samples); ends when ffmpeg does."""
+        """Decoded audio in pieces of `size` bytes (whole samples); ends when ffmpeg does,
+        or when it has sent nothing for `stall_s` (failure() then says so)."""
         assert self._process is not None and self._process.stdout is not None
         stdout = self._process.stdout
         size -= size % 2
         while True:
             try:
-                piece = await stdout.readexactly(size)
+                piece = await asyncio.wait_for(stdout.readexactly(size), self.stall_s)
+            except TimeoutError:
+                self._stalled = f"the stream sent nothing for {self.stall_s:g} s"
+                return
             except asyncio.IncompleteReadError as exc:
                 tail = exc.partial[: len(exc.partial) - len(exc.partial) % 2]
                 if tail:
@@ -122,6 +147,8 @@ class Decoder:
         process = self._process
         if process is None:
             return None
+        if self._stalled is not None:
+            return self._stalled
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(process.wait(), 2.0)
         if self._stderr_task is not None:

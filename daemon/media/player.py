@@ -32,9 +32,9 @@ from urllib.parse import urlsplit
 from daemon.config.schema import MediaConfig, StationConfig
 from daemon.core.events import MediaChanged, MediaState
 from daemon.media.decoder import DecodeError, Decoder
-from daemon.media.http_stream import STALL_S, Response, StreamError, open_stream
+from daemon.media.http_stream import STALL_S, Response, StreamError
 from daemon.media.library import AUDIO_SUFFIXES, Library
-from daemon.media.playlists import MAX_PLAYLIST_BYTES, entries, playlist_kind
+from daemon.media.sources import HlsStream, open_source
 from hardware.audio.background import db_to_gain
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Player:
         self._last: list[Item] = []
         self._starting = asyncio.Lock()  # one play starts at a time: no task is orphaned
         self._generation = 0  # moved on by stop(): a play still starting gives up
-        self._preopened: tuple[Item, Response] | None = None
+        self._preopened: tuple[Item, Response | HlsStream] | None = None
         self._apply()
 
     # -- what the owner asks for ----------------------------------------------------
@@ -219,7 +219,7 @@ class Player:
         await self._end_task()
         preopened, self._preopened = self._preopened, None
         if preopened is not None:
-            await preopened[1].close()
+            await _close(preopened[1])
         self._sink.clear_background()
         self._user_paused = False
         self._apply()
@@ -305,7 +305,7 @@ class Player:
         first = items[0]
         # What can be known without decoding is asked first, so a typo, a dead
         # station or a missing file leaves what plays now playing.
-        opened: Response | None = None
+        opened: Response | HlsStream | None = None
         try:
             if first.kind == "stream":
                 opened = await self._probe(first.location)
@@ -316,7 +316,7 @@ class Player:
         await self._end_task()
         if generation != self._generation or self._blocked is not None:
             if opened is not None:
-                await opened.close()
+                await _close(opened)
             return "not played: " + (self._blocked or "stopped meanwhile")
         self._preopened = (first, opened) if opened is not None else None
         self._sink.clear_background()
@@ -340,9 +340,9 @@ class Player:
         timeline.info("music: %s", self.last_error)
         return self.last_error
 
-    async def _probe(self, url: str) -> Response | None:
+    async def _probe(self, url: str) -> Response | HlsStream:
         """The stream at `url`, opened (through its playlist): StreamError says why not."""
-        return await self._open(url)
+        return await open_source(url)
 
     async def _run(self, item: Item, started: asyncio.Future[str | None]) -> None:
         try:
@@ -418,10 +418,12 @@ class Player:
                 response = preopened[1]
             else:
                 if preopened is not None:
-                    await preopened[1].close()
-                response = await self._open(item.location)
+                    await _close(preopened[1])
+                response = await open_source(item.location)
         except StreamError as exc:
             return False, True, str(exc)
+        if isinstance(response, HlsStream):
+            return await self._hls_once(response, started)
         decoder = Decoder(self.config.ffmpeg, self._rate())
         feeding: asyncio.Task[None] | None = None
         response.on_title = self._title_heard
@@ -448,36 +450,24 @@ class Player:
             await decoder.close()
             await response.close()
 
-    async def _open(self, url: str, depth: int = 0) -> Response:
-        """The audio stream at `url`, through a playlist if it is one."""
-        response = await open_stream(url)
-        kind = playlist_kind(response.url, response.content_type)
-        if kind is None:
-            if response.content_type.startswith("text/html"):
-                await response.close()
-                raise StreamError(f"{urlsplit(url).hostname} sent a web page, not audio")
-            return response
-        text = b""
+    async def _hls_once(
+        self, hls: HlsStream, started: asyncio.Future[str | None]
+    ) -> tuple[bool, bool, str | None]:
+        """_stream_once for HLS: ffmpeg fetches the playlist and its segments itself; no
+        audio for the stall timeout ends it like a stalled HTTP stream."""
+        decoder = Decoder(self.config.ffmpeg, self._rate(), source=hls.url,
+                          stall_s=self.stall_timeout)  # fmt: skip
         try:
-            async for piece in response.body():
-                text += piece
-                if len(text) > MAX_PLAYLIST_BYTES:
-                    raise StreamError("the playlist is larger than 64 KiB")
+            await decoder.start()
+            played = await self._pump(decoder, started)
+            failure = await decoder.failure()
+        except DecodeError as exc:
+            return False, hls.live, str(exc)
         finally:
-            await response.close()
-        urls = entries(text.decode("utf-8", "replace"), kind, response.url)
-        if not urls:
-            raise StreamError("the playlist names no http:// or https:// stream")
-        if depth >= 2:
-            raise StreamError("the playlist points to playlists more than twice")
-        problem: StreamError | None = None
-        for entry in urls[:5]:
-            try:
-                return await self._open(entry, depth + 1)
-            except StreamError as exc:
-                problem = problem or exc
-        assert problem is not None
-        raise problem
+            await decoder.close()
+        if failure is None and not played:
+            failure = "the stream ended before any audio"
+        return played, hls.live, failure
 
     async def _feed(self, response: Response, decoder: Decoder) -> None:
         """HTTP body to ffmpeg's input; held back by ffmpeg's own pace (the pipe fills)."""
@@ -581,6 +571,11 @@ class Player:
             self.on_change(self.event())
         except Exception:
             log.exception("a media listener failed")
+
+
+async def _close(opened: Response | HlsStream) -> None:
+    if isinstance(opened, Response):
+        await opened.close()
 
 
 def _log_failure(task: asyncio.Future[str]) -> None:

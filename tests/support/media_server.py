@@ -6,7 +6,9 @@ was asked for) in MP3, Ogg/Vorbis, AAC and Opus. The server on 127.0.0.1
 serves them as plain files (with a length), as live radio (no length, ICY
 metadata with changing titles, repeated for as long as the client reads),
 as a stream that drops half way, and the usual ways to fail: 404, a web
-page, bytes that are not audio, a codec ffmpeg lacks, playlists.
+page, bytes that are not audio, a codec ffmpeg lacks, playlists. HLS is made
+by ffmpeg too (AAC in MPEG-TS segments of about a second): served whole as
+a VOD playlist, and as a live one whose window slides with the clock.
 """
 
 from __future__ import annotations
@@ -25,6 +27,24 @@ FORMATS = {"mp3": ("libmp3lame", "128k"), "ogg": ("libvorbis", "96k"),
            "aac": ("aac", "96k"), "opus": ("libopus", "64k")}  # fmt: skip
 FREQUENCIES = {"mp3": 440, "ogg": 660, "aac": 550, "opus": 770}
 METAINT = 4096
+HLS_HZ = 990
+HLS_TYPE = "application/vnd.apple.mpegurl"
+
+
+def make_hls(folder: Path, frequency: float, seconds: float) -> list[tuple[str, float]]:
+    """An HLS stream in `folder` (vod.m3u8 and its .ts segments): its (segment, duration)s."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi",
+         "-i", f"sine=frequency={frequency}:sample_rate=44100:duration={seconds}",
+         "-ac", "1", "-c:a", "aac", "-b:a", "64k", "-f", "hls", "-hls_time", "1",
+         "-hls_playlist_type", "vod", "-hls_segment_filename", str(folder / "seg%03d.ts"),
+         str(folder / "vod.m3u8")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    lines = (folder / "vod.m3u8").read_text().splitlines()
+    return [(lines[i + 1], float(line[8:].rstrip(",")))
+            for i, line in enumerate(lines) if line.startswith("#EXTINF:")]  # fmt: skip
 
 
 def make_tone(path: Path, frequency: float, seconds: float, *, tags: dict[str, str] | None = None,
@@ -62,6 +82,13 @@ class MediaServer:
             make_tone(folder / f"tone.{suffix}", frequency, seconds)
         (folder / "noise.mp3").write_bytes(os.urandom(64 * 1024))
         (folder / "odd.wav").write_bytes(unknown_codec_wav())
+        self.segments = [s for s in make_hls(folder / "hls", HLS_HZ, seconds) if s[1] >= 0.5]
+        self.hls_plan: list[str] = []
+        """What each request for hls/live.m3u8 meets, in turn: "404" or "play" (the default)."""
+        self.hls_frozen = False
+        """The live playlist stops moving on: no new segment ever comes (a stalled encoder)."""
+        self._hls_started: float | None = None
+        self._hls_first = 0
         self.titles = ["Artist One - First Song", "Artist Two - Second Song"]
         self.requests: list[str] = []
         self.drop_after: int | None = None  # bytes, for /drop.mp3 (None: half the file)
@@ -88,6 +115,25 @@ class MediaServer:
         self._server.shutdown()
         self._server.server_close()
 
+    def live_playlist(self) -> str:
+        """A live media playlist: three segments, moving on one per segment's length from
+        the first request, round the made segments (a discontinuity at each wrap)."""
+        now = time.monotonic()
+        if self._hls_started is None:
+            self._hls_started = now
+        step = sum(d for _, d in self.segments) / len(self.segments)
+        if not self.hls_frozen:
+            self._hls_first = int((now - self._hls_started) / step)
+        first = self._hls_first
+        lines = ["#EXTM3U", "#EXT-X-VERSION:3", f"#EXT-X-TARGETDURATION:{round(step + 0.5)}",
+                 f"#EXT-X-MEDIA-SEQUENCE:{first}"]  # fmt: skip
+        for sequence in range(first, first + 3):
+            name, duration = self.segments[sequence % len(self.segments)]
+            if sequence and sequence % len(self.segments) == 0:
+                lines.append("#EXT-X-DISCONTINUITY")
+            lines += [f"#EXTINF:{duration:.3f},", name]
+        return "\n".join(lines) + "\n"
+
     def _handler(self) -> type[http.server.BaseHTTPRequestHandler]:
         server = self
 
@@ -109,6 +155,21 @@ class MediaServer:
                 if path == "list.m3u":
                     body = f"#EXTM3U\n#EXTINF:-1,Test\n{server.url('live.mp3')}\n"
                     return self._send(body.encode(), "audio/x-mpegurl")
+                if path == "list.m3u8":  # a plain list, whatever the content type says
+                    body = f"#EXTM3U\n#EXTINF:-1,Test\n{server.url('live.mp3')}\n"
+                    return self._send(body.encode(), HLS_TYPE)
+                if path == "hls/master.m3u8":
+                    body = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000,CODECS="mp4a.40.2"\nlive.m3u8\n'
+                    return self._send(body.encode(), "application/x-mpegURL")
+                if path == "hls/lost.m3u8":
+                    body = '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=64000\nmissing.m3u8\n'
+                    return self._send(body.encode(), HLS_TYPE)
+                if path == "hls/live.m3u8":
+                    step = server.hls_plan.pop(0) if server.hls_plan else "play"
+                    if step == "404":
+                        self.send_error(404, "Not Found")
+                        return None
+                    return self._send(server.live_playlist().encode(), HLS_TYPE)
                 if path == "list.pls":
                     body = f"[playlist]\nFile1={server.url('missing.mp3')}\nFile2={server.url('tone.ogg')}\nNumberOfEntries=2\n"
                     return self._send(body.encode(), "audio/x-scpls")
@@ -133,7 +194,8 @@ class MediaServer:
                 file = folder / path
                 if path and file.is_file():
                     kind = {"mp3": "audio/mpeg", "ogg": "audio/ogg", "aac": "audio/aac",
-                            "opus": "audio/ogg", "wav": "audio/wav"}.get(file.suffix.lstrip("."), "application/octet-stream")  # fmt: skip
+                            "opus": "audio/ogg", "wav": "audio/wav", "ts": "video/mp2t",
+                            "m3u8": HLS_TYPE}.get(file.suffix.lstrip("."), "application/octet-stream")  # fmt: skip
                     return self._send(file.read_bytes(), kind)
                 self.send_error(404, "Not Found")
                 return None
