@@ -69,6 +69,14 @@ ONSET_HOLD_MAX_FRAMES = 120
 shown echo-free (in the real-time room with a 100 ms echo delay, leaks came 0.4-0.7 s
 into an answer), but no longer than this (1.2 s): a voice said over the onset fails
 that judgement too, and talking over the answer must not wait for the speaker to stop."""
+SETTLE_SOUND_SECONDS = 8.0
+"""Seconds of speaker sound a freshly loaded module must go through before its output
+is trusted at all. Until AEC3 has found how much echo the room returns it damps the
+near end with it: a voice said 1-5 s into a tone or a speech-like sound at the speaker
+came out at 12-40 % of its level with no echo path, 46-89 % with the echo 10 dB down,
+and whole after 7 s of sound (offline; docs/echo-cancellation.md, "A fresh canceller").
+Meanwhile the microphone goes on as it came, as with echo cancellation off, and
+`removes_echo` says no: half duplex, and the wake and stop words hear the bare mic."""
 LEARNED_ERLE_DB = 15.0
 """The echo is this much weaker after the module than before: it is being removed."""
 QUIET_RMS = 100.0
@@ -128,11 +136,14 @@ class EchoCanceller:
         process_when_idle: bool = False,
         idle_after: float = IDLE_AFTER_SECONDS,
         delay_ms: int = 0,
+        settle_seconds: float = SETTLE_SOUND_SECONDS,
         wrap_module: Callable[[Any], Any] | None = None,
     ) -> None:
         """`process_when_idle` keeps the module on while nothing plays (for noise
-        suppression); `delay_ms` is the first guess of the echo delay; `wrap_module`
-        stands between this class and the WebRTC module (to watch what it is given)."""
+        suppression); `delay_ms` is the first guess of the echo delay; `settle_seconds`
+        of the speaker's sound pass before the output is used (tests of what comes
+        after give 0); `wrap_module` stands between this class and the WebRTC module
+        (to watch what it is given)."""
         module, self._frame_type = load_module(
             echo_cancellation=echo_cancellation,
             noise_suppression=noise_suppression,
@@ -153,6 +164,8 @@ class EchoCanceller:
         self.far_end_late = 0
         """Capture frames that went without their far-end frame (it came too late)."""
         self._removes_echo = False
+        self.settle_seconds = settle_seconds
+        self._settle_frames_left = round(settle_seconds * 100) if echo_cancellation else 0
         self._learn_in = 0.0  # energy in and out over this window's sounding frames
         self._learn_out = 0.0
         self._learn_frames = 0
@@ -196,7 +209,13 @@ class EchoCanceller:
         after start-up the module knows nothing of the room yet."""
         if not self.echo_cancellation:
             return True
-        return self._removes_echo and self._onset_frames is None
+        return self.settled and self._removes_echo and self._onset_frames is None
+
+    @property
+    def settled(self) -> bool:
+        """The module has been through SETTLE_SOUND_SECONDS of the speaker's sound since
+        it was loaded: until then the capture comes out as it went in."""
+        return self._settle_frames_left == 0
 
     @property
     def active(self) -> bool:
@@ -398,6 +417,11 @@ class EchoCanceller:
                         )
                     self._apm.process_stream(frame)
                     out = frame.data.tobytes()
+                    if self._settle_frames_left and _mean_square(far) >= SOUNDING_RMS**2:
+                        self._settle_frames_left -= 1
+                        if not self._settle_frames_left:
+                            log.info("echo canceller: settled after %.0f s of sound: the "
+                                     "microphone goes through it", self.settle_seconds)
                     if self.echo_cancellation and not self._removes_echo:
                         self._learn(far, samples[start : start + FRAME], out)
                     elif self._onset_frames is not None:
@@ -414,7 +438,7 @@ class EchoCanceller:
             self._out[:0] = bytes(len(pcm) - len(self._out))
         chunk = bytes(self._out[: len(pcm)])
         del self._out[: len(pcm)]
-        return chunk
+        return chunk if self.settled else pcm
 
 
 def _mean_square(samples: np.ndarray) -> float:
