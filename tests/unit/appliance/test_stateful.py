@@ -243,6 +243,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             and player.state == "playing"
         )
         state, fed, sessions = appliance.machine.state, stop_word.fed, len(self.rig.sessions)
+        waiting = appliance.status().announcements_waiting
         self.rig.hear(STOP)
         if ringing:
             event("stop said while it rings")
@@ -258,7 +259,13 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             assert conversation is not None and not conversation.is_open, (
                 '"stop" did not end the announcement'
             )
-            assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
+            self.rig.settle()
+            if waiting:  # the next announcement waiting is read: it is another message
+                assert len(self.rig.sessions) == sessions + 1, "the next announcement is lost"
+                following = appliance.conversation
+                assert following is not None and following.speak_only
+            else:
+                assert len(self.rig.sessions) == sessions, '"stop" opened a conversation'
         elif over_the_answer:
             event(f"stop said over the answer (echo cancelled), {state.value}")
             assert conversation is not None and conversation.is_open
