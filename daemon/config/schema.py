@@ -230,8 +230,8 @@ class AudioConfig(Section):
     """Length of each microphone chunk sent to the model (20-40 ms recommended)."""
     volume: Percent = 80
     """Output volume in percent (software gain on the model's voice and sounds)."""
-    echo_cancellation: Literal["auto", "on", "off"] = "off"
-    """Remove the speaker's sound from the mic (WebRTC AEC3, livekit package) so a voice can interrupt the model: on (log an error if it cannot run), auto (if it loads), off. Off by default until it holds up on a loud speaker close to the mic (see the README)."""
+    echo_cancellation: Literal["auto", "on", "off"] = "auto"
+    """Remove the speaker's sound from the mic (WebRTC AEC3, livekit package) so a voice can interrupt the model: auto (if it loads), on (log an error if it cannot run), off (half duplex: the mic is closed while the model talks)."""
     noise_suppression: bool = False
     """WebRTC noise suppression on the mic whenever echo cancellation runs (see the README before turning it on)."""
     barge_in: bool | None = None

@@ -175,10 +175,10 @@ def test_barge_in_follows_echo_cancellation_unless_set(setting, echo_cancelled, 
     assert with_barge_in(config, echo_cancelled).audio.barge_in is barge_in
 
 
-def test_echo_cancellation_off_opens_nothing_and_auto_opens_the_real_library():
-    assert open_echo_canceller(Config()) is None  # off by default
-    auto = Config.model_validate({"audio": {"echo_cancellation": "auto"}})
-    assert isinstance(open_echo_canceller(auto), EchoCanceller)
+def test_echo_cancellation_is_on_by_default_and_off_opens_nothing():
+    assert isinstance(open_echo_canceller(Config()), EchoCanceller)  # auto by default
+    off = Config.model_validate({"audio": {"echo_cancellation": "off"}})
+    assert open_echo_canceller(off) is None
 
 
 def test_an_unknown_echo_cancellation_value_is_refused_by_name():
