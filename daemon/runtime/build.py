@@ -120,7 +120,8 @@ def open_echo_canceller(config: Config) -> EchoCanceller | None:
     if audio.echo_cancellation == "off":
         return None
     try:
-        canceller = EchoCanceller(noise_suppression=audio.noise_suppression)
+        canceller = EchoCanceller(noise_suppression=audio.noise_suppression,
+                                  load_at_first_sound=True)
     except EchoCancellerUnavailable as exc:
         if audio.echo_cancellation == "on":
             log.error("audio.echo_cancellation is on but cannot run: %s; half duplex", exc)

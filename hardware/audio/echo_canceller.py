@@ -21,6 +21,7 @@ The first moments of a sound after a long silence are not trusted either
 and if the path moved meanwhile it leaks there.
 
     canceller = EchoCanceller()       # EchoCancellerUnavailable if the library does not load
+    canceller = EchoCanceller(load_at_first_sound=True)  # the daemon's: loaded when needed
     speaker = Speaker(..., far_end=canceller.far_end)
     mic = Microphone(..., processor=canceller.process_capture)
 """
@@ -28,6 +29,7 @@ and if the path moved meanwhile it leaks there.
 from __future__ import annotations
 
 import collections
+import importlib.util
 import logging
 import sys
 import threading
@@ -137,20 +139,35 @@ class EchoCanceller:
         idle_after: float = IDLE_AFTER_SECONDS,
         delay_ms: int = 0,
         settle_seconds: float = SETTLE_SOUND_SECONDS,
+        load_at_first_sound: bool = False,
         wrap_module: Callable[[Any], Any] | None = None,
     ) -> None:
         """`process_when_idle` keeps the module on while nothing plays (for noise
         suppression); `delay_ms` is the first guess of the echo delay; `settle_seconds`
         of the speaker's sound pass before the output is used (tests of what comes
-        after give 0); `wrap_module` stands between this class and the WebRTC module
-        (to watch what it is given)."""
-        module, self._frame_type = load_module(
-            echo_cancellation=echo_cancellation,
-            noise_suppression=noise_suppression,
-            high_pass_filter=high_pass_filter,
-            auto_gain_control=auto_gain_control,
-        )
-        self._apm = module if wrap_module is None else wrap_module(module)
+        after give 0); `load_at_first_sound` loads the WebRTC library on a thread of its
+        own when the speaker first sounds, not now (only whether it is installed is
+        checked now): a speaker that is never spoken to does not carry its 13 MB, and
+        until it has settled the microphone goes on as it came anyway; `wrap_module`
+        stands between this class and the WebRTC module (to watch what it is given)."""
+        self._features = {
+            "echo_cancellation": echo_cancellation,
+            "noise_suppression": noise_suppression,
+            "high_pass_filter": high_pass_filter,
+            "auto_gain_control": auto_gain_control,
+        }
+        self._wrap_module = wrap_module
+        self._apm: Any = None
+        self._frame_type: Any = None
+        self._loader: threading.Thread | None = None
+        self.load_error: str | None = None
+        """Why the library failed to load at the first sound (half duplex from then on)."""
+        if load_at_first_sound:
+            if importlib.util.find_spec("livekit") is None:
+                raise EchoCancellerUnavailable(
+                    "the livekit package is not installed; pip install livekit")
+        else:
+            self._apm, self._frame_type = self._new_module()
         self.echo_cancellation = echo_cancellation
         self.process_when_idle = process_when_idle
         self.idle_after = idle_after
@@ -192,13 +209,37 @@ class EchoCanceller:
         self.errors = 0
         """Frames the module refused (passed on as they were)."""
 
+    def _new_module(self) -> tuple[Any, Any]:
+        module, frame_type = load_module(**self._features)
+        return (module if self._wrap_module is None else self._wrap_module(module)), frame_type
+
+    def _load(self) -> None:
+        """The loader thread: the library, then the module, handed over under the lock."""
+        try:
+            module, frame_type = self._new_module()
+        except EchoCancellerUnavailable as exc:
+            self.load_error = str(exc)
+            log.error("echo cancellation cannot run: %s; half duplex", exc)
+            return
+        with self._lock:
+            if self.echo_cancellation and self._delay_ms >= 0:
+                module.set_stream_delay_ms(self._delay_ms)
+            self._apm, self._frame_type = module, frame_type
+        log.info("echo canceller: WebRTC module loaded at the speaker's first sound")
+
+    @property
+    def loaded(self) -> bool:
+        """The WebRTC module is there (at once, or since the speaker first sounded)."""
+        return self._apm is not None
+
     def set_delay_ms(self, delay_ms: int) -> None:
         """The playout plus capture delay: where the delay estimator starts looking."""
         delay_ms = int(max(0, min(500, delay_ms)))
         if self.echo_cancellation and delay_ms != self._delay_ms:
             with self._lock:
-                self._apm.set_stream_delay_ms(delay_ms)
-            self._delay_ms = delay_ms
+                if self._apm is not None:  # else given to it when it loads
+                    self._apm.set_stream_delay_ms(delay_ms)
+                self._delay_ms = delay_ms
 
     @property
     def removes_echo(self) -> bool:
@@ -238,6 +279,10 @@ class EchoCanceller:
             return
         if samples.any():
             self._last_far = time.monotonic()
+            if self._apm is None and self._loader is None:
+                self._loader = threading.Thread(
+                    target=self._load, name="echo-canceller-load", daemon=True)
+                self._loader.start()
         if rate != RATE:
             if self._resampler is None or self._resampler_rate != rate:
                 self._resampler = soxr.ResampleStream(rate, RATE, 1, dtype="int16", quality="LQ")
@@ -388,7 +433,7 @@ class EchoCanceller:
                     self._far_written_at = -1e9
                     self._start_learning()
                 self._far_since_capture = 0
-        if not self.active:
+        if not self.active or self._apm is None:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()

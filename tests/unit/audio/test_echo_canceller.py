@@ -374,3 +374,35 @@ def test_the_start_of_a_sound_after_a_long_silence_is_not_trusted():
     assert all(trusted[onset + 10 :]), "talking over the answer waited past its first second"
     assert max(sent) < -50, f"a leak was sent: {max(sent):.0f} dBFS"
     assert canceller.onsets_held == 1
+
+
+def test_the_daemons_canceller_loads_the_library_at_the_speakers_first_sound():
+    """Not at start-up: a speaker that is never spoken to does not carry the library."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = """
+import sys, time
+import numpy as np
+from hardware.audio.echo_canceller import EchoCanceller, stop_library
+canceller = EchoCanceller(load_at_first_sound=True)
+mic = np.zeros(1280, np.int16).tobytes()
+print("livekit" in sys.modules, canceller.loaded)
+canceller.far_end(np.zeros(1600, np.int16), 16000)  # the speaker's stream, silent
+print(canceller.process_capture(mic) == mic, canceller.loaded)
+canceller.far_end((np.ones(1600) * 3000).astype(np.int16), 16000)  # a sound
+for _ in range(1000):
+    if canceller.loaded:
+        break
+    time.sleep(0.01)
+print(canceller.loaded, "livekit" in sys.modules)
+canceller.process_capture(mic)
+print(canceller.frames_processed > 0)
+stop_library()
+"""
+    root = Path(__file__).resolve().parents[3]
+    ran = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                         text=True, timeout=60)
+    assert ran.stdout.split("\n")[:4] == ["False False", "True False", "True True", "True"], (
+        ran.stdout + ran.stderr)
