@@ -1,6 +1,6 @@
 """How long each figure is measured: full (for the record), quick (while working), smoke (CI).
 
-The smoke plan measures every figure once, in about a minute, so that CI notices
+The smoke plan measures every figure once, in under three minutes, so that CI notices
 when the bench stops running; its numbers are too short to quote.
 """
 

@@ -1,8 +1,8 @@
 """scripts/bench: run every figure against the running daemon and write bench/results.*.
 
-    scripts/bench            # full: 60 s idle and conversation runs, 3 of each (~15 min)
-    scripts/bench --quick    # shorter clips, fewer runs (~5 min on 2 cores)
-    scripts/bench --smoke    # every figure once (~1.5 min): CI runs it; exits 1 if one is missing
+    scripts/bench            # full: 60 s idle and conversation runs, 3 of each (~20 min)
+    scripts/bench --quick    # shorter clips, fewer runs (~7 min on 2 cores)
+    scripts/bench --smoke    # every figure once (~2.5 min): CI runs it; exits 1 if one is missing
 
 Order: one daemon (bench.runner) is started and measured idle first (so its
 peak RSS is the idle one), then woken by the wake word and by `ctl wake`, then
@@ -298,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_const", dest="plan", const="quick",
-                      help="shorter runs (~5 minutes)")
+                      help="shorter runs (~7 minutes)")
     size.add_argument("--smoke", action="store_const", dest="plan", const="smoke",
-                      help="every figure once (~1.5 minutes); exit 1 if any is missing")
+                      help="every figure once (~2.5 minutes); exit 1 if any is missing")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results.json, results.md and timings.png go (default: bench/,"
                         " or nowhere for --smoke)")
