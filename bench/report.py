@@ -75,6 +75,13 @@ FIGURES: dict[str, tuple[str, str, str | None, float | None]] = {
     "aec_talk_cpu_pct": ("9b. Echo cancellation on: conversation CPU, no room echo", "% core",
                          None, None),
     "aec_only_cpu_ratio_est": ("9. The canceller alone over a conversation's CPU (estimate)", "x", None, None),
+    "stop_ring_silent_ms": ("10. Stop word over a ring: end of \"stop\" to the speaker silent", "ms", "<=", 300),
+    "stop_ring_heard_ms": ("10. The same: end of \"stop\" to the daemon acting on it", "ms", None, None),
+    "stop_answer_silent_ms": ("10. Stop word over an answer (room, echo cancelled): end of \"stop\" to the speaker silent", "ms", "<=", 300),
+    "stop_answer_heard_ms": ("10. The same: end of \"stop\" to the daemon acting on it", "ms", None, None),
+    "stop_listening_cpu_pct": ("10. Daemon CPU, a ring, the stop word listening", "% core", None, None),
+    "stop_off_cpu_pct": ("10. Daemon CPU, the same ring, stop_word.enabled: false", "% core", None, None),
+    "stop_cpu_ratio": ("10. Ring CPU, stop word listening / off", "x", None, None),
 }
 
 # Figures of the echo canceller: minutes to measure, so --smoke (CI) leaves them out.
@@ -82,7 +89,8 @@ ECHO_FIGURES: frozenset[str] = frozenset(
     key for key in FIGURES if key.startswith(("echo_", "aec_", "self_interr", "room_self", "room_learned", "wake_during", "wake_fires", "wake_score", "barge_in_local"))
 )
 TIMINGS_MS = ("wake_latency_ms", "wake_to_stream_ms", "wake_to_stream_overhead_ms",
-              "tls_connect_ms", "ctl_wake_first_audio_ms", "playout_ms", "barge_in_flush_ms", "output_latency_ms")
+              "tls_connect_ms", "ctl_wake_first_audio_ms", "playout_ms", "barge_in_flush_ms", "output_latency_ms",
+              "stop_ring_silent_ms", "stop_answer_silent_ms")
 
 
 def verdict(figure: dict[str, Any], op: str | None, target: float | None) -> str:

@@ -1,15 +1,17 @@
 """scripts/bench: run every figure against the running daemon and write bench/results.*.
 
-    scripts/bench            # full: 60 s idle and conversation runs, 3 of each (~15 min)
-    scripts/bench --quick    # shorter clips, fewer runs (~5 min on 2 cores)
-    scripts/bench --smoke    # every figure once (~1.5 min): CI runs it; exits 1 if one is missing
+    scripts/bench            # full: 60 s idle and conversation runs, 3 of each (~20 min)
+    scripts/bench --quick    # shorter clips, fewer runs (~7 min on 2 cores)
+    scripts/bench --smoke    # every figure once (~2.5 min): CI runs it; exits 1 if one is missing
 
 Order: one daemon (bench.runner) is started and measured idle first (so its
 peak RSS is the idle one), then woken by the wake word and by `ctl wake`, then
 held in conversations beside the reference client; then `speakerd run` itself
 is started a few times for the start-up figure; then a daemon pinned to one
-core is measured idle and in a conversation. Last (not in --smoke: minutes
-long), the echo canceller's figures: offline in a room impulse response
+core is measured idle and in a conversation. Then, in a harness of its own,
+"stop" said over a ring and over an answer (bench.figures.stop_latency, ~5
+minutes; 2 of each in --smoke). Last (not in --smoke: minutes long), the echo
+canceller's figures: offline in a room impulse response
 (bench.figures.echo, ~2 min) and answers in the real-time simulated room
 (bench.figures.room_echo: 20 with the echo 18 dB down and 20 with it as loud as
 the speaker, ~4 min each; 3 with --quick).
@@ -39,6 +41,7 @@ from bench.figures import (
     recall,
     room_echo,
     startup,
+    stop_latency,
     wake,
 )
 from bench.plans import PLANS, Plan
@@ -117,6 +120,8 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
         if plan.name != "smoke":  # the echo figures are left out of the smoke run
             _say("echo cancellation on: memory idle and after a conversation")
             echo_costs = echo_memory.run(stage, room_wav, talk_wav)
+    _say(f"stop word: {plan.stop_tries} stops of a ring and of an answer, and its CPU")
+    stops = stop_latency.run(plan.stop_tries, plan.stop_cpu_seconds, progress=_say)
     meta["load_average_after"] = os.getloadavg()[0]
     meta["bench_seconds"] = round(time.monotonic() - began, 1)
     meta["daemon_exit_code"] = exit_code
@@ -125,6 +130,7 @@ def measure(plan: Plan, workdir: Path) -> dict[str, Any]:
                             idle_rss, events, trials, ctl_trials, talks, startups, one_core,
                             ready_wakes)
     add_recall(results, gate_recall)
+    add_stop_word(results, stops)
     if echo_costs is not None:
         add_echo_costs(results, echo_costs)
     return results
@@ -147,6 +153,18 @@ def add_recall(results: dict[str, Any], gate_recall: dict[str, Any]) -> None:
         " scanned with the speech gate on and off; missed by the gate:"
         f" {gate_recall['missed_by_gate']}."))
     results["details"]["gate_recall"] = gate_recall
+
+
+def add_stop_word(results: dict[str, Any], stops: dict[str, Any]) -> None:
+    """Figure 10: "stop" to a silent speaker, over a ring and over an answer; its CPU."""
+    figures = results["figures"]
+    for key, values in stop_latency.figures(stops).items():
+        label, unit, op, target = report.FIGURES[key]
+        figures[key] = summarize(values, unit, 1 if unit == "ms" else 2)
+        figures[key].update(label=label, target=f"{op} {target}" if op else None,
+                            verdict=report.verdict(figures[key], op, target))
+    results["notes"].append(stop_latency.note(stops))
+    results["details"]["stop_word"] = stops
 
 
 def add_echo_costs(results: dict[str, Any], costs: dict[str, Any]) -> None:
@@ -280,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_const", dest="plan", const="quick",
-                      help="shorter runs (~5 minutes)")
+                      help="shorter runs (~7 minutes)")
     size.add_argument("--smoke", action="store_const", dest="plan", const="smoke",
-                      help="every figure once (~1.5 minutes); exit 1 if any is missing")
+                      help="every figure once (~2.5 minutes); exit 1 if any is missing")
     parser.add_argument("--out", type=Path, default=None,
                         help="where results.json, results.md and timings.png go (default: bench/,"
                         " or nowhere for --smoke)")

@@ -80,12 +80,17 @@ class MicRouter:
     async def while_ringing(self, chunk: bytes, conversation: Conversation) -> Heard:
         """A ring during a conversation: it goes on, and the wake word or "stop" may stop
         the ring."""
+        self.conversation_opened()
         conversation.feed_mic(chunk)
         return Heard(await self._devices.wake_word.process(chunk), self._stop(chunk))
 
     async def conversing(self, chunk: bytes, conversation: Conversation) -> Heard:
         """The chunk to the conversation when it may go; the wake word over an answer
         stops it here, "stop" is handed back."""
+        # Again on every chunk: an idle chunk whose scoring was awaited while `ctl say`
+        # opened the conversation sets the quiet hand-over after conversation_opened(),
+        # and 320 ms hand-overs delayed "stop" over an answer by up to 240 ms.
+        self.conversation_opened()
         wake_word = self._devices.wake_word
         canceller = self._devices.echo_canceller
         if canceller is None:
