@@ -130,7 +130,9 @@ def converged_at(points: list[tuple[float, float]], target: float) -> float | No
 
 
 def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
-    canceller = EchoCanceller()
+    # The module's own work from its first frame: the daemon passes the microphone on
+    # as it came (and stays half duplex) for its first SETTLE_SOUND_SECONDS of sound.
+    canceller = EchoCanceller(settle_seconds=0)
     detector = WakeWordDetector(WakeWordConfig())
     erles, converge, self_interruptions, bare_interruptions, wake_fires = [], [], 0, 0, 0
     own_peaks: list[float] = []

@@ -2,9 +2,10 @@
 
 Figures 1 and 6 run the daemon without echo cancellation, as Google's cookbook
 client is run beside it. This one starts `bench.runner` with
-`audio.echo_cancellation: on` (the WebRTC canceller loaded at start-up), plays
-the room sound into the microphone, reads the peak RSS, then talks through the
-conversation clip (woken by its wake phrase) and reads it again. No reference
+`audio.echo_cancellation: auto` (the default: the WebRTC library is loaded when
+the speaker first sounds, here the wake chime), plays the room sound into the
+microphone, reads the peak RSS, then talks through the conversation clip (woken
+by its wake phrase) and reads it again. No reference
 client runs beside it, and the room has no echo: this is the canceller's cost,
 not its work.
 """
@@ -23,7 +24,7 @@ REPLY = "Here is a short answer for you."
 
 
 def run(stage: Stage, room_wav: Path, talk_wav: Path) -> dict[str, Any]:
-    config = stage.write_config("aec", camera=False, echo_cancellation="on")
+    config = stage.write_config("aec", camera=False, echo_cancellation="auto")
     daemon = stage.start_runner("aec", config)
     try:
         daemon.wait_ready()
