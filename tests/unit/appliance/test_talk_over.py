@@ -129,14 +129,20 @@ def test_stop_silences_the_rest_of_an_answer_still_playing_after_a_typed_questio
         rig.stop()
 
 
-def test_stop_over_an_echo_cancelled_announcement_ends_it():
+def announcing_rig(text: str, *, removes_echo: bool) -> Rig:
+    """An echo-cancelled speaker reading an MQTT announcement aloud."""
     rig = Rig(with_barge_in(Config(), True).model_dump())
-    rig.devices.echo_canceller = ScriptedEchoCanceller()
+    rig.devices.echo_canceller = ScriptedEchoCanceller(removes_echo=removes_echo)
+    rig.loop.call_soon(rig.appliance.announce, text)  # as the MQTT bridge does
+    rig.settle()
+    rig.open_session()
+    rig.emit(ANSWER)
+    return rig
+
+
+def test_stop_over_an_echo_cancelled_announcement_ends_it():
+    rig = announcing_rig("Dinner is ready", removes_echo=True)
     try:
-        rig.loop.call_soon(rig.appliance.announce, "Dinner is ready")  # as the MQTT bridge does
-        rig.settle()
-        rig.open_session()
-        rig.emit(ANSWER)
         announcement = rig.appliance.conversation
         assert announcement is not None and announcement.speak_only
         assert rig.appliance.machine.state is State.SPEAKING
@@ -149,13 +155,8 @@ def test_stop_over_an_echo_cancelled_announcement_ends_it():
 
 
 def test_stop_over_an_announcement_the_canceller_does_not_vouch_for_is_not_listened_for():
-    rig = Rig(with_barge_in(Config(), True).model_dump())
-    rig.devices.echo_canceller = ScriptedEchoCanceller(removes_echo=False)
+    rig = announcing_rig("Stop by the shop on your way home", removes_echo=False)
     try:
-        rig.loop.call_soon(rig.appliance.announce, "Stop by the shop on your way home")  # as the MQTT bridge does
-        rig.settle()
-        rig.open_session()
-        rig.emit(ANSWER)
         stop_word = rig.devices.stop_word
         assert stop_word is not None
         fed = stop_word.fed
