@@ -76,7 +76,7 @@ SETTLE_SOUND_SECONDS = 8.0
 is trusted at all. Until AEC3 has found how much echo the room returns it damps the
 near end with it: a voice said 1-5 s into a tone or a speech-like sound at the speaker
 came out at 12-40 % of its level with no echo path, 46-89 % with the echo 10 dB down,
-and whole after 7 s of sound (offline; docs/echo-cancellation.md, "A fresh canceller").
+and whole after 7 s of sound (offline; docs/echo-cancellation.md, "Its first seconds").
 Meanwhile the microphone goes on as it came, as with echo cancellation off, and
 `removes_echo` says no: half duplex, and the wake and stop words hear the bare mic."""
 LEARNED_ERLE_DB = 15.0
@@ -160,8 +160,6 @@ class EchoCanceller:
         self._apm: Any = None
         self._frame_type: Any = None
         self._loader: threading.Thread | None = None
-        self.load_error: str | None = None
-        """Why the library failed to load at the first sound (half duplex from then on)."""
         if load_at_first_sound:
             if importlib.util.find_spec("livekit") is None:
                 raise EchoCancellerUnavailable(
@@ -217,8 +215,7 @@ class EchoCanceller:
         """The loader thread: the library, then the module, handed over under the lock."""
         try:
             module, frame_type = self._new_module()
-        except EchoCancellerUnavailable as exc:
-            self.load_error = str(exc)
+        except EchoCancellerUnavailable as exc:  # stays unloaded: half duplex
             log.error("echo cancellation cannot run: %s; half duplex", exc)
             return
         with self._lock:
