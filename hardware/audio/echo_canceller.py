@@ -53,6 +53,9 @@ well under the shortest echo delay (a device buffer, half a mic chunk, the air).
 STREAM_GAP_SECONDS = 0.2
 """No far end for this long: the speaker's stream stopped, the next is a new one."""
 SILENT_FRAME = np.zeros(FRAME, np.int16)
+FarFrame = tuple[np.ndarray, bool]
+"""A 10 ms far-end frame and whether the speaker was sounding in it."""
+SILENT_FAR: FarFrame = (SILENT_FRAME, False)
 LEARN_WINDOW_FRAMES = 50
 """Frames with the speaker sounding over which the canceller's work is judged (0.5 s)."""
 LEARN_WINDOWS = 2
@@ -159,6 +162,7 @@ class EchoCanceller:
         self._wrap_module = wrap_module
         self._apm: Any = None
         self._frame_type: Any = None
+        self._reused_frames: tuple[Any, Any] | None = None
         self._loader: threading.Thread | None = None
         if load_at_first_sound:
             if importlib.util.find_spec("livekit") is None:
@@ -172,7 +176,7 @@ class EchoCanceller:
         self._lock = threading.Lock()
         self._far_arrived = threading.Condition(self._lock)
         self._far_pending = np.zeros(0, np.int16)
-        self._far_frames: collections.deque[np.ndarray] = collections.deque()
+        self._far_frames: collections.deque[FarFrame] = collections.deque()
         """10 ms far-end frames written by the speaker, not yet paired with a capture frame."""
         self._far_written_at = -1e9  # time.monotonic() of the last far_end()
         self._far_since_capture = 0  # far-end frames handed over since the last capture
@@ -223,6 +227,16 @@ class EchoCanceller:
                 module.set_stream_delay_ms(self._delay_ms)
             self._apm, self._frame_type = module, frame_type
         log.info("echo canceller: WebRTC module loaded at the speaker's first sound")
+
+    def _frames(self) -> tuple[Any, Any]:
+        """The near-end and far-end frames handed to the module: made once, refilled in
+        place (the module changes the near one in place: that is its output)."""
+        if self._reused_frames is None:
+            self._reused_frames = (
+                self._frame_type(bytearray(2 * FRAME), RATE, 1, FRAME),
+                self._frame_type(bytearray(2 * FRAME), RATE, 1, FRAME),
+            )
+        return self._reused_frames
 
     @property
     def loaded(self) -> bool:
@@ -288,7 +302,7 @@ class EchoCanceller:
         with self._lock:
             now = time.monotonic()
             if now - self._far_written_at > STREAM_GAP_SECONDS and not self._far_frames:
-                self._far_frames.extend([SILENT_FRAME] * LEAD_FRAMES)  # a new stream
+                self._far_frames.extend([SILENT_FAR] * LEAD_FRAMES)  # a new stream
                 self._start_learning()
             self._far_written_at = now
             pending = np.concatenate([self._far_pending, samples])
@@ -298,15 +312,15 @@ class EchoCanceller:
             if self._far_since_capture > MAX_FAR_AHEAD_FRAMES:  # nobody captures
                 self._far_frames.clear()
                 return
-            for start in range(0, whole, FRAME):
-                frame = pending[start : start + FRAME]
-                self._far_frames.append(frame)
-                self._note_onset(frame)
+            frames = pending[:whole].reshape(-1, FRAME)
+            for frame, sounding in zip(frames, _sounding(frames), strict=True):
+                self._far_frames.append((frame, sounding))
+                self._note_onset(sounding)
             self._far_arrived.notify()
 
-    def _note_onset(self, frame: np.ndarray) -> None:
+    def _note_onset(self, sounding: bool) -> None:
         """Under the lock: the first sound after a long silence is held a moment."""
-        if _mean_square(frame) < SOUNDING_RMS**2:
+        if not sounding:
             self._far_silent_run += 1
             return
         if self._far_silent_run >= ONSET_AFTER_SILENT_FRAMES and self._removes_echo:
@@ -317,7 +331,7 @@ class EchoCanceller:
             self.onsets_held += 1
         self._far_silent_run = 0
 
-    def _next_far_frame(self, deadline: float) -> np.ndarray:
+    def _next_far_frame(self, deadline: float) -> FarFrame:
         """Under the lock, before a capture frame: the far end's frame that goes with it.
 
         One far-end frame per capture frame, in step, so the module sees the same
@@ -336,11 +350,11 @@ class EchoCanceller:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.far_end_late += 1
-                return SILENT_FRAME
+                return SILENT_FAR
             self._far_arrived.wait(left)
         if self._far_frames:
             return self._far_frames.popleft()
-        return SILENT_FRAME
+        return SILENT_FAR
 
     def _pairing_checked(self, late_before: int) -> None:
         """After a chunk: if the pairing moved on, the echo now comes a little earlier
@@ -362,15 +376,15 @@ class EchoCanceller:
         self._learn_frames = 0
         self._learn_passed = 0
 
-    def _learn(self, far: np.ndarray, near: np.ndarray, out: bytes) -> None:
+    def _learn(self, sounding: bool, near: np.ndarray, out: np.ndarray) -> None:
         """Judge, over windows of frames with the speaker sounding, whether the module
         removes the echo yet (before the first window, or while someone talks over
         the speaker, it is not known to)."""
-        if _mean_square(far) < SOUNDING_RMS**2:
+        if not sounding:
             return
         self._learn_sounding += 1
         self._learn_in += _mean_square(near)
-        self._learn_out += _mean_square(np.frombuffer(out, np.int16))
+        self._learn_out += _mean_square(out)
         self._learn_frames += 1
         if self._learn_frames < LEARN_WINDOW_FRAMES:
             return
@@ -385,13 +399,13 @@ class EchoCanceller:
         self._learn_in = self._learn_out = 0.0
         self._learn_frames = 0
 
-    def _judge_onset(self, far: np.ndarray, near: np.ndarray, out: bytes) -> None:
+    def _judge_onset(self, sounding: bool, near: np.ndarray, out: np.ndarray) -> None:
         """Under the lock, while an onset is held: is its sound echo-free, a quarter
         second at a time (the last judgement counts)."""
-        if _mean_square(far) < SOUNDING_RMS**2:
+        if not sounding:
             return
         self._learn_in += _mean_square(near)
-        self._learn_out += _mean_square(np.frombuffer(out, np.int16))
+        self._learn_out += _mean_square(out)
         self._learn_frames += 1
         if self._learn_frames < ONSET_WINDOW_FRAMES:
             return
@@ -447,32 +461,34 @@ class EchoCanceller:
         whole = len(samples) // FRAME * FRAME
         deadline = time.monotonic() + FAR_WAIT_SECONDS
         late_before = self.far_end_late
+        near_frame, far_frame = self._frames()
+        near_view = np.frombuffer(near_frame.data, np.int16)
+        far_view = np.frombuffer(far_frame.data, np.int16)
         with self._lock:
             for start in range(0, whole, FRAME):
-                raw = samples[start : start + FRAME].tobytes()
-                frame = self._frame_type(raw, RATE, 1, FRAME)
+                near = samples[start : start + FRAME]
+                near_view[:] = near
                 try:
+                    sounding = False
                     if self.echo_cancellation:
-                        far = self._next_far_frame(deadline)
-                        self._apm.process_reverse_stream(
-                            self._frame_type(far.tobytes(), RATE, 1, FRAME)
-                        )
-                    self._apm.process_stream(frame)
-                    out = frame.data.tobytes()
-                    if self._settle_frames_left and _mean_square(far) >= SOUNDING_RMS**2:
+                        far, sounding = self._next_far_frame(deadline)
+                        far_view[:] = far
+                        self._apm.process_reverse_stream(far_frame)
+                    self._apm.process_stream(near_frame)
+                    if self._settle_frames_left and sounding:
                         self._settle_frames_left -= 1
                         if not self._settle_frames_left:
                             log.info("echo canceller: settled after %.0f s of sound: the "
                                      "microphone goes through it", self.settle_seconds)
                     if self.echo_cancellation and not self._removes_echo:
-                        self._learn(far, samples[start : start + FRAME], out)
+                        self._learn(sounding, near, near_view)
                     elif self._onset_frames is not None:
-                        self._judge_onset(far, samples[start : start + FRAME], out)
+                        self._judge_onset(sounding, near, near_view)
                     self._count_onset_frame()
-                    self._out += out
+                    self._out += near_view.tobytes()
                 except RuntimeError as exc:  # the microphone goes on, uncancelled
                     self._failed(exc)
-                    self._out += raw
+                    self._out += near.tobytes()
             self.frames_processed += whole // FRAME
         self._pairing_checked(late_before)
         self._near_pending = samples[whole:]
@@ -484,4 +500,12 @@ class EchoCanceller:
 
 
 def _mean_square(samples: np.ndarray) -> float:
-    return float(np.mean(samples.astype(np.float64) ** 2))
+    as_float = samples.astype(np.float32)
+    return float(np.dot(as_float, as_float)) / len(samples)
+
+
+def _sounding(frames: np.ndarray) -> list[bool]:
+    """Of each row of 10 ms frames, whether the speaker makes a sound in it."""
+    as_float = frames.astype(np.float32)
+    energy = np.einsum("ij,ij->i", as_float, as_float)
+    return (energy >= SOUNDING_RMS**2 * frames.shape[1]).tolist()  # type: ignore[no-any-return]
