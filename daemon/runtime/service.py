@@ -136,6 +136,7 @@ async def serve(
         appliance.machine.observe(lambda change: _tell_systemd(notifier, appliance.machine, change))
         notifier.ready()
         log.info("ready: listening for %s", ", ".join(config.wake_word.models))
+        warming = asyncio.create_task(sessions.warm(), name="warm-sdk")
         # The broker is never waited for: the bridge connects (and retries) on its own.
         mqtt = None
         if config.mqtt.enabled:
@@ -149,6 +150,7 @@ async def serve(
         try:
             await appliance.run()
         finally:
+            warming.cancel()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
             notifier.stopping()

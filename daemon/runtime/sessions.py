@@ -13,6 +13,7 @@ from typing import Any
 from daemon.config.schema import Config
 from daemon.live.connect_config import setup_extras
 from daemon.live.session import LiveSession
+from daemon.live.warm import warm_sdk
 from daemon.tools import ToolRegistry
 
 
@@ -37,6 +38,11 @@ class LiveSessions:
     def offer(self, tools: ToolRegistry) -> None:
         """The functions every later session declares and runs."""
         self._tools = tools
+
+    async def warm(self) -> None:
+        """Build the SDK's classes now, so the first conversation does not wait for it."""
+        tools = self._tools.declarations() if self._tools is not None else []
+        await warm_sdk(self._config.gemini, tools, self._extras)
 
     def new(self, *, tools: bool = True) -> LiveSession:
         """A session for one conversation; tools=False declares none at all (no
