@@ -7,6 +7,11 @@ session's business); with it, the chunk is sent and the wake word is scored
 over the answer, unless the canceller is still learning the room, when the
 model's voice is neither sent nor scored.
 
+The detectors hear each chunk's `detector_audio`: with echo cancellation, the
+microphone with the speaker's sound linearly filtered out but not suppressed
+(AEC3's suppressor damps a voice said over a loud answer), once that filter is
+shown to work; the session always gets AEC3's output.
+
 The stop word listens only while something can be stopped: a ring, or the
 model's voice when the echo canceller vouches that it is removed. In half
 duplex the model's own voice reaches it at full level, and an answer that
@@ -21,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from daemon.wakeword.detector import Detection
 from daemon.wakeword.stop_word import StopDetection
+from hardware.audio.captured_chunk import detector_audio
 
 if TYPE_CHECKING:
     from daemon.appliance.conversation import Conversation
@@ -59,12 +65,13 @@ class MicRouter:
         """No conversation takes the microphone: the wake word hears it, and the stop
         word too while something can be stopped (a ring)."""
         wake_word = self._devices.wake_word
-        detection = await wake_word.process(chunk)
+        heard = detector_audio(chunk)
+        detection = await wake_word.process(heard)
         self._devices.microphone.handover_chunks = QUIET_HANDOVER_CHUNKS if wake_word.quiet else 1
         if not stoppable:
             self._stop_listening = False
             return Heard(detection)
-        return Heard(detection, self._stop(chunk))
+        return Heard(detection, self._stop(heard))
 
     def voice_stoppable(self, conversation: Conversation) -> bool:
         """The model's voice plays and the canceller vouches that none of it reaches the
@@ -82,7 +89,8 @@ class MicRouter:
         the ring."""
         self.conversation_opened()
         conversation.feed_mic(chunk)
-        return Heard(await self._devices.wake_word.process(chunk), self._stop(chunk))
+        heard = detector_audio(chunk)
+        return Heard(await self._devices.wake_word.process(heard), self._stop(heard))
 
     async def conversing(self, chunk: bytes, conversation: Conversation) -> Heard:
         """The chunk to the conversation when it may go; the wake word over an answer
@@ -114,8 +122,9 @@ class MicRouter:
             wake_word.pass_over(chunk)
             self._stop_listening = False
             return Heard()
-        detection = await wake_word.process(chunk, over_answer=True)
-        stop = self._stop(chunk)
+        heard = detector_audio(chunk)  # without AEC3's suppression, once that is shown to work
+        detection = await wake_word.process(heard, over_answer=True)
+        stop = self._stop(heard)
         if (
             detection is not None
             and conversation.model_audible

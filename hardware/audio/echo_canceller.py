@@ -40,6 +40,9 @@ from typing import Any
 import numpy as np
 import soxr
 
+from hardware.audio.captured_chunk import CapturedChunk
+from hardware.audio.linear_echo_filter import LinearEchoFilter
+
 log = logging.getLogger(__name__)
 
 RATE = 16000
@@ -94,6 +97,13 @@ FAR_WAIT_SECONDS = 0.15
 microphone's sound server sometimes delivers a chunk a whole chunk early (two at
 once), and the speaker writes in device periods (50 ms). Seen in the room: 60 ms
 was not always enough."""
+LINEAR_TRUSTED_DB = 15.0
+"""The linear filter's output goes to the detectors once it takes the echo this much
+down (or leaves it below QUIET_RMS), judged over LEARN_WINDOW_FRAMES with the speaker
+sounding and nobody talking (AEC3's output quiet)."""
+LINEAR_DELAY_MARGIN_MS = 40
+"""The linear filter starts looking for the echo this long before the delay it is
+given (the pairing's lead and a device period of error)."""
 MAX_FAR_AHEAD_FRAMES = 50
 """More far-end frames than this between two capture chunks (0.5 s; a device buffer
 and a chunk are far less): the microphone is not running, so none are kept."""
@@ -143,6 +153,7 @@ class EchoCanceller:
         delay_ms: int = 0,
         settle_seconds: float = SETTLE_SOUND_SECONDS,
         load_at_first_sound: bool = False,
+        detector_filter: bool = True,
         wrap_module: Callable[[Any], Any] | None = None,
     ) -> None:
         """`process_when_idle` keeps the module on while nothing plays (for noise
@@ -151,7 +162,9 @@ class EchoCanceller:
         after give 0); `load_at_first_sound` loads the WebRTC library on a thread of its
         own when the speaker first sounds, not now (only whether it is installed is
         checked now): a speaker that is never spoken to does not carry its 13 MB, and
-        until it has settled the microphone goes on as it came anyway; `wrap_module`
+        until it has settled the microphone goes on as it came anyway; `detector_filter`
+        also runs the linear filter whose output the detectors hear (`detector_audio`
+        of each chunk returned) once it is shown to work; `wrap_module`
         stands between this class and the WebRTC module (to watch what it is given)."""
         self._features = {
             "echo_cancellation": echo_cancellation,
@@ -201,6 +214,12 @@ class EchoCanceller:
         """Seconds of the speaker's sound it took to show it removes the echo (last time)."""
         self._near_pending = np.zeros(0, np.int16)
         self._out = bytearray()  # processed, not yet handed back
+        self.detector_filter = echo_cancellation and detector_filter
+        self._linear: LinearEchoFilter | None = None
+        self._linear_out = bytearray()  # the same, through the linear filter
+        self._linear_trusted = False
+        self._linear_judged: list[float] = []  # this window's frames: echo reduction (dB)
+        self._linear_failed = 0  # windows in a row it did not pass
         self._resampler: Any = None
         self._resampler_rate = 0
         self._last_far = -1e9  # time.monotonic() of the last far-end block
@@ -251,6 +270,10 @@ class EchoCanceller:
                 if self._apm is not None:  # else given to it when it loads
                     self._apm.set_stream_delay_ms(delay_ms)
                 self._delay_ms = delay_ms
+                if self.detector_filter:
+                    bulk = max(0, delay_ms - LINEAR_DELAY_MARGIN_MS) // 10
+                    self._linear = LinearEchoFilter(bulk_delay_frames=bulk)
+                    self._linear_trusted = False
 
     @property
     def removes_echo(self) -> bool:
@@ -262,6 +285,12 @@ class EchoCanceller:
         if not self.echo_cancellation:
             return True
         return self.settled and self._removes_echo and self._onset_frames is None
+
+    @property
+    def detectors_hear_linear(self) -> bool:
+        """The detectors hear the linear filter's output (it has shown it takes the
+        echo out) rather than AEC3's suppressed one."""
+        return self._linear_trusted
 
     @property
     def settled(self) -> bool:
@@ -448,6 +477,7 @@ class EchoCanceller:
             if len(self._near_pending) or self._out:
                 self._near_pending = np.zeros(0, np.int16)
                 self._out.clear()
+                self._linear_out.clear()
             if self._far_frames:  # bypassed, but the far end's frames keep their step
                 deadline = time.monotonic() + FAR_WAIT_SECONDS
                 late_before = self.far_end_late
@@ -475,6 +505,10 @@ class EchoCanceller:
                         far_view[:] = far
                         self._apm.process_reverse_stream(far_frame)
                     self._apm.process_stream(near_frame)
+                    if self._linear is not None:
+                        linear = self._linear.process(far, near)
+                        self._judge_linear(sounding, near, linear)
+                        self._linear_out += linear.tobytes()
                     if self._settle_frames_left and sounding:
                         self._settle_frames_left -= 1
                         if not self._settle_frames_left:
@@ -489,6 +523,8 @@ class EchoCanceller:
                 except RuntimeError as exc:  # the microphone goes on, uncancelled
                     self._failed(exc)
                     self._out += near.tobytes()
+                    if self._linear is not None and len(self._linear_out) < len(self._out):
+                        self._linear_out += near.tobytes()
             self.frames_processed += whole // FRAME
         self._pairing_checked(late_before)
         self._near_pending = samples[whole:]
@@ -496,7 +532,44 @@ class EchoCanceller:
             self._out[:0] = bytes(len(pcm) - len(self._out))
         chunk = bytes(self._out[: len(pcm)])
         del self._out[: len(pcm)]
-        return chunk if self.settled else pcm
+        if not self.settled:
+            return pcm
+        if self._linear is None:
+            return chunk
+        if len(self._linear_out) < len(pcm):
+            self._linear_out[:0] = bytes(len(pcm) - len(self._linear_out))
+        heard = bytes(self._linear_out[: len(pcm)])
+        del self._linear_out[: len(pcm)]
+        return CapturedChunk.pair(chunk, heard if self._linear_trusted else chunk)
+
+    def _judge_linear(self, sounding: bool, near: np.ndarray, linear: np.ndarray) -> None:
+        """Under the lock: does the linear filter take the echo out, over windows of
+        frames where the speaker sounds and nobody talks over it? (Not told by AEC3's
+        output being quiet: its suppressor quiets a voice too.) A filter that does not
+        know the echo path leaves frames louder than its prediction and is not judged
+        on them: it is not trusted until it has shown that it does."""
+        assert self._linear is not None
+        if not sounding or self._linear.double_talk:
+            return
+        left = _mean_square(linear)
+        # A frame whose remainder is below QUIET_RMS counts as passing, whatever came in.
+        self._linear_judged.append(
+            LINEAR_TRUSTED_DB if left < QUIET_RMS**2
+            else 10 * float(np.log10((_mean_square(near) + 1.0) / (left + 1.0))))
+        if len(self._linear_judged) < LEARN_WINDOW_FRAMES:
+            return
+        # The median frame: a voice as loud as the echo (which the double-talk rule does
+        # not catch) fills the frames it is said in, not the window's judgement.
+        reduction = float(np.median(self._linear_judged))
+        passed = reduction >= LINEAR_TRUSTED_DB
+        self._linear_failed = 0 if passed else self._linear_failed + 1
+        trusted = passed or (self._linear_trusted and self._linear_failed < LEARN_WINDOWS)
+        if trusted != self._linear_trusted:
+            log.info("echo canceller: the detectors hear %s (the linear filter takes "
+                     "the echo %.0f dB down)", "its linear output" if trusted else
+                     "the suppressed output", reduction)
+        self._linear_trusted = trusted
+        self._linear_judged.clear()
 
 
 def _mean_square(samples: np.ndarray) -> float:

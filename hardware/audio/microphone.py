@@ -23,6 +23,7 @@ from collections.abc import Callable
 import pyaudio
 
 from hardware.audio import host
+from hardware.audio.captured_chunk import join
 from hardware.audio.convert import CaptureConverter, StreamFormat, pcm_bytes
 from hardware.audio.device_thread import DeviceThread
 from hardware.audio.status import RetryDelay, StatusCallback
@@ -211,7 +212,7 @@ class Microphone:
         self._waiting.append(chunk)
         if len(self._waiting) < self.handover_chunks:
             return
-        chunk = self._waiting[0] if len(self._waiting) == 1 else b"".join(self._waiting)
+        chunk = join(self._waiting)
         self._waiting.clear()
         if self.lossless and not self._wait_for_room():
             return

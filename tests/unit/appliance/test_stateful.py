@@ -56,6 +56,7 @@ from daemon.live.events import (
 )
 from daemon.memory import MemoryRefused
 from daemon.tools import ToolRegistry
+from hardware.audio.captured_chunk import CapturedChunk
 from tests.unit.appliance.rig import (
     SETUP_TIMEOUT,
     SILENCE,
@@ -181,8 +182,16 @@ class ApplianceInterleavings(RuleBasedStateMachine):
     def _session(self):
         return self.rig.session
 
-    @rule()
-    def wake_word(self) -> None:
+    def _spoken(self, words: bytes, suppressed: bool) -> bytes:
+        """`words` as the microphone delivers them; `suppressed`: said over the speaker,
+        AEC3 damped them to silence and only the detectors' version has them."""
+        if suppressed and self.echo_cancelled:
+            event("said over the speaker: only the detectors' version has it")
+            return CapturedChunk.pair(SILENCE, words)
+        return words
+
+    @rule(suppressed=st.booleans())
+    def wake_word(self, suppressed: bool) -> None:
         stops = self._ringing and self._mic_stops_the_ring
         conversation = self.rig.appliance.conversation
         over_the_answer = (
@@ -195,7 +204,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
             and conversation.model_audible
             and self._removes_echo
         )
-        self.rig.hear(WAKE)
+        self.rig.hear(self._spoken(WAKE, suppressed))
         if stops:
             assert not self._ringing, "the wake word did not stop the ring"
         if over_the_answer:
@@ -205,8 +214,8 @@ class ApplianceInterleavings(RuleBasedStateMachine):
                 "the wake word over the answer did not stop it"
             )
 
-    @rule()
-    def someone_says_stop(self) -> None:
+    @rule(suppressed=st.booleans())
+    def someone_says_stop(self, suppressed: bool) -> None:
         """ "Stop" without the wake word: it ends a ring, else silences a voice whose echo
         the canceller removes (an answer, also the rest of one still playing after a
         typed question; an announcement), else the music; anything else it leaves alone
@@ -244,7 +253,7 @@ class ApplianceInterleavings(RuleBasedStateMachine):
         )
         state, fed, sessions = appliance.machine.state, stop_word.fed, len(self.rig.sessions)
         waiting = appliance.status().announcements_waiting
-        self.rig.hear(STOP)
+        self.rig.hear(self._spoken(STOP, suppressed))
         if ringing:
             event("stop said while it rings")
             assert not self._ringing, '"stop" did not stop the ring'

@@ -12,6 +12,7 @@ from daemon.config.schema import Config
 from daemon.core.state import State
 from daemon.live.events import ModelAudio, TurnComplete
 from daemon.runtime.build import open_echo_canceller, with_barge_in
+from hardware.audio.captured_chunk import CapturedChunk
 from hardware.audio.echo_canceller import EchoCanceller
 from tests.unit.appliance.rig import SILENCE, SPEECH, STOP, WAKE, Rig, ScriptedEchoCanceller
 
@@ -73,6 +74,29 @@ def test_the_wake_word_over_the_answer_stops_it_and_keeps_listening():
         rig.hear(WAKE)  # while listening it is just words for the model: nothing stops
         assert rig.devices.speaker.flushes == 1
         assert rig.appliance.conversation.is_open
+    finally:
+        rig.stop()
+
+
+def test_over_the_answer_the_detectors_hear_the_chunks_unsuppressed_version():
+    """The session gets AEC3's output (the voice damped to silence here); the wake and
+    stop words hear the linear filter's (the voice whole): they act on that."""
+    rig = talking_rig(echo_cancelled=True)
+    try:
+        session = rig.session
+        assert session is not None
+        rig.hear(CapturedChunk.pair(SILENCE, STOP))
+        assert rig.devices.speaker.flushes == 1  # "stop" heard: the answer stopped
+        assert session.audio[-1] == SILENCE  # and the session got the suppressed version
+    finally:
+        rig.stop()
+    rig = talking_rig(echo_cancelled=True)
+    try:
+        rig.hear(CapturedChunk.pair(WAKE, SILENCE))  # a wake word only AEC3 let through
+        assert rig.devices.speaker.flushes == 0  # is not acted on
+        rig.hear(CapturedChunk.pair(SILENCE, WAKE))
+        assert rig.devices.speaker.flushes == 1
+        assert rig.appliance.machine.state is State.LISTENING
     finally:
         rig.stop()
 
