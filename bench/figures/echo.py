@@ -30,15 +30,18 @@ from typing import Any
 
 import numpy as np
 
-from daemon.config.schema import WakeWordConfig
+from daemon.config.schema import StopWordConfig, WakeWordConfig
 from daemon.emulator.activity import EnergyDetector
 from daemon.sim import room
 from daemon.sim.speech import concat, mix_noise, silence, synthesize
 from daemon.wakeword.detector import WakeWordDetector
+from daemon.wakeword.stop_word import StopWordDetector
+from hardware.audio.captured_chunk import detector_audio
 from hardware.audio.echo_canceller import EchoCanceller
 from hardware.audio.speaker import volume_gain
 
 CHUNK = 1280  # the daemon's microphone chunk: 80 ms
+MODELS = Path(__file__).resolve().parents[2] / "models"
 WRITTEN_AHEAD = 1600
 """The speaker writes 100 ms before it plays: the device buffer (two 50 ms periods)."""
 ERLE_TARGET_DB = 25.0
@@ -78,9 +81,11 @@ LEARNED_AFTER_S: list[float] = []
 daemon holds the microphone back while the model talks until then)."""
 
 
-def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
-    """Far end and microphone through the canceller chunk by chunk (the speaker writes ahead)."""
-    out = []
+def run_canceller(canceller: EchoCanceller, far: np.ndarray,
+                  mic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Far end and microphone through the canceller chunk by chunk (the speaker writes
+    ahead): what the session gets and what the wake and stop words hear."""
+    out, heard = [], []
     played = far[: len(mic) // CHUNK * CHUNK]  # the stream goes on into the next clip
     canceller.far_end(played[:WRITTEN_AHEAD], 16000)
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
@@ -92,7 +97,8 @@ def run_canceller(canceller: EchoCanceller, far: np.ndarray, mic: np.ndarray) ->
         if learning and canceller.removes_echo:
             LEARNED_AFTER_S.append((start + CHUNK) / 16000)
         out.append(np.frombuffer(cleaned, np.int16))
-    return np.concatenate(out)
+        heard.append(np.frombuffer(detector_audio(cleaned), np.int16))
+    return np.concatenate(out), np.concatenate(heard)
 
 
 def peak_score(detector: WakeWordDetector, audio: np.ndarray, *, over_answer: bool) -> tuple[int, float]:
@@ -105,6 +111,28 @@ def peak_score(detector: WakeWordDetector, audio: np.ndarray, *, over_answer: bo
         if start >= 18 * CHUNK:  # WARMUP_FRAMES: not judged
             peak = max(peak, detector.last_scores["hey_jarvis"])
     return fired, peak
+
+
+def stops(detector: StopWordDetector, audio: np.ndarray) -> int:
+    """How many times "stop" fired on `audio`, fed chunk by chunk as the daemon does."""
+    detector.reset()
+    return sum(detector.feed(audio[start : start + CHUNK]) is not None
+               for start in range(0, len(audio) - CHUNK + 1, CHUNK))
+
+
+def said_over(far: np.ndarray, rir: np.ndarray, words: str, index: int,
+              ser_db: float) -> np.ndarray:
+    """The microphone: an answer's echo, and `words` said over it 3-6 s in, `ser_db`
+    louder than the echo (one of WAKE_VARIANTS' voices)."""
+    voice, speed, pitch = WAKE_VARIANTS[index % len(WAKE_VARIANTS)]
+    echo = room.hear(far, rir, noise_rms=20.0, seed=index)
+    phrase = synthesize(words, voice=voice, speed=speed, pitch=pitch).astype(np.float64)
+    at = 16000 * (3 + index % 4)
+    span = slice(at, at + len(phrase))
+    level = np.sqrt(np.mean(echo[span] ** 2) / np.mean(phrase**2)) * 10 ** (ser_db / 20)
+    near = np.zeros(len(far))
+    near[span] = phrase * level
+    return room.clip_int16(echo + near)
 
 
 def erle_curve(mic: np.ndarray, out: np.ndarray, segment: int = 1600) -> list[tuple[float, float]]:
@@ -134,7 +162,9 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     # as it came (and stays half duplex) for its first SETTLE_SOUND_SECONDS of sound.
     canceller = EchoCanceller(settle_seconds=0)
     detector = WakeWordDetector(WakeWordConfig())
+    stop_detector = StopWordDetector(StopWordConfig(), models_dir=MODELS)
     erles, converge, self_interruptions, bare_interruptions, wake_fires = [], [], 0, 0, 0
+    stop_fires, linear_from = 0, None
     own_peaks: list[float] = []
     cpu_aec = audio_s = 0.0
     first_curve: list[tuple[float, float]] = []
@@ -142,8 +172,10 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         far = concat(answer(index), silence(0.5))
         mic = room.clip_int16(room.hear(far, rir, noise_rms=20.0, seed=index))
         began = time.process_time()
-        out = run_canceller(canceller, far, mic)
+        out, heard = run_canceller(canceller, far, mic)
         cpu_aec += time.process_time() - began
+        if linear_from is None and canceller.detectors_hear_linear:
+            linear_from = round(audio_s + len(out) / 16000, 1)
         audio_s += len(out) / 16000
         curve = erle_curve(mic, out)
         if index == 0:
@@ -155,8 +187,9 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
             self_interruptions += 1
         if any(e.kind == "start" for e in EnergyDetector().feed(mic.tobytes())):
             bare_interruptions += 1
-        fired, peak = peak_score(detector, out, over_answer=True)  # as the daemon judges it
+        fired, peak = peak_score(detector, heard, over_answer=True)  # as the daemon judges it
         wake_fires += fired
+        stop_fires += stops(stop_detector, heard)
         own_peaks.append(peak)
     figures = {
         "echo_erle_db": {"median": round(float(np.median(erles)), 1),
@@ -167,6 +200,8 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         "self_interruptions": self_interruptions,
         "self_interruptions_without_aec": bare_interruptions,
         "wake_fires_on_model_voice": wake_fires,
+        "stop_fires_on_model_voice": stop_fires,
+        "detectors_hear_linear_after_s": linear_from,
         "wake_score_on_model_voice_max": round(max(own_peaks), 4),
         "aec_cpu_ms_per_s": round(1000 * cpu_aec / audio_s, 2),
         "aec_chunk_ms": {"median": round(1000 * float(np.median(CHUNK_SECONDS)), 2),
@@ -175,37 +210,39 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
                          "runs": len(CHUNK_SECONDS),
                          "note": "wall time on a shared machine: the max is preemption"},
     }
-    # The wake word said over an answer (10 tries), the user's voice at the microphone
-    # as loud as the echo (0 dB) and twice as loud (+6 dB): bare and behind the canceller.
+    # The wake word and "stop" said over an answer (10 tries each), the user's voice at
+    # the microphone 6 dB louder than the echo, as loud, and 6 dB softer: what the
+    # detectors hear (the linear filter's output once trusted), AEC3's suppressed
+    # output as the session gets it, and the bare microphone.
     threshold = WakeWordConfig().threshold
     scores: dict[str, list[float]] = {}
-    for ser_db in (0, 6):
-        hits = bare_hits = default_hits = 0
+    for ser_db in (6, 0, -6):
+        name = f"ser{ser_db}".replace("-", "minus")
+        hits = suppressed_hits = bare_hits = default_hits = stop_hits = stop_suppressed = 0
         peaks = []
         for index in range(10):
-            voice, speed, pitch = WAKE_VARIANTS[index % len(WAKE_VARIANTS)]
             far = concat(answer(index), silence(0.5))
-            echo = room.hear(far, rir, noise_rms=20.0, seed=index)
-            phrase = synthesize("hey jarvis", voice=voice, speed=speed, pitch=pitch)
-            phrase = phrase.astype(np.float64)
-            at = 16000 * (3 + index % 4)
-            span = slice(at, at + len(phrase))
-            level = np.sqrt(np.mean(echo[span] ** 2) / np.mean(phrase**2)) * 10 ** (ser_db / 20)
-            near = np.zeros(len(far))
-            near[span] = phrase * level
-            mic = room.clip_int16(echo + near)
-            out = run_canceller(canceller, far, mic)
-            fired, peak = peak_score(detector, out, over_answer=True)  # the daemon's way
+            mic = said_over(far, rir, "hey jarvis", index, ser_db)
+            out, heard = run_canceller(canceller, far, mic)
+            fired, peak = peak_score(detector, heard, over_answer=True)  # the daemon's way
             hits += bool(fired)
-            default_hits += peak >= threshold  # judged as when idle (before threshold_over_answer)
+            default_hits += peak >= threshold  # judged as when idle
             peaks.append(round(peak, 3))
+            suppressed_hits += bool(peak_score(detector, out, over_answer=True)[0])
             detector.reset()
             bare_hits += bool(detector.feed(mic, over_answer=True))
-        figures[f"wake_during_playback_ser{ser_db}"] = hits
-        figures[f"wake_during_playback_ser{ser_db}_default_threshold"] = default_hits
-        figures[f"wake_during_playback_ser{ser_db}_without_aec"] = bare_hits
-        figures[f"wake_during_playback_ser{ser_db}_min_score"] = min(peaks)
-        scores[f"ser{ser_db}"] = peaks
+            mic = said_over(far, rir, "stop", index, ser_db)
+            out, heard = run_canceller(canceller, far, mic)
+            stop_hits += stops(stop_detector, heard) > 0
+            stop_suppressed += stops(stop_detector, out) > 0
+        figures[f"wake_during_playback_{name}"] = hits
+        figures[f"wake_during_playback_{name}_default_threshold"] = default_hits
+        figures[f"wake_during_playback_{name}_suppressed"] = suppressed_hits
+        figures[f"wake_during_playback_{name}_without_aec"] = bare_hits
+        figures[f"wake_during_playback_{name}_min_score"] = min(peaks)
+        figures[f"stop_during_playback_{name}"] = stop_hits
+        figures[f"stop_during_playback_{name}_suppressed"] = stop_suppressed
+        scores[name] = peaks
     detail = {"erle_per_answer_db": [round(e, 1) for e in erles],
               "first_answer_erle_curve": [(round(t, 1), round(v, 1)) for t, v in first_curve[::5]],
               "wake_tries": 10,
