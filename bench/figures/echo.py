@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from daemon.appliance.mic_routing import WakeWordFeed
 from daemon.config.schema import StopWordConfig, WakeWordConfig
 from daemon.emulator.activity import EnergyDetector
 from daemon.sim import room
@@ -82,10 +83,12 @@ daemon holds the microphone back while the model talks until then)."""
 
 
 def run_canceller(canceller: EchoCanceller, far: np.ndarray,
-                  mic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                  mic: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Far end and microphone through the canceller chunk by chunk (the speaker writes
-    ahead): what the session gets and what the wake and stop words hear."""
-    out, heard = [], []
+    ahead): what the session gets, what the stop word hears and what the wake word
+    hears (as the daemon's router picks it for each chunk)."""
+    out, heard, woken = [], [], []
+    feed = WakeWordFeed()
     played = far[: len(mic) // CHUNK * CHUNK]  # the stream goes on into the next clip
     canceller.far_end(played[:WRITTEN_AHEAD], 16000)
     for start in range(0, len(mic) - CHUNK + 1, CHUNK):
@@ -98,7 +101,8 @@ def run_canceller(canceller: EchoCanceller, far: np.ndarray,
             LEARNED_AFTER_S.append((start + CHUNK) / 16000)
         out.append(np.frombuffer(cleaned, np.int16))
         heard.append(np.frombuffer(detector_audio(cleaned), np.int16))
-    return np.concatenate(out), np.concatenate(heard)
+        woken.append(np.frombuffer(feed(cleaned, detector_audio(cleaned)), np.int16))
+    return np.concatenate(out), np.concatenate(heard), np.concatenate(woken)
 
 
 def peak_score(detector: WakeWordDetector, audio: np.ndarray, *, over_answer: bool) -> tuple[int, float]:
@@ -172,7 +176,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         far = concat(answer(index), silence(0.5))
         mic = room.clip_int16(room.hear(far, rir, noise_rms=20.0, seed=index))
         began = time.process_time()
-        out, heard = run_canceller(canceller, far, mic)
+        out, heard, woken = run_canceller(canceller, far, mic)
         cpu_aec += time.process_time() - began
         if linear_from is None and canceller.detectors_hear_linear:
             linear_from = round(audio_s + len(out) / 16000, 1)
@@ -187,7 +191,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
             self_interruptions += 1
         if any(e.kind == "start" for e in EnergyDetector().feed(mic.tobytes())):
             bare_interruptions += 1
-        fired, peak = peak_score(detector, heard, over_answer=True)  # as the daemon judges it
+        fired, peak = peak_score(detector, woken, over_answer=True)  # as the daemon judges it
         wake_fires += fired
         stop_fires += stops(stop_detector, heard)
         own_peaks.append(peak)
@@ -223,8 +227,8 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
         for index in range(10):
             far = concat(answer(index), silence(0.5))
             mic = said_over(far, rir, "hey jarvis", index, ser_db)
-            out, heard = run_canceller(canceller, far, mic)
-            fired, peak = peak_score(detector, heard, over_answer=True)  # the daemon's way
+            out, _, woken = run_canceller(canceller, far, mic)
+            fired, peak = peak_score(detector, woken, over_answer=True)  # the daemon's way
             hits += bool(fired)
             default_hits += peak >= threshold  # judged as when idle
             peaks.append(round(peak, 3))
@@ -232,7 +236,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
             detector.reset()
             bare_hits += bool(detector.feed(mic, over_answer=True))
             mic = said_over(far, rir, "stop", index, ser_db)
-            out, heard = run_canceller(canceller, far, mic)
+            out, heard, _ = run_canceller(canceller, far, mic)
             stop_hits += stops(stop_detector, heard) > 0
             stop_suppressed += stops(stop_detector, out) > 0
         figures[f"wake_during_playback_{name}"] = hits

@@ -7,10 +7,14 @@ session's business); with it, the chunk is sent and the wake word is scored
 over the answer, unless the canceller is still learning the room, when the
 model's voice is neither sent nor scored.
 
-The detectors hear each chunk's `detector_audio`: with echo cancellation, the
+With echo cancellation the detectors hear each chunk's `detector_audio`: the
 microphone with the speaker's sound linearly filtered out but not suppressed
 (AEC3's suppressor damps a voice said over a loud answer), once that filter is
-shown to work; the session always gets AEC3's output.
+shown to work; the session always gets AEC3's output. The stop word hears it
+always; the wake word only from when AEC3's output rises above its own floor
+(someone talks: even damped, a voice stands out where the echo is gone) until
+VOICE_HOLD_SECONDS after: what is left of the echo in the linear version looks
+like speech to the wake word's gate, which would then score the whole answer.
 
 The stop word listens only while something can be stopped: a ring, or the
 model's voice when the echo canceller vouches that it is removed. In half
@@ -23,6 +27,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from daemon.wakeword.detector import Detection
 from daemon.wakeword.stop_word import StopDetection
@@ -41,6 +47,40 @@ hand-over, long before openWakeWord can score the end of a wake word (see
 Microphone.handover_chunks); conversations get every chunk at once."""
 
 
+VOICE_OVER_FLOOR = 3.0
+"""AEC3's output this many times its floor (RMS): someone may be talking over the speaker."""
+VOICE_MIN_RMS = 40.0
+"""...and at least this loud (-58 dBFS): the floor of a silent room is near zero."""
+FLOOR_RISE_PER_CHUNK = 1.05
+"""How fast the floor follows a louder room (minimum statistics: down at once)."""
+VOICE_HOLD_SECONDS = 1.5
+"""How long the wake word hears the linear version after AEC3's output last stood out:
+past the end of a wake word, and its score comes up to 0.5 s after it."""
+
+
+class WakeWordFeed:
+    """Which version of each chunk the wake word hears (the module docstring says why)."""
+
+    def __init__(self) -> None:
+        self._floor = float("inf")  # of AEC3's output (RMS)
+        self._voice_samples_left = 0  # the linear version is heard this much longer
+
+    def __call__(self, chunk: bytes, heard: bytes) -> bytes:
+        """The linear version `heard` while someone may be talking over the speaker, else
+        AEC3's `chunk` (quiet where the echo was: the gate stays shut, the model idle)."""
+        if heard is chunk:
+            return chunk
+        samples = np.frombuffer(chunk, np.int16).astype(np.float32)
+        level = float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0
+        self._floor = min(level, self._floor * FLOOR_RISE_PER_CHUNK)
+        if level >= max(VOICE_OVER_FLOOR * self._floor, VOICE_MIN_RMS):
+            self._voice_samples_left = round(VOICE_HOLD_SECONDS * 16000)
+        if self._voice_samples_left <= 0:
+            return chunk
+        self._voice_samples_left -= len(samples)
+        return heard
+
+
 @dataclass(frozen=True)
 class Heard:
     """What one chunk brought that the owner acts on."""
@@ -55,6 +95,7 @@ class MicRouter:
     def __init__(self, devices: Devices) -> None:
         self._devices = devices
         self._stop_listening = False
+        self._for_wake_word = WakeWordFeed()
 
     @property
     def stop_word_listening(self) -> bool:
@@ -66,7 +107,7 @@ class MicRouter:
         word too while something can be stopped (a ring)."""
         wake_word = self._devices.wake_word
         heard = detector_audio(chunk)
-        detection = await wake_word.process(heard)
+        detection = await wake_word.process(self._for_wake_word(chunk, heard))
         self._devices.microphone.handover_chunks = QUIET_HANDOVER_CHUNKS if wake_word.quiet else 1
         if not stoppable:
             self._stop_listening = False
@@ -90,7 +131,8 @@ class MicRouter:
         self.conversation_opened()
         conversation.feed_mic(chunk)
         heard = detector_audio(chunk)
-        return Heard(await self._devices.wake_word.process(heard), self._stop(heard))
+        detection = await self._devices.wake_word.process(self._for_wake_word(chunk, heard))
+        return Heard(detection, self._stop(heard))
 
     async def conversing(self, chunk: bytes, conversation: Conversation) -> Heard:
         """The chunk to the conversation when it may go; the wake word over an answer
@@ -123,7 +165,7 @@ class MicRouter:
             self._stop_listening = False
             return Heard()
         heard = detector_audio(chunk)  # without AEC3's suppression, once that is shown to work
-        detection = await wake_word.process(heard, over_answer=True)
+        detection = await wake_word.process(self._for_wake_word(chunk, heard), over_answer=True)
         stop = self._stop(heard)
         if (
             detection is not None

@@ -37,6 +37,7 @@ SILENCE = bytes(1280)  # 40 ms of 16 kHz silence
 SPEECH = (b"\x00\x20\x00\xe0") * 320  # 40 ms, loud (RMS 8192): the user talking
 WAKE = b"WAKE" * 320  # what the scripted wake word "hears" as the wake word
 STOP = b"STOP" * 320  # what the scripted stop word "hears" as "stop"
+MUFFLED = b"\x64\x00\x9c\xff" * 320  # 40 ms at RMS 100: a voice AEC3 damped over the speaker
 WALL_START = 1_780_000_000.0  # the wall clock (Unix seconds) when a rig starts: 2026-05-28
 
 

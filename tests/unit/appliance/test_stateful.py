@@ -58,6 +58,7 @@ from daemon.memory import MemoryRefused
 from daemon.tools import ToolRegistry
 from hardware.audio.captured_chunk import CapturedChunk
 from tests.unit.appliance.rig import (
+    MUFFLED,
     SETUP_TIMEOUT,
     SILENCE,
     SPEECH,
@@ -184,10 +185,10 @@ class ApplianceInterleavings(RuleBasedStateMachine):
 
     def _spoken(self, words: bytes, suppressed: bool) -> bytes:
         """`words` as the microphone delivers them; `suppressed`: said over the speaker,
-        AEC3 damped them to silence and only the detectors' version has them."""
+        AEC3 damped them and only the detectors' version has them whole."""
         if suppressed and self.echo_cancelled:
             event("said over the speaker: only the detectors' version has it")
-            return CapturedChunk.pair(SILENCE, words)
+            return CapturedChunk.pair(MUFFLED, words)
         return words
 
     @rule(suppressed=st.booleans())

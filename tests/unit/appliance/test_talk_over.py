@@ -14,7 +14,15 @@ from daemon.live.events import ModelAudio, TurnComplete
 from daemon.runtime.build import open_echo_canceller, with_barge_in
 from hardware.audio.captured_chunk import CapturedChunk
 from hardware.audio.echo_canceller import EchoCanceller
-from tests.unit.appliance.rig import SILENCE, SPEECH, STOP, WAKE, Rig, ScriptedEchoCanceller
+from tests.unit.appliance.rig import (
+    MUFFLED,
+    SILENCE,
+    SPEECH,
+    STOP,
+    WAKE,
+    Rig,
+    ScriptedEchoCanceller,
+)
 
 ANSWER = ModelAudio(bytes(4800), 24000)
 
@@ -92,9 +100,9 @@ def test_over_the_answer_the_detectors_hear_the_chunks_unsuppressed_version():
         rig.stop()
     rig = talking_rig(echo_cancelled=True)
     try:
-        rig.hear(CapturedChunk.pair(WAKE, SILENCE))  # a wake word only AEC3 let through
-        assert rig.devices.speaker.flushes == 0  # is not acted on
-        rig.hear(CapturedChunk.pair(SILENCE, WAKE))
+        rig.hear(CapturedChunk.pair(SILENCE, WAKE))  # AEC3 shows nobody talking: not
+        assert rig.devices.speaker.flushes == 0  # scored (the echo's remainder would be)
+        rig.hear(CapturedChunk.pair(MUFFLED, WAKE))  # AEC3 damped a voice: it is heard
         assert rig.devices.speaker.flushes == 1
         assert rig.appliance.machine.state is State.LISTENING
     finally:
