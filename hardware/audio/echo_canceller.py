@@ -532,14 +532,15 @@ class EchoCanceller:
             self._out[:0] = bytes(len(pcm) - len(self._out))
         chunk = bytes(self._out[: len(pcm)])
         del self._out[: len(pcm)]
-        if not self.settled:
-            return pcm
         if self._linear is None:
-            return chunk
+            return chunk if self.settled else pcm
+        # Taken in step with the other, settled or not: what is left is the next chunk's.
         if len(self._linear_out) < len(pcm):
             self._linear_out[:0] = bytes(len(pcm) - len(self._linear_out))
         heard = bytes(self._linear_out[: len(pcm)])
         del self._linear_out[: len(pcm)]
+        if not self.settled:
+            return pcm
         return CapturedChunk.pair(chunk, heard if self._linear_trusted else chunk)
 
     def _judge_linear(self, sounding: bool, near: np.ndarray, linear: np.ndarray) -> None:
