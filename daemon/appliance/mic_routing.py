@@ -52,7 +52,9 @@ VOICE_OVER_FLOOR = 3.0
 VOICE_MIN_RMS = 40.0
 """...and at least this loud (-58 dBFS): the floor of a silent room is near zero."""
 FLOOR_RISE_PER_CHUNK = 1.05
-"""How fast the floor follows a louder room (minimum statistics: down at once)."""
+FLOOR_STEP_PER_CHUNK = 1.0
+"""How fast the floor follows a louder room, times and plus (minimum statistics: it
+follows a quieter one at once); the step lets it leave digital silence."""
 VOICE_HOLD_SECONDS = 1.5
 """How long the wake word hears the linear version after AEC3's output last stood out:
 past the end of a wake word, and its score comes up to 0.5 s after it."""
@@ -62,7 +64,9 @@ class WakeWordFeed:
     """Which version of each chunk the wake word hears (the module docstring says why)."""
 
     def __init__(self) -> None:
-        self._floor = float("inf")  # of AEC3's output (RMS)
+        # Of AEC3's output (RMS); until a chunk has been heard, a silent room's: a voice
+        # in the very first chunk the canceller works on stands out too.
+        self._floor = VOICE_MIN_RMS / VOICE_OVER_FLOOR
         self._voice_samples_left = 0  # the linear version is heard this much longer
 
     def __call__(self, chunk: bytes, heard: bytes) -> bytes:
@@ -72,7 +76,7 @@ class WakeWordFeed:
             return chunk
         samples = np.frombuffer(chunk, np.int16).astype(np.float32)
         level = float(np.sqrt(np.mean(samples**2))) if len(samples) else 0.0
-        self._floor = min(level, self._floor * FLOOR_RISE_PER_CHUNK)
+        self._floor = min(level, self._floor * FLOOR_RISE_PER_CHUNK + FLOOR_STEP_PER_CHUNK)
         if level >= max(VOICE_OVER_FLOOR * self._floor, VOICE_MIN_RMS):
             self._voice_samples_left = round(VOICE_HOLD_SECONDS * 16000)
         if self._voice_samples_left <= 0:

@@ -58,7 +58,6 @@ from daemon.memory import MemoryRefused
 from daemon.tools import ToolRegistry
 from hardware.audio.captured_chunk import CapturedChunk
 from tests.unit.appliance.rig import (
-    MUFFLED,
     SETUP_TIMEOUT,
     SILENCE,
     SPEECH,
@@ -185,10 +184,11 @@ class ApplianceInterleavings(RuleBasedStateMachine):
 
     def _spoken(self, words: bytes, suppressed: bool) -> bytes:
         """`words` as the microphone delivers them; `suppressed`: said over the speaker,
-        AEC3 damped them and only the detectors' version has them whole."""
+        AEC3 garbled them (still a voice, no longer the words) and only the detectors'
+        version has them whole."""
         if suppressed and self.echo_cancelled:
             event("said over the speaker: only the detectors' version has it")
-            return CapturedChunk.pair(MUFFLED, words)
+            return CapturedChunk.pair(SPEECH, words)
         return words
 
     @rule(suppressed=st.booleans())

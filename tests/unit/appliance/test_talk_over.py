@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from daemon.appliance.mic_routing import VOICE_HOLD_SECONDS, WakeWordFeed
 from daemon.config.schema import Config
 from daemon.core.state import State
 from daemon.live.events import ModelAudio, TurnComplete
@@ -217,3 +218,18 @@ def test_echo_cancellation_is_on_by_default_and_off_opens_nothing():
 def test_an_unknown_echo_cancellation_value_is_refused_by_name():
     with pytest.raises(ValueError, match="echo_cancellation"):
         Config.model_validate({"audio": {"echo_cancellation": "maybe"}})
+
+
+def test_the_wake_word_hears_the_linear_version_while_aec3_shows_a_voice():
+    """From the very first chunk the canceller works on; and after digital silence the
+    floor follows a steadily louder room, so its sound does not count as a voice."""
+    linear = b"L" * len(MUFFLED)
+    feed = WakeWordFeed()
+    assert feed(MUFFLED, linear) is linear  # a voice at once: it stands out
+    feed = WakeWordFeed()
+    for _ in range(40):
+        assert feed(SILENCE, linear) is SILENCE  # echo removed, nobody talking
+    assert feed(MUFFLED, linear) is linear
+    room = b"\x32\x00\xce\xff" * 320  # a steady room at RMS 50
+    chunks = round(VOICE_HOLD_SECONDS / 0.04) + 120  # past the hold, the floor caught up
+    assert [feed(room, linear) for _ in range(chunks)][-1] is room
