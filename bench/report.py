@@ -101,7 +101,7 @@ FIGURES: dict[str, tuple[str, str, str | None, float | None]] = {
 
 # Figures of the echo canceller: minutes to measure, so --smoke (CI) leaves them out.
 ECHO_FIGURES: frozenset[str] = frozenset(
-    key for key in FIGURES if key.startswith(("echo_", "aec_", "self_interr", "room_self", "room_learned", "wake_during", "wake_fires", "wake_score", "barge_in_local"))
+    key for key in FIGURES if key.startswith(("echo_", "aec_", "self_interr", "room_self", "room_learned", "wake_during", "wake_fires", "wake_score", "stop_during", "stop_fires", "detectors_hear", "barge_in_local"))
 )
 TIMINGS_MS = ("wake_latency_ms", "wake_to_stream_ms", "wake_to_stream_overhead_ms",
               "tls_connect_ms", "ctl_wake_first_audio_ms", "playout_ms", "barge_in_flush_ms", "output_latency_ms",
