@@ -110,8 +110,8 @@ class MicRouter:
         """No conversation takes the microphone: the wake word hears it, and the stop
         word too while something can be stopped (a ring)."""
         wake_word = self._devices.wake_word
-        heard = detector_audio(chunk)
-        detection = await wake_word.process(self._for_wake_word(chunk, heard))
+        for_wake_word, heard = self._versions(chunk)
+        detection = await wake_word.process(for_wake_word)
         self._devices.microphone.handover_chunks = QUIET_HANDOVER_CHUNKS if wake_word.quiet else 1
         if not stoppable:
             self._stop_listening = False
@@ -134,8 +134,8 @@ class MicRouter:
         the ring."""
         self.conversation_opened()
         conversation.feed_mic(chunk)
-        heard = detector_audio(chunk)
-        detection = await self._devices.wake_word.process(self._for_wake_word(chunk, heard))
+        for_wake_word, heard = self._versions(chunk)
+        detection = await self._devices.wake_word.process(for_wake_word)
         return Heard(detection, self._stop(heard))
 
     async def conversing(self, chunk: bytes, conversation: Conversation) -> Heard:
@@ -168,8 +168,8 @@ class MicRouter:
             wake_word.pass_over(chunk)
             self._stop_listening = False
             return Heard()
-        heard = detector_audio(chunk)  # without AEC3's suppression, once that is shown to work
-        detection = await wake_word.process(self._for_wake_word(chunk, heard), over_answer=True)
+        for_wake_word, heard = self._versions(chunk)
+        detection = await wake_word.process(for_wake_word, over_answer=True)
         stop = self._stop(heard)
         if (
             detection is not None
@@ -182,6 +182,12 @@ class MicRouter:
             )  # fmt: skip
         conversation.feed_mic(chunk)
         return Heard(stop=stop)
+
+    def _versions(self, chunk: bytes) -> tuple[bytes, bytes]:
+        """What the wake word and what the stop word hear of `chunk` (the module
+        docstring says why they differ)."""
+        heard = detector_audio(chunk)
+        return self._for_wake_word(chunk, heard), heard
 
     def _stop(self, chunk: bytes) -> StopDetection | None:
         stop_word = self._devices.stop_word

@@ -541,7 +541,7 @@ class EchoCanceller:
         del self._linear_out[: len(pcm)]
         if not self.settled:
             return pcm
-        return CapturedChunk.pair(chunk, heard if self._linear_trusted else chunk)
+        return CapturedChunk.pair(chunk, heard) if self._linear_trusted else chunk
 
     def _judge_linear(self, sounding: bool, near: np.ndarray, linear: np.ndarray) -> None:
         """Under the lock: does the linear filter take the echo out, over windows of
