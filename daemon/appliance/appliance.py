@@ -242,7 +242,8 @@ class Appliance:
         if detection is None:
             return
         timeline.info(
-            "wake word %s (score %.2f) at %.2f s", detection.model, detection.score, detection.time
+            "wake word %s (%s, score %.2f) at %.2f s",
+            detection.model, detection.engine, detection.score, detection.time,
         )
         self._tell(WakeWordHeard(detection.model, detection.score))
         if not self._stop_ringing("wake word"):

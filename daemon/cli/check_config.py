@@ -117,6 +117,8 @@ def _wake_word_models(config: Config) -> str | None:
 
     if config.wake_word.engine == "microwakeword":
         return _micro_models(config)
+    if config.wake_word.engine == "both" and (problem := _micro_models(config)):
+        return problem
     try:
         files = resolve_models(config.wake_word)
         for entry, path in zip(config.wake_word.models, files.wake_words.values(), strict=True):

@@ -78,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
     )
     results = sorted(scan_with_peaks(detector, padded), key=lambda r: r[0].time)
     for detection, peak in results:
-        print(f"{detection.time:.2f}s {detection.model} {detection.score:.2f} (peak {peak:.2f})")
+        heard_by = f" by {detection.engine}" if wake_config.engine == "both" else ""
+        print(
+            f"{detection.time:.2f}s {detection.model} {detection.score:.2f} (peak {peak:.2f})"
+            + heard_by
+        )
     count = len(results)
     print(
         f"{count} detection{'' if count == 1 else 's'} in {len(samples) / SAMPLE_RATE:.1f} s "

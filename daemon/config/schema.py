@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -151,14 +151,16 @@ class GeminiConfig(Section):
 
 
 class WakeWordConfig(Section):
-    engine: Literal["openwakeword", "microwakeword"] = "openwakeword"
-    """Wake-word engine: openwakeword (ONNX) or microwakeword (pymicro-wakeword's TensorFlow Lite models)."""
+    engine: Literal["both", "openwakeword", "microwakeword"] = "both"
+    """Wake-word engine: both (openWakeWord and microWakeWord side by side, either one waking: hears the most in noise, see the README), openwakeword (ONNX) or microwakeword (pymicro-wakeword's TensorFlow Lite models). Unset: both, unless a model is one engine's only (a file, hey_rhasspy, okay_nabu): then that engine."""
     models: list[str] = Field(default_factory=lambda: ["hey_jarvis"], min_length=1)
-    """Model names: openwakeword: hey_jarvis, alexa, hey_mycroft, hey_rhasspy or a path to a .onnx file; microwakeword: hey_jarvis, okay_nabu, alexa, hey_mycroft or a path to a microWakeWord .json."""
+    """Model names: both: hey_jarvis, alexa, hey_mycroft; openwakeword: those, hey_rhasspy or a path to a .onnx file; microwakeword: hey_jarvis, okay_nabu, alexa, hey_mycroft or a path to a microWakeWord .json."""
     threshold: Probability = 0.5
-    """Score above which a model counts as a detection (microwakeword: each model's own cutoff unless this is set)."""
+    """Score above which a model counts as a detection (both: openWakeWord's, see micro_threshold; microwakeword: each model's own cutoff unless this is set)."""
     thresholds: dict[str, Probability] = Field(default_factory=dict)
     """Per-model thresholds that override `threshold`, e.g. {alexa: 0.7}."""
+    micro_threshold: Probability = 0.2
+    """engine both: microWakeWord's threshold beside openWakeWord's `threshold` (raise both if it wakes on the TV; 0.2 added recall in noise with no false accept in an hour of talk)."""
     threshold_over_answer: Probability = 0.2
     """With echo cancellation, the threshold while the model's voice plays (the lower of it and a model's own): the canceller damps a voice said over the answer (see the README)."""
     refractory_seconds: float = Field(2.0, ge=0.0, le=30.0)
@@ -166,10 +168,35 @@ class WakeWordConfig(Section):
     models_dir: Path | None = None
     """Where the bundled models live; unset: $SPEAKERD_MODELS_DIR, ./models, /opt/speakerd/models."""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_of_the_models(cls, data: Any) -> Any:
+        """An unset engine is both, unless the models say otherwise: a config written
+        before both was the default, naming a model file, keeps working."""
+        if not isinstance(data, dict) or "engine" in data:
+            return data
+        models = data.get("models") or ["hey_jarvis"]
+        if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+            return data  # the field's own check names the problem
+        if all(m in BUNDLED_WAKE_WORDS and m in MICRO_WAKE_WORDS for m in models):
+            return data
+        micro = any(m.endswith(".json") or (m not in BUNDLED_WAKE_WORDS and m in MICRO_WAKE_WORDS)
+                    for m in models)
+        return {**data, "engine": "microwakeword" if micro else "openwakeword"}
+
     @field_validator("models")
     @classmethod
     def _model_names(cls, value: list[str], info: ValidationInfo) -> list[str]:
-        engine = info.data.get("engine", "openwakeword")
+        engine = info.data.get("engine", "both")
+        if engine == "both":
+            shared = [name for name in BUNDLED_WAKE_WORDS if name in MICRO_WAKE_WORDS]
+            for name in value:
+                if name not in shared:
+                    raise ValueError(
+                        f"wake word {name!r} is not one both engines have; allowed with engine both: "
+                        f"{', '.join(shared)} (a model file belongs to one engine)"
+                    )
+            return value
         names, suffix = (
             (MICRO_WAKE_WORDS, ".json") if engine == "microwakeword" else (BUNDLED_WAKE_WORDS, ".onnx")
         )

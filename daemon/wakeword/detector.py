@@ -60,6 +60,8 @@ class Detection:
     """The model's score for the frame that crossed the threshold, 0-1."""
     time: float
     """Seconds since stream start at the end of the 80 ms frame that crossed."""
+    engine: str = "openwakeword"
+    """Which engine heard it (with `wake_word.engine: both`, either may)."""
 
 
 def samples_from_bytes(chunk: bytes) -> np.ndarray:

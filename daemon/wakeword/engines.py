@@ -7,6 +7,7 @@ naming an engine, so `wake_word.engine` is the only switch.
 from __future__ import annotations
 
 from daemon.config.schema import WakeWordConfig
+from daemon.wakeword.both_engines import BothEnginesDetector, BothModelFiles, resolve_both_models
 from daemon.wakeword.detector import WakeWordDetector
 from daemon.wakeword.micro_engine import (
     MicroModelFiles,
@@ -15,14 +16,16 @@ from daemon.wakeword.micro_engine import (
 )
 from daemon.wakeword.models import ModelFiles, resolve_models
 
-EngineFiles = ModelFiles | MicroModelFiles
-Detector = WakeWordDetector | MicroWakeWordDetector
+EngineFiles = ModelFiles | MicroModelFiles | BothModelFiles
+Detector = WakeWordDetector | MicroWakeWordDetector | BothEnginesDetector
 
 
 def resolve_engine_models(config: WakeWordConfig) -> EngineFiles:
     """The files the configured engine needs; WakeWordModelError naming a missing one."""
     if config.engine == "microwakeword":
         return resolve_micro_models(config)
+    if config.engine == "both":
+        return resolve_both_models(config)
     return resolve_models(config)
 
 
@@ -34,6 +37,10 @@ def make_detector(
         if files is not None and not isinstance(files, MicroModelFiles):
             raise TypeError("microwakeword needs MicroModelFiles")
         return MicroWakeWordDetector(config, files, speech_gate=speech_gate)
+    if config.engine == "both":
+        if files is not None and not isinstance(files, BothModelFiles):
+            raise TypeError("both needs BothModelFiles")
+        return BothEnginesDetector(config, files, speech_gate=speech_gate)
     if files is not None and not isinstance(files, ModelFiles):
         raise TypeError("openwakeword needs ModelFiles")
     return WakeWordDetector(config, files, speech_gate=speech_gate)

@@ -142,7 +142,7 @@ class MicroWakeWordDetector:
             if time < self._trusted_from:
                 continue
             if self._judge.judge(name, score, time, thresholds[name]):
-                found.append(Detection(model=name, score=score, time=time))
+                found.append(Detection(model=name, score=score, time=time, engine="microwakeword"))
             elif score >= thresholds[name]:
                 log.debug("%s %.2f at %.2fs ignored (same utterance or refractory)", name, score, time)
         return found

@@ -10,13 +10,28 @@ from daemon.config.schema import Config, StopWordConfig, WakeWordConfig
 
 def test_defaults():
     config = Config()
-    assert config.wake_word.engine == "openwakeword"
+    assert config.wake_word.engine == "both"
     assert config.stop_word == StopWordConfig(enabled=True, threshold=0.5)
     assert config.stop_word.model is None
 
 
+@pytest.mark.parametrize(
+    ("models", "engine"),
+    [
+        (["hey_jarvis"], "both"),
+        (["alexa", "hey_mycroft"], "both"),
+        (["hey_rhasspy"], "openwakeword"),
+        (["/srv/speakerd/mine.onnx"], "openwakeword"),
+        (["okay_nabu"], "microwakeword"),
+        (["/srv/speakerd/mine.json"], "microwakeword"),
+    ],
+)
+def test_an_unset_engine_is_the_one_that_has_the_models(models, engine):
+    assert WakeWordConfig(models=models).engine == engine
+
+
 def test_an_unknown_engine_lists_the_allowed_ones():
-    with pytest.raises(ValidationError, match="'openwakeword' or 'microwakeword'"):
+    with pytest.raises(ValidationError, match="'both', 'openwakeword' or 'microwakeword'"):
         WakeWordConfig(engine="snowboy")
 
 

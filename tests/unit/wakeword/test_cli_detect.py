@@ -14,7 +14,7 @@ import soxr
 
 from tests.support.speech import concat, silence, speech_bounds, synthesize, to_int16, write_wav
 
-LINE = re.compile(r"^(\d+\.\d\d)s (\w+) (\d\.\d\d) \(peak (\d\.\d\d)\)$")
+LINE = re.compile(r"^(\d+\.\d\d)s (\w+) (\d\.\d\d) \(peak (\d\.\d\d)\)( by \w+)?$")
 
 
 def speakerd(*args: str | Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
