@@ -16,6 +16,10 @@ edge with the daemon's 2 s refractory time. Every score is kept, so thresholds
 and the two engines voting (either, both within 1 s) are compared offline.
 CPU and the RSS each engine adds are measured in a fresh process per engine.
 
+`--detectors`: the daemon's own detectors as `wake_word.engine` builds them
+(speech gate on, microWakeWord run only while it is open for `both`), each
+judging for itself: recall per condition, false accepts on the talk, cost.
+
 `--speex`: every clip and the talk go through speex noise suppression first
 (pyspeex-noise, 10 ms at a time, -30 dB, no gain control; `pip install
 pyspeex-noise`, a bench tool only), to see whether it raises recall in noise.
@@ -213,6 +217,57 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+DETECTORS: dict[str, dict[str, Any]] = {
+    "openwakeword 0.5": {"engine": "openwakeword"},
+    "microwakeword 0.2": {"engine": "microwakeword", "threshold": 0.2},
+    "both (the default): openwakeword 0.5 or microwakeword 0.2": {"engine": "both"},
+}
+"""What `--detectors` compares, as wake_word settings."""
+
+
+def detections(talk_seconds: float, progress: Any = print) -> dict[str, Any]:
+    """Each DETECTORS entry fed the clips and the talk in 80 ms chunks, as the listener feeds it."""
+    from daemon.wakeword.engines import make_detector
+
+    voices = all_voices()
+    prepare([PHRASE], voices)
+    talk = noisy_talk(talk_seconds)
+    rows: dict[str, Any] = {}
+    for label, settings in DETECTORS.items():
+        progress(f"detectors: {label}")
+        config = WakeWordConfig(models=["hey_jarvis"], **settings)
+        caught: dict[str, list[bool]] = {condition: [] for condition in CONDITIONS}
+        for seed, voice in enumerate(voices):
+            audio, start, end = padded(say(PHRASE, voice), lead=LEAD)
+            for condition in CONDITIONS:
+                noisy = in_condition(audio, condition, seed)
+                detector = make_detector(config)
+                times = [d.time for s in range(0, len(noisy), FRAME_SAMPLES)
+                         for d in detector.feed(noisy[s : s + FRAME_SAMPLES])]
+                getattr(detector, "close", lambda: None)()
+                caught[condition].append(any(start <= t <= end + AFTER for t in times))
+        detector = make_detector(config)
+        began = time.process_time()
+        wakes = [d.time for s in range(0, len(talk), FRAME_SAMPLES)
+                 for d in detector.feed(talk[s : s + FRAME_SAMPLES])]
+        cpu = 1000 * (time.process_time() - began) / (len(talk) / SAMPLE_RATE)
+        getattr(detector, "close", lambda: None)()
+        rows[label] = {"recall": {c: 100 * sum(v) / len(v) for c, v in caught.items()},
+                       "false_accepts": wakes, "cpu_ms_per_s_on_talk": cpu}
+    return {"detectors": rows, "talk_hours": len(talk) / SAMPLE_RATE / 3600, "voices": len(voices)}
+
+
+def detectors_table(result: dict[str, Any]) -> str:
+    hours = result["talk_hours"]
+    lines = ["| wake_word settings | " + " | ".join(f"recall {c} (%)" for c in CONDITIONS)
+             + " | false accepts in the talk | CPU on the talk (ms per s) |",
+             "|---|" + "---:|" * (len(CONDITIONS) + 2)]
+    for label, row in result["detectors"].items():
+        lines.append(f"| {label} | " + " | ".join(f"{row['recall'][c]:.1f}" for c in CONDITIONS)
+                     + f" | {len(row['false_accepts'])} in {hours:.2f} h | {row['cpu_ms_per_s_on_talk']:.1f} |")
+    return "\n".join(lines)
+
+
 def _cost(engine: str, seconds: float) -> dict[str, float]:
     """CPU per second of audio and RSS added, measured in a fresh process."""
     code = f"""
@@ -253,8 +308,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cost", action="store_true", help="skip the fresh-process cost runs")
     parser.add_argument("--report", type=Path, help="only print the tables of an earlier --json")
     parser.add_argument("--cost-only", action="store_true", help="only the fresh-process costs")
+    parser.add_argument("--detectors", action="store_true",
+                        help="the daemon's detectors per wake_word.engine, each judging itself")
     args = parser.parse_args(argv)
     progress = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    if args.detectors:
+        result = detections(args.talk_seconds, progress)
+        if not args.no_cost:
+            result["cost"] = {e: _cost(e, args.cost_seconds) for e in (*ENGINES, "both")}
+        if args.json:
+            args.json.write_text(json.dumps(result))
+        print(detectors_table(result))
+        if "cost" in result:
+            print()
+            _print_cost(result)
+        return 0
     if args.report:
         result = json.loads(args.report.read_text())
     elif args.cost_only:
@@ -279,8 +347,7 @@ def _print_cost(result: dict[str, Any]) -> None:
     print("| engine | CPU per second of audio, the daemon's detector (ms) | RSS added after loading (MB) "
           "| RSS added, peak while scoring (MB) | CPU in the scoring run (ms/s) |")
     print("|---|---:|---:|---:|---:|")
-    for engine in ENGINES:
-        cost = result["cost"][engine]
+    for engine, cost in result["cost"].items():
         in_run = result.get("cpu_in_run_ms_per_s", {}).get(engine)
         print(f"| {engine} | {cost['cpu_ms_per_s']:.2f} | {cost['rss_after_load_mb']:.1f} | "
               f"{cost['rss_added_mb']:.1f} | " + (f"{in_run:.2f} |" if in_run else "- |"))
