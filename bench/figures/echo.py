@@ -8,7 +8,7 @@ would hand them over. Measured:
 - ERLE with no near-end speech, and the time until it stays above 25 dB;
 - self-interruptions: the emulator's own activity detector (the one that
   sends `interrupted`) on what the canceller lets through, over 20 answers;
-- the real wake-word detector on that output (false fires on the model's
+- the daemon's wake-word detector (both engines) on that output (false fires on the model's
   voice) and on "hey jarvis" said over an answer (10 tries);
 - wake-word recall on noisy speech and on a quiet talker, and false accepts on
   ordinary speech, bare against behind noise suppression and gain control, same
@@ -35,7 +35,9 @@ from daemon.config.schema import StopWordConfig, WakeWordConfig
 from daemon.emulator.activity import EnergyDetector
 from daemon.sim import room
 from daemon.sim.speech import concat, mix_noise, silence, synthesize
+from daemon.wakeword.both_engines import BothEnginesDetector
 from daemon.wakeword.detector import WakeWordDetector
+from daemon.wakeword.engines import Detector, make_detector
 from daemon.wakeword.stop_word import StopWordDetector
 from hardware.audio.captured_chunk import detector_audio
 from hardware.audio.echo_canceller import EchoCanceller
@@ -105,15 +107,17 @@ def run_canceller(canceller: EchoCanceller, far: np.ndarray,
     return np.concatenate(out), np.concatenate(heard), np.concatenate(woken)
 
 
-def peak_score(detector: WakeWordDetector, audio: np.ndarray, *, over_answer: bool) -> tuple[int, float]:
-    """Detections and the highest hey_jarvis score (after the warm-up) on `audio`, fed
-    frame by frame as the daemon does; `over_answer`: judged as while the model talks."""
+def peak_score(detector: Detector, audio: np.ndarray, *, over_answer: bool) -> tuple[int, float]:
+    """Detections by the daemon's default detector (both engines) and openWakeWord's
+    highest hey_jarvis score (after the warm-up) on `audio`, fed frame by frame as the
+    daemon does; `over_answer`: judged as while the model talks."""
     detector.reset()
+    scores = detector.openwakeword if isinstance(detector, BothEnginesDetector) else detector
     fired, peak = 0, 0.0
     for start in range(0, len(audio) - CHUNK + 1, CHUNK):
         fired += len(detector.feed(audio[start : start + CHUNK], over_answer=over_answer))
         if start >= 18 * CHUNK:  # WARMUP_FRAMES: not judged
-            peak = max(peak, detector.last_scores["hey_jarvis"])
+            peak = max(peak, scores.last_scores["hey_jarvis"])
     return fired, peak
 
 
@@ -165,7 +169,7 @@ def echo_figures(rir: np.ndarray) -> tuple[dict[str, Any], dict[str, Any]]:
     # The module's own work from its first frame: the daemon passes the microphone on
     # as it came (and stays half duplex) for its first SETTLE_SOUND_SECONDS of sound.
     canceller = EchoCanceller(settle_seconds=0)
-    detector = WakeWordDetector(WakeWordConfig())
+    detector = make_detector(WakeWordConfig())  # the default: both engines
     stop_detector = StopWordDetector(StopWordConfig(), models_dir=MODELS)
     erles, converge, self_interruptions, bare_interruptions, wake_fires = [], [], 0, 0, 0
     stop_fires, linear_from = 0, None
