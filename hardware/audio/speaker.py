@@ -73,7 +73,8 @@ class Speaker:
     ) -> None:
         """`rate` is the rate play() assumes and the one the device is asked for first.
         Blocks of `block_ms` are written into a device buffer of periods of `buffer_ms`
-        (shorter periods underrun on a loaded machine; longer ones delay a flush).
+        (shorter periods underrun on a loaded machine; longer ones delay a flush;
+        `device_underruns` counts the device running dry).
         `on_playout_start(t)` is called on the loop with the time.monotonic() at which
         the first block after silence went to the device. `far_end(samples, rate)` is
         called on the writer thread with every mono block written, after the volume:
@@ -108,6 +109,8 @@ class Speaker:
         self._drained.set()
         self._sound_cache: dict[str, np.ndarray] = {}
         self._background = BackgroundChannel()
+        self._output: _Output | None = None
+        self._underruns_before = 0  # of streams closed since (a reopened device)
         self._device = DeviceThread(
             "speaker",
             device,
@@ -210,6 +213,12 @@ class Speaker:
         return self._background.underruns
 
     @property
+    def device_underruns(self) -> int:
+        """Times a block found the device's buffer empty while audio was flowing (the
+        writer came too late: a gap heard), not counting pauses between replies."""
+        return self._output.underruns if self._output is not None else self._underruns_before
+
+    @property
     def is_playing(self) -> bool:
         """True from play() until the audio has left the device."""
         return not self._drained.is_set()
@@ -253,6 +262,15 @@ class Speaker:
         assert self.format is not None
         mixer = Mixer(self.format.rate, self.format.rate * self.block_ms // 1000)
         output = _Output(stream, self.format.channels, self.keep_running)
+        output.underruns = self.device_underruns
+        self._output = output
+        try:
+            self._write_blocks(mixer, output)
+        finally:
+            self._underruns_before = output.underruns
+            self._output = None
+
+    def _write_blocks(self, mixer: Mixer, output: _Output) -> None:
         while not self._device.stopping:
             submitted = self._take_queued(mixer)
             with self._cond:
@@ -273,6 +291,7 @@ class Speaker:
                     output.write(silent, silence=True)
                     output.pace_silence(mixer.block / mixer.rate)
                     continue
+                output.pause()
                 self._wait_for_more(0.5 if gap_left is None else min(0.05, gap_left))
 
     def _take_queued(self, mixer: Mixer) -> int:
@@ -372,6 +391,10 @@ class _Output:
         self._writing = False  # blocks went out since the last silence
         self._idle_since: float | None = None  # when the audio last ran out while writing
         self._silence_written = 0.0  # seconds of filler since then
+        self._flowing = False  # the last block went out with nothing left to write after it
+        self._buffer_frames = 0  # the device buffer's size: what is writable when it is empty
+        self.underruns = 0
+        """Blocks that found the device buffer empty while audio was flowing."""
 
     def write(self, samples: np.ndarray, *, silence: bool = False) -> bool:
         """Write one block (blocks while the device buffer is full); True if it is
@@ -381,7 +404,13 @@ class _Output:
             self._silence_written = 0.0
         if self._stream.is_stopped():
             self._stream.start_stream()
+            self._flowing = False
+            self._buffer_frames = self._stream.get_write_available()  # empty, not yet started
+        elif self._flowing and self._stream.get_write_available() >= self._buffer_frames > 0:
+            self.underruns += 1
+        # Not exception_on_underflow: after raising it, PyAudio's stream only says "closed".
         self._stream.write(upmix(samples, self._channels).tobytes())
+        self._flowing = True
         first = not self._writing
         self._writing = True
         return first
@@ -395,6 +424,10 @@ class _Output:
         ahead = self._silence_written - (time.monotonic() - self._idle_since)
         if ahead > SILENCE_AHEAD_S:
             time.sleep(ahead - SILENCE_AHEAD_S)
+
+    def pause(self) -> None:
+        """Nothing to write for now: the device running dry in this gap is no underrun."""
+        self._flowing = False
 
     def gap_left(self) -> float | None:
         """With no audio to write: seconds the stream keeps running on silence, or

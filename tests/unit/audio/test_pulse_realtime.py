@@ -92,3 +92,24 @@ async def test_a_microphone_whose_server_dies_reports_an_error_without_raising(c
     errors = [s for s in statuses if s.state == "error"]
     assert len(errors) == 1 and "'mic'" in errors[0].message
     assert mic.last_chunk_at == stalled_at  # the watchdog can see capture stopped
+
+
+async def test_a_writer_held_up_past_the_device_buffer_counts_a_device_underrun(
+    pulse: PulseAudioHarness,
+):
+    """The count says when the writer was late (a gap heard); a pause between two
+    replies is not counted."""
+    async with Speaker("speaker", volume=100) as speaker:
+        speaker.play(tone(700, 0.5, 24000).tobytes())
+        await asyncio.wait_for(speaker.wait_drained(), 5)
+        await asyncio.sleep(0.3)  # a pause: the device runs dry, nobody is late
+        speaker.play(tone(700, 0.5, 24000).tobytes())
+        await asyncio.wait_for(speaker.wait_drained(), 5)
+        assert speaker.device_underruns == 0
+        assert speaker.feed_background(tone(440, 2.0, 24000).tobytes(), 24000)
+        await asyncio.sleep(0.3)
+        with speaker._cond:  # the writer's lock: it stalls 200 ms, past the device buffer
+            await asyncio.to_thread(time.sleep, 0.2)
+        while speaker.background_queued() > 0.5:
+            await asyncio.sleep(0.02)
+        assert speaker.device_underruns == 1
