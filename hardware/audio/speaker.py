@@ -392,9 +392,10 @@ class _Output:
         self._idle_since: float | None = None  # when the audio last ran out while writing
         self._silence_written = 0.0  # seconds of filler since then
         self._flowing = False  # the last block went out with nothing left to write after it
+        self._dry = False  # the last block found the device buffer empty
         self._buffer_frames = 0  # the device buffer's size: what is writable when it is empty
         self.underruns = 0
-        """Blocks that found the device buffer empty while audio was flowing."""
+        """Times the device buffer was found empty while audio was flowing (once a gap)."""
 
     def write(self, samples: np.ndarray, *, silence: bool = False) -> bool:
         """Write one block (blocks while the device buffer is full); True if it is
@@ -406,8 +407,11 @@ class _Output:
             self._stream.start_stream()
             self._flowing = False
             self._buffer_frames = self._stream.get_write_available()  # empty, not yet started
-        elif self._flowing and self._stream.get_write_available() >= self._buffer_frames > 0:
-            self.underruns += 1
+        else:
+            # After a gap the pulse plugin reports it empty for a few writes: one underrun.
+            dry = self._flowing and self._stream.get_write_available() >= self._buffer_frames > 0
+            self.underruns += dry and not self._dry
+            self._dry = dry
         # Not exception_on_underflow: after raising it, PyAudio's stream only says "closed".
         self._stream.write(upmix(samples, self._channels).tobytes())
         self._flowing = True
