@@ -44,8 +44,8 @@ START_TIMEOUT_S = 15.0
 PIECE_S = 0.1
 """Decoded audio is queued in pieces this long."""
 DUCK_RAMP_S = 0.02
-"""Down within this (20 dB in 20 ms is a fade, not a click): the device's own buffer
-(30 ms) comes on top before a listener hears it, and 100 ms in all is the target."""
+"""Down within this (20 dB in 20 ms is a fade, not a click). The speaker's device
+buffer (three 50 ms periods) comes on top before a listener hears it: bench M2."""
 RISE_RAMP_S = 0.5
 """Back up gently after the conversation."""
 RETRY_FIRST_S = 1.0
