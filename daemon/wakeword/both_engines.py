@@ -7,16 +7,19 @@ more "hey jarvis" clips than either alone with no false accept in an hour of
 talk (bench/wake_engines.md). This class gives the listener the same face as
 one detector.
 
-openWakeWord keeps its speech gate; microWakeWord only runs while that gate
-is open (or about to be). Until then the last CATCH_UP_SECONDS of audio are
-kept, and when the gate opens microWakeWord starts afresh on them, so its
-scores at the wake word are those of having heard everything before it: in a
-quiet room the second engine costs nothing. Both judge on the same stream
-clock, and one utterance that both engines catch wakes once.
+openWakeWord keeps its speech gate, and microWakeWord only runs once
+openWakeWord has scored something as faintly like a wake word as HOT_SCORE
+(every clip only microWakeWord caught scored at least 0.0015 there; ordinary
+talk stays under it most of the time), and for WARM_SECONDS after. It then
+starts afresh on the last CATCH_UP_SECONDS of audio, so it hears the wake word
+said before openWakeWord stirred. A quiet room, a fan or most of a conversation in the
+room cost it nothing. Both judge on the same stream clock, and one utterance
+that both engines catch wakes once.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +33,21 @@ from daemon.wakeword.micro_engine import (
 )
 from daemon.wakeword.models import ModelFiles, resolve_models
 
-CATCH_UP_SECONDS = 2.0
-"""Audio microWakeWord is given when openWakeWord's gate opens: more than its warm-up
-(0.3 s) plus a wake word said just before the gate believed the opening."""
+CATCH_UP_SECONDS = 5.0
+"""Audio microWakeWord is given when it starts: MICRO_SETTLE_SECONDS, a wake word (about
+1 s) and the 1.5 s by which openWakeWord's score may follow the end of it."""
+MICRO_SETTLE_SECONDS = 2.5
+"""microWakeWord's scores are not judged this long into the audio it starts on. Started
+afresh on ordinary talk in pink noise at 10 dB, it scored 0.6-0.95 on the same words
+0.8-1.0 s in, 0.03-0.19 at 1.2 s, under 0.09 from 1.5 s and under 0.02 from 3 s (its
+own warm-up, 0.3 s, let two false wakes into an hour of talk)."""
+HOT_SCORE = 0.001
+"""An openWakeWord score at least this high starts microWakeWord."""
+WARM_SECONDS = 1.0
+"""microWakeWord goes on this long after the last such score."""
+KEEP_SECONDS = CATCH_UP_SECONDS + 4.0
+"""Audio kept: the catch-up before a frame that may come in a hand-over of frames the
+speech gate held (up to 3.2 s)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +64,10 @@ def resolve_both_models(config: WakeWordConfig) -> BothModelFiles:
 
 
 class BothEnginesDetector:
-    """Feed 16 kHz mono int16 audio in any chunk size; a detection from either engine."""
+    """Feed 16 kHz mono int16 audio in any chunk size; a detection from either engine.
+
+    `over_answer` and everything else as WakeWordDetector; microWakeWord starts when
+    openWakeWord's score stirs (see the module docstring)."""
 
     def __init__(
         self,
@@ -69,10 +87,12 @@ class BothEnginesDetector:
         self.thresholds_over_answer = self.openwakeword.thresholds_over_answer
         self.refractory_seconds = config.refractory_seconds
         self.gate = self.openwakeword.gate
-        self._keep = round(CATCH_UP_SECONDS * SAMPLE_RATE)
-        self._recent = np.empty(0, dtype=np.int16)  # the newest audio, ending at self._end
+        self._keep = round(KEEP_SECONDS * SAMPLE_RATE)
+        self._recent: deque[np.ndarray] = deque()  # the newest audio, ending at self._end
+        self._recent_samples = 0
         self._end = 0  # stream samples accounted for (fed, screened, passed over or skipped)
         self._micro_fresh = False  # microWakeWord must forget what it heard before the audio kept
+        self._micro_until = 0  # stream sample up to which microWakeWord runs
         self._last: dict[str, float] = {}  # each name's last detection, from either engine
 
     @property
@@ -109,10 +129,12 @@ class BothEnginesDetector:
         samples = _int16(samples)
         start = round(self.openwakeword.stream_time * SAMPLE_RATE)
         self._hear(samples[max(0, self._end - start) :])
-        scored_before = self.openwakeword.frames_scored
         found = self.openwakeword.feed(samples, over_answer=over_answer)
-        if self.gate is None or self.openwakeword.frames_scored > scored_before or not self.shut:
-            found += self._catch_up_micro(over_answer)
+        hot = [round(t * SAMPLE_RATE) for t, s in self.openwakeword.frame_scores if s >= HOT_SCORE]
+        if hot:
+            self._start_micro(hot[0] - round(CATCH_UP_SECONDS * SAMPLE_RATE))
+            self._micro_until = max(self._micro_until, hot[-1] + round(WARM_SECONDS * SAMPLE_RATE))
+        found += self._run_micro(min(self._end, self._micro_until), over_answer)
         return self._once_per_utterance(found)
 
     def screen(self, samples: np.ndarray) -> np.ndarray:
@@ -127,12 +149,13 @@ class BothEnginesDetector:
     def skip(self, n_samples: int) -> None:
         self.openwakeword.skip(n_samples)
         self._end += n_samples
-        self._recent = self._recent[:0]
+        self._forget_recent()
 
     def reset(self) -> None:
         self.openwakeword.reset()
-        self._recent = self._recent[:0]
+        self._forget_recent()
         self._micro_fresh = True
+        self._micro_until = self._end
 
     def close(self) -> None:
         """Free microWakeWord's interpreters (openWakeWord's sessions go with the object)."""
@@ -141,20 +164,40 @@ class BothEnginesDetector:
     def _hear(self, samples: np.ndarray) -> None:
         if not len(samples):
             return
-        self._recent = np.concatenate((self._recent, samples))[-self._keep :]
+        self._recent.append(samples.copy())  # the caller's buffer may be reused
+        self._recent_samples += len(samples)
+        while self._recent_samples - len(self._recent[0]) >= self._keep:
+            self._recent_samples -= len(self._recent.popleft())
         self._end += len(samples)
 
-    def _catch_up_micro(self, over_answer: bool) -> list[Detection]:
-        """Give microWakeWord the audio it has not heard; after a gap, afresh on what is kept."""
+    def _forget_recent(self) -> None:
+        self._recent.clear()
+        self._recent_samples = 0
+
+    def _start_micro(self, begin: int) -> None:
+        """openWakeWord stirred: microWakeWord must have heard from `begin` on. Unless it
+        has (it is still running), it starts afresh there (or at the oldest audio kept).
+        Every position here is a frame's time, never a hand-over's end, so how the
+        audio was chunked changes nothing."""
         micro = self.microwakeword
-        kept_from = self._end - len(self._recent)
+        kept_from = self._end - self._recent_samples
         at = round(micro.stream_time * SAMPLE_RATE)
-        if self._micro_fresh or at < kept_from:
-            micro.skip(max(0, kept_from - at))
-            micro.reset()  # after the skip: its warm-up counts from the audio kept
-            self._micro_fresh = False
-            at = round(micro.stream_time * SAMPLE_RATE)
-        return micro.feed(self._recent[at - kept_from :], over_answer=over_answer)
+        if not (self._micro_fresh or at < max(begin, kept_from)):
+            return
+        begin = max(begin, kept_from)
+        micro.skip(max(0, begin - at))
+        micro.reset(MICRO_SETTLE_SECONDS)  # after the skip: its settling counts from `begin`
+        self._micro_fresh = False
+
+    def _run_micro(self, until: int, over_answer: bool) -> list[Detection]:
+        """microWakeWord hears the kept audio up to stream sample `until`."""
+        micro = self.microwakeword
+        kept_from = self._end - self._recent_samples
+        at = round(micro.stream_time * SAMPLE_RATE)
+        if at >= until or at < kept_from:  # nothing to hear, or a gap: wait for a start
+            return []
+        kept = np.concatenate(self._recent)
+        return micro.feed(kept[at - kept_from : until - kept_from], over_answer=over_answer)
 
     def _once_per_utterance(self, found: list[Detection]) -> list[Detection]:
         """Both engines may catch the same words: the first detection starts one refractory time."""

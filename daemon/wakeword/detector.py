@@ -105,6 +105,8 @@ class WakeWordDetector:
         self.frames_replayed = 0
         """Skipped frames fed to the feature models when the gate opened."""
         self._opened_ahead = False  # screen() found the next frame to feed loud
+        self.frame_scores: list[tuple[float, float]] = []
+        """Each frame the last feed() scored: its time and the highest score of any model."""
 
     @property
     def model_names(self) -> list[str]:
@@ -131,6 +133,7 @@ class WakeWordDetector:
             raise ValueError(f"expected 1-D int16 samples, got {samples.dtype} {samples.shape}")
         audio = np.concatenate((self._pending, samples)) if len(self._pending) else samples
         detections: list[Detection] = []
+        self.frame_scores = []
         whole = len(audio) // FRAME_SAMPLES * FRAME_SAMPLES
         for offset in range(0, whole, FRAME_SAMPLES):
             frame = audio[offset : offset + FRAME_SAMPLES]
@@ -250,6 +253,7 @@ class WakeWordDetector:
         found = []
         warming_up = self._warmup_left > 0
         self._warmup_left -= warming_up
+        self.frame_scores.append((time, max(float(scores[key]) for key in self._keys.values())))
         for name, key in self._keys.items():
             score = float(scores[key])
             self.last_scores[name] = score

@@ -161,11 +161,12 @@ class MicroWakeWordDetector:
         """Move the clock past audio that was not fed (the partial step is dropped)."""
         self._scorer.skip(n_samples)
 
-    def reset(self) -> None:
-        """Forget all audio heard so far; the clock keeps running."""
+    def reset(self, warmup_seconds: float = WARMUP_SECONDS) -> None:
+        """Forget all audio heard so far; the clock keeps running. Scores of the next
+        `warmup_seconds` of audio are not judged."""
         self._scorer.reset()
         self._judge.rearm()
-        self._trusted_from = self._scorer.stream_time + WARMUP_SECONDS
+        self._trusted_from = self._scorer.stream_time + warmup_seconds
         self.last_scores = dict.fromkeys(self.thresholds, 0.0)
 
     def close(self) -> None:

@@ -36,13 +36,7 @@ async def _listen(
     config: WakeWordConfig, audio: np.ndarray
 ) -> tuple[list[Detection], WakeWordListener]:
     """Detections from the daemon's listener fed 40 ms chunks, as the microphone does."""
-    listener = WakeWordListener(config)
-    found = []
-    for start in range(0, len(audio), 640):
-        detection = await listener.process(audio[start : start + 640].tobytes())
-        if detection is not None:
-            found.append(detection)
-    return found, listener
+    return await _listen_more(WakeWordListener(config), audio)
 
 
 async def test_a_wake_word_in_noise_that_openwakeword_alone_misses_wakes_it():
@@ -75,19 +69,38 @@ def test_a_clear_wake_word_both_engines_catch_wakes_once():
     assert [d.model for d in found] == ["hey_jarvis"]
 
 
-async def test_in_a_quiet_room_microwakeword_does_no_work_until_someone_speaks():
-    room = concat(silence(5.0), noise(10.0), silence(5.0))  # silence, a fan, silence
+async def test_microwakeword_does_no_work_until_something_sounds_like_the_wake_word():
+    room = concat(
+        silence(5.0),
+        noise(6.0),  # a fan
+        silence(1.0),
+        synthesize("the kettle is on and the post has come"),
+        silence(2.0),
+    )
     found, listener = await _listen(BOTH, room)
     try:
         detector = await listener.ready()
         assert isinstance(detector, BothEnginesDetector)
         assert found == []
+        assert detector.openwakeword.frames_scored > 0  # the talk was scored
         assert detector.microwakeword.frames_scored == 0
-        for start in range(0, 32000, 640):
-            await listener.process(synthesize("the kettle is on")[start : start + 640].tobytes())
+        wake_word, _end = _wake_word()
+        woken, _ = await _listen_more(listener, wake_word)
+        assert [d.model for d in woken] == ["hey_jarvis"]
         assert detector.microwakeword.frames_scored > 0
     finally:
         listener.close()
+
+
+async def _listen_more(
+    listener: WakeWordListener, audio: np.ndarray
+) -> tuple[list[Detection], WakeWordListener]:
+    found = []
+    for start in range(0, len(audio), 640):
+        detection = await listener.process(audio[start : start + 640].tobytes())
+        if detection is not None:
+            found.append(detection)
+    return found, listener
 
 
 async def test_record_pass_over_and_process_keep_one_stream_clock():
@@ -96,14 +109,15 @@ async def test_record_pass_over_and_process_keep_one_stream_clock():
         await listener.process(silence(1.0).tobytes())
         listener.record(silence(2.0).tobytes())
         listener.pass_over(silence(0.4).tobytes())
-        words = synthesize("hello there")
+        words, _end = _wake_word()
         await listener.process(words[: len(words) // 1280 * 1280].tobytes())  # whole frames
         detector = await listener.ready()
         assert isinstance(detector, BothEnginesDetector)
         assert detector.microwakeword.frames_scored > 0
         assert detector.stream_time == pytest.approx(listener.stream_time)
         assert detector.openwakeword.stream_time == pytest.approx(listener.stream_time)
-        assert detector.microwakeword.stream_time == pytest.approx(listener.stream_time)
+        # microWakeWord heard up to 1 s after openWakeWord's last stir, on the same clock
+        assert 0 < detector.microwakeword.stream_time <= listener.stream_time
     finally:
         listener.close()
 
@@ -144,3 +158,23 @@ def test_quiet_audio_fed_straight_to_the_detector_costs_microwakeword_nothing():
         scored_at[round(detector.stream_time, 2)] = detector.microwakeword.frames_scored
     assert scored_at[2.96] == 0  # silence
     assert scored_at[8.96] == scored_at[5.04]  # the fan, once it is known to be steady
+
+
+@pytest.mark.parametrize("chunk", [1280, 5120, 16000])
+def test_how_the_audio_is_chunked_changes_no_detection(chunk):
+    """microWakeWord starts at a frame's time, not at a hand-over's end."""
+    clean, _end = _wake_word()
+    # noise from 10 s before it: longer than the audio kept
+    audio = in_condition(concat(silence(10.0), clean), "pink 5 dB", 6)
+
+    def detections(size: int) -> list[tuple[float, float, str]]:
+        detector = make_detector(BOTH)
+        return [
+            (d.time, d.score, d.engine)
+            for start in range(0, len(audio), size)
+            for d in detector.feed(audio[start : start + size])
+        ]
+
+    every_frame = detections(1280)
+    assert every_frame and every_frame[0][2] == "microwakeword"
+    assert detections(chunk) == every_frame
