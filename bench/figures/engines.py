@@ -316,31 +316,32 @@ def main(argv: list[str] | None = None) -> int:
         result = detections(args.talk_seconds, progress)
         if not args.no_cost:
             result["cost"] = {e: _cost(e, args.cost_seconds) for e in (*ENGINES, "both")}
-        if args.json:
-            args.json.write_text(json.dumps(result))
-        print(detectors_table(result))
-        if "cost" in result:
-            print()
-            _print_cost(result)
+        _keep_and_print(result, args.json, detectors_table)
         return 0
     if args.report:
-        result = json.loads(args.report.read_text())
-    elif args.cost_only:
+        earlier = json.loads(args.report.read_text())
+        _keep_and_print(earlier, None, detectors_table if "detectors" in earlier else table)
+        return 0
+    if args.cost_only:
         result = {"cost": {engine: _cost(engine, args.cost_seconds) for engine in ENGINES}}
         _print_cost(result)
         return 0
-    else:
-        result = run(args.talk_seconds, progress, denoise=args.speex)
-        if not args.no_cost:
-            progress("cost, fresh processes")
-            result["cost"] = {engine: _cost(engine, args.cost_seconds) for engine in ENGINES}
-        if args.json:
-            args.json.write_text(json.dumps(result))
-    print(table(result))
+    result = run(args.talk_seconds, progress, denoise=args.speex)
+    if not args.no_cost:
+        progress("cost, fresh processes")
+        result["cost"] = {engine: _cost(engine, args.cost_seconds) for engine in ENGINES}
+    _keep_and_print(result, args.json, table)
+    return 0
+
+
+def _keep_and_print(result: dict[str, Any], path: Path | None, tables: Any) -> None:
+    """Write the run to `path` (if given, for --report later) and print its tables."""
+    if path is not None:
+        path.write_text(json.dumps(result))
+    print(tables(result))
     if "cost" in result:
         print()
         _print_cost(result)
-    return 0
 
 
 def _print_cost(result: dict[str, Any]) -> None:
