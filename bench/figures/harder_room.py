@@ -43,7 +43,8 @@ def run(answers: int, volume: int, delay_ms: int, pause_s: float) -> dict[str, A
         pulse.room(delay_ms=delay_ms, volume_percent=volume),
     ):
         config = appliance_config(Path(directory), emu, audio={"echo_cancellation": "on"},
-                                  conversation={"follow_up_seconds": 120.0})
+                                  # one conversation for all the answers, however long
+                                  conversation={"follow_up_seconds": 120.0, "max_seconds": 3600.0})
         with running_daemon(Path(directory), pulse, config) as daemon:
             for index in range(answers):
                 emu.script([Turn(reply=ANSWERS[index % len(ANSWERS)], tool_calls=[])])
