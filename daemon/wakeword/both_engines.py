@@ -8,13 +8,13 @@ talk (bench/wake_engines.md). This class gives the listener the same face as
 one detector.
 
 openWakeWord keeps its speech gate, and microWakeWord only runs once
-openWakeWord has scored something as faintly like a wake word as HOT_SCORE
+openWakeWord has scored a frame as faintly like a wake word as HOT_SCORE
 (every clip only microWakeWord caught scored at least 0.0015 there; ordinary
-talk stays under it most of the time), and for WARM_SECONDS after. It then
-starts afresh on the last CATCH_UP_SECONDS of audio, so it hears the wake word
-said before openWakeWord stirred. A quiet room, a fan or most of a conversation in the
-room cost it nothing. Both judge on the same stream clock, and one utterance
-that both engines catch wakes once.
+talk stays under it most of the time), until WARM_SECONDS after the last such
+frame. It starts afresh CATCH_UP_SECONDS before the first, on audio kept for
+it, so it hears a wake word said before openWakeWord stirred. A quiet room, a
+fan or most talk in the room cost it nothing. Both judge on the same stream
+clock, and one utterance that both engines catch wakes once.
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class BothEnginesDetector:
         return self.openwakeword.shut
 
     def feed(self, samples: np.ndarray | bytes, *, over_answer: bool = False) -> list[Detection]:
-        """Score the audio with openWakeWord and, while its gate is open, microWakeWord."""
+        """Score the audio with openWakeWord and, once it stirs, with microWakeWord too."""
         samples = _int16(samples)
         start = round(self.openwakeword.stream_time * SAMPLE_RATE)
         self._hear(samples[max(0, self._end - start) :])
