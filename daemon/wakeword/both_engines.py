@@ -25,10 +25,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from daemon.config.schema import WakeWordConfig
-from daemon.wakeword.detector import SAMPLE_RATE, Detection, WakeWordDetector, samples_from_bytes
+from daemon.wakeword.detector import SAMPLE_RATE, Detection, WakeWordDetector
 from daemon.wakeword.micro_engine import (
     MicroModelFiles,
     MicroWakeWordDetector,
+    int16_samples,
     resolve_micro_models,
 )
 from daemon.wakeword.models import ModelFiles, resolve_models
@@ -126,7 +127,7 @@ class BothEnginesDetector:
 
     def feed(self, samples: np.ndarray | bytes, *, over_answer: bool = False) -> list[Detection]:
         """Score the audio with openWakeWord and, once it stirs, with microWakeWord too."""
-        samples = _int16(samples)
+        samples = int16_samples(samples)
         start = round(self.openwakeword.stream_time * SAMPLE_RATE)
         self._hear(samples[max(0, self._end - start) :])
         found = self.openwakeword.feed(samples, over_answer=over_answer)
@@ -196,8 +197,19 @@ class BothEnginesDetector:
         at = round(micro.stream_time * SAMPLE_RATE)
         if at >= until or at < kept_from:  # nothing to hear, or a gap: wait for a start
             return []
-        kept = np.concatenate(self._recent)
-        return micro.feed(kept[at - kept_from : until - kept_from], over_answer=over_answer)
+        return micro.feed(self._kept_since(at)[: until - at], over_answer=over_answer)
+
+    def _kept_since(self, at: int) -> np.ndarray:
+        """The kept audio from stream sample `at` on: only the newest chunks that hold it
+        (microWakeWord lags a hand-over at most, the deque holds seconds)."""
+        chunks: list[np.ndarray] = []
+        start = self._end
+        for chunk in reversed(self._recent):
+            chunks.append(chunk)
+            start -= len(chunk)
+            if start <= at:
+                break
+        return np.concatenate(chunks[::-1])[at - start :]
 
     def _once_per_utterance(self, found: list[Detection]) -> list[Detection]:
         """Both engines may catch the same words: the first detection starts one refractory time."""
@@ -210,8 +222,3 @@ class BothEnginesDetector:
             kept.append(detection)
         return kept
 
-
-def _int16(samples: np.ndarray | bytes) -> np.ndarray:
-    if isinstance(samples, bytes | bytearray | memoryview):
-        return samples_from_bytes(bytes(samples))
-    return np.asarray(samples)
