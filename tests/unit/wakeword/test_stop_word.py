@@ -60,7 +60,8 @@ def test_stop_stop_is_one_stop(detector):
 
 def test_chunk_size_does_not_change_the_detection(detector):
     audio, _end = clip("stop")
-    assert hits(detector, audio, chunk=333) == hits(detector, audio, chunk=CHUNK)
+    # Times are taken from the shared detector's origin: equal up to float rounding.
+    assert hits(detector, audio, chunk=333) == pytest.approx(hits(detector, audio, chunk=CHUNK))
 
 
 @pytest.mark.parametrize(
